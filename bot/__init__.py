@@ -1,0 +1,1 @@
+"""zhengwu-bot: the application, its configuration, storage and the domain services."""

@@ -1,0 +1,104 @@
+"""The `zhengwu` command: run the bot, ask and evaluate the rules engine, admin tasks."""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import Settings, load_settings
+from bot.errors import ZhengwuError
+
+
+def _engine(settings: Settings):
+    from retrieval.engine import RulesEngine
+
+    return RulesEngine.from_settings(settings.retrieval)
+
+
+def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    run(settings)
+    return 0
+
+
+def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    answer = _engine(settings).ask(args.question)
+    print(answer.text)
+    return 0
+
+
+def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from retrieval.evaluation import evaluate, load_questions
+
+    report, outcomes = evaluate(_engine(settings), load_questions(Path(args.file)))
+    if args.verbose:
+        for o in outcomes:
+            verdict = "declined" if o.declined else f"rank {o.rank}" if o.rank else "miss"
+            print(f"{verdict:9} expected {o.expected} got {o.ranked[:3]}  {o.question}")
+    print(report.to_text())
+    if args.json:
+        print(report.to_json())
+    return 0
+
+
+def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from retrieval.benchmark import run_benchmark
+
+    print(run_benchmark(settings.retrieval, args.articles, args.queries).to_text())
+    return 0
+
+
+def _cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.roster import create_invite
+    from bot.storage import open_database
+
+    database = open_database(settings)
+    with database.session() as session:
+        code = create_invite(session, args.name)
+        session.commit()
+    print(f"https://t.me/{args.bot_username}?start={code}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhengwu", description="区政府工作规则助手")
+    parser.add_argument("--config", type=Path, help="config file (default: config.toml or $ZHENGWU_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the bot (sandbox when TELEGRAM_BOT_TOKEN is unset)").set_defaults(
+        handler=_cmd_run
+    )
+    ask = commands.add_parser("ask", help="answer one question with citations")
+    ask.add_argument("question")
+    ask.set_defaults(handler=_cmd_ask)
+    evaluate = commands.add_parser("eval", help="recall@k, MRR, declines and latency over a JSONL question set")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--json", action="store_true", help="also print one JSON object on the last line")
+    evaluate.add_argument("-v", "--verbose", action="store_true", help="list every question's outcome")
+    evaluate.set_defaults(handler=_cmd_eval)
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench.add_argument("target", choices=["retrieval"])
+    bench.add_argument("--articles", type=int, help="synthetic corpus of N articles")
+    bench.add_argument("--queries", type=int, default=200)
+    bench.set_defaults(handler=_cmd_bench)
+    invite = commands.add_parser("invite", help="print a one-time deep link that binds a Telegram account")
+    invite.add_argument("name", help="the person's name as in the roster")
+    invite.add_argument("--bot-username", default="zhengwu_bot")
+    invite.set_defaults(handler=_cmd_invite)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "jieba", "chromadb", "bm25s", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return args.handler(load_settings(args.config), args)
+    except ZhengwuError as exc:
+        print(f"zhengwu: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

