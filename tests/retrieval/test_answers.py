@@ -1,0 +1,60 @@
+"""Questions get the right article quoted and cited; uncovered questions are declined."""
+
+import pytest
+
+from retrieval.engine import RulesEngine
+from retrieval.reference import referenced_articles
+
+
+def test_leave_question_quotes_article_79_with_chapter(engine: RulesEngine) -> None:
+    answer = engine.ask("副区长离包外出要向谁请示？")
+    assert not answer.declined
+    first = answer.quotes[0]
+    assert first.citation.article_number == 79
+    assert first.citation.text == "《昆都仑区人民政府工作规则》第七十九条（第十二章 工作纪律）"
+    assert any("须事先向区长请示" in s for s in first.sentences)
+    assert "第七十九条" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [("第五十条规定了什么", 50), ("第79条", 79), ("看看五十八条", 58), ("第八十五条讲什么", 85)],
+)
+def test_direct_article_lookup_returns_the_whole_article(engine: RulesEngine, question: str, article: int) -> None:
+    answer = engine.ask(question)
+    assert [c.article_number for c in answer.citations] == [article]
+    assert answer.quotes[0].whole_article
+    assert "".join(answer.quotes[0].sentences) == engine.books[0].article(article).text
+
+
+@pytest.mark.parametrize("question", ["食堂几点开饭？", "公积金怎么提取？", "区长的工资是多少？", "How do I reset my password?"])
+def test_question_outside_the_rules_is_declined_without_citation(engine: RulesEngine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.declined
+    assert answer.citations == ()
+    assert "没有找到" in answer.text
+
+
+def test_answers_cite_at_most_three_articles_all_retrieved(engine: RulesEngine) -> None:
+    for question in ["哪些事项必须上会集体讨论决定？", "会议纪要由谁签发？", "区政府要建设什么样的政府？"]:
+        answer = engine.ask(question)
+        retrieved = {h.ref.article.number for h in engine.search(question).hits}
+        cited = {c.article_number for c in answer.citations}
+        assert 1 <= len(cited) <= 3
+        assert cited <= retrieved
+
+
+def test_enumerating_sentence_is_quoted_with_its_items(engine: RulesEngine) -> None:
+    answer = engine.ask("全体会议的主要任务是什么")
+    quote = answer.quotes[0]
+    assert quote.citation.article_number == 45
+    assert any(s.startswith("（三）") for s in quote.sentences)
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [("第五十条规定了什么", [50]), ("看看五十八条", [58]), ("按照85条", [85]), ("有哪一条规定请假", []),
+     ("这两条", []), ("五条禁令", [])],
+)
+def test_article_references_are_recognised_only_when_unambiguous(text: str, numbers: list[int]) -> None:
+    assert referenced_articles(text) == numbers

@@ -1,0 +1,56 @@
+"""The evaluation command reports the agreed keys, and the shipped question set stays answered."""
+
+import json
+from pathlib import Path
+
+from bot.cli import main
+from retrieval.benchmark import SHIPPED_QUESTIONS
+from retrieval.engine import RulesEngine
+from retrieval.evaluation import evaluate, load_questions
+
+KEYS = {"recall_at_1", "recall_at_3", "mrr", "oos_declined", "false_declines", "p50_ms", "p95_ms", "n"}
+
+
+def test_shipped_question_set_meets_the_quality_bar(engine: RulesEngine) -> None:
+    report, outcomes = evaluate(engine, load_questions(SHIPPED_QUESTIONS))
+    misses = [o.question for o in outcomes if o.expected and o.rank != 1]
+    assert report.recall_at_1 >= 0.95, misses
+    assert report.recall_at_3 >= 0.99, misses
+    assert report.oos_declined == 1.0
+    assert report.false_declines <= 0.02
+
+
+def test_declined_in_scope_question_is_a_miss_at_every_k(engine: RulesEngine, tmp_path: Path) -> None:
+    questions = [{"question": "食堂几点开饭？", "articles": [79]}, {"question": "第79条", "articles": [79]}]
+    report, _ = evaluate(engine, questions)
+    assert report.recall_at_1 == report.recall_at_3 == 0.5
+    assert report.false_declines == 0.5
+
+
+def test_eval_command_prints_json_with_exactly_the_agreed_keys(
+    tmp_path: Path, chroma_dir: Path, capsys, monkeypatch
+) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "会议纪要由谁签发？", "articles": [50]}\n{"question": "食堂几点开饭？", "articles": []}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ZHENGWU_RETRIEVAL_CHROMA_DIR", str(chroma_dir))
+    assert main(["eval", str(questions), "--json"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    report = json.loads(last)
+    assert set(report) == KEYS
+    assert report["n"] == 2
+    assert report["recall_at_1"] == 1.0
+    assert report["oos_declined"] == 1.0
+
+
+def test_malformed_question_file_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"question": "x", "articles": [1]}\n{"question": "y"}\n', encoding="utf-8")
+    try:
+        load_questions(path)
+    except ValueError as exc:
+        assert f"{path}:2" in str(exc)
+    else:
+        raise AssertionError("a line without 'articles' was accepted")
