@@ -43,6 +43,11 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    if args.target == "chat":
+        from bot.sandbox.bench import run_chat_benchmark
+
+        print(run_chat_benchmark(settings, args.users, args.queries, args.think_ms).to_text())
+        return 0
     from retrieval.benchmark import run_benchmark
 
     print(run_benchmark(settings.retrieval, args.articles, args.queries).to_text())
@@ -77,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list every question's outcome")
     evaluate.set_defaults(handler=_cmd_eval)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("target", choices=["retrieval"])
-    bench.add_argument("--articles", type=int, help="synthetic corpus of N articles")
-    bench.add_argument("--queries", type=int, default=200)
+    bench.add_argument("target", choices=["retrieval", "chat"])
+    bench.add_argument("--articles", type=int, help="retrieval: synthetic corpus of N articles")
+    bench.add_argument("--queries", type=int, default=200, help="questions to ask in all")
+    bench.add_argument("--users", type=int, default=20, help="chat: simulated users asking at once")
+    bench.add_argument("--think-ms", type=float, default=1000, help="chat: each user's pause between questions")
     bench.set_defaults(handler=_cmd_bench)
     invite = commands.add_parser("invite", help="print a one-time deep link that binds a Telegram account")
     invite.add_argument("name", help="the person's name as in the roster")
@@ -91,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "jieba", "chromadb", "bm25s", "apscheduler"):
+    for noisy in ("httpx", "jieba", "chromadb", "bm25s", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.handler(load_settings(args.config), args)

@@ -70,7 +70,7 @@ class _Reader:
         else:
             raw = self._tree.get(section, {}).get(key, default)
             origin = f"{self._source.name} {name}"
-        if raw is None:
+        if raw is None or (default is None and raw == ""):
             raise ConfigError(f"{origin}: missing required setting")
         try:
             return _coerce(raw, kind)

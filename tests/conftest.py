@@ -1,10 +1,23 @@
-"""Shared fixtures: one rules engine per test session (embedding the rulebook takes seconds)."""
+"""Shared fixtures: one rules engine per test session (embedding takes seconds), settings, databases."""
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from bot.config import DEFAULT_CONFIG, Settings, load_settings
+from knowledge.library import SHIPPED_DIR
 from retrieval.engine import RetrievalSettings, RulesEngine
+
+LONG_RULEBOOK = """机关档案管理办法
+
+第一章 总则
+第一条 {long_text}
+第二条 档案室每周五下午开放查阅，查阅<机密>档案须经办公室主任批准 & 登记。
+"""
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +28,41 @@ def chroma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def engine(chroma_dir: Path) -> RulesEngine:
     return RulesEngine.from_settings(RetrievalSettings(knowledge_dir=None, chroma_dir=chroma_dir))
+
+
+def make_settings(tmp_path: Path, **overrides: str) -> Settings:
+    """The project's config.toml with data under tmp_path and any ZHENGWU_* overrides."""
+    env = {"ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data")}
+    env.update({f"ZHENGWU_{k.upper()}": v for k, v in overrides.items()})
+    return load_settings(DEFAULT_CONFIG, env)
+
+
+@pytest.fixture(scope="session")
+def two_rulebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped rulebook plus a second one whose first article is far longer than a message."""
+    folder = tmp_path_factory.mktemp("knowledge")
+    shutil.copy(SHIPPED_DIR / "kundulun_government_work_rules_2019.txt", folder)
+    items = "".join(f"第{n}类档案按年度整理归档，保管期限按有关规定执行；" for n in range(1, 260))
+    (folder / "archives.txt").write_text(LONG_RULEBOOK.format(long_text=items + "具体办法另行制定。"), encoding="utf-8")
+    return folder
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite always; PostgreSQL when TEST_DATABASE_URL names one (.ci/run sets it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    _reset_postgres(url)
+    yield url

@@ -1,0 +1,1 @@
+"""Questions about the rules: answering, logging, feedback, statistics, browsing."""

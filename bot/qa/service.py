@@ -1,0 +1,125 @@
+"""Answering questions: ask the rules engine, log the exchange, record feedback, report stats."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db import QuestionLog, utcnow
+from bot.errors import NotFound, PermissionDenied
+from bot.qa.library import ArticleView, RulebookLibrary
+from bot.roster import person_for
+from retrieval.answer import Answer, Citation
+from retrieval.engine import RulesEngine
+
+
+@dataclass(frozen=True)
+class LoggedAnswer:
+    """An answer and the id of its log row (buttons refer to it)."""
+
+    log_id: int
+    answer: Answer
+    cited: tuple[ArticleView, ...]
+
+
+def _key(citation: Citation) -> str:
+    return f"{citation.rulebook_key}#{citation.article_number}"
+
+
+def _views(library: RulebookLibrary, citations: tuple[Citation, ...]) -> tuple[ArticleView, ...]:
+    return tuple(library.article(library.id_of[c.rulebook_key], c.article_number) for c in citations)
+
+
+def answer_question(
+    session: Session, engine: RulesEngine, library: RulebookLibrary, telegram_user_id: int, chat_id: int, question: str
+) -> LoggedAnswer:
+    """Answer and log one question; committed before returning."""
+    answer = engine.ask(question)
+    person = person_for(session, telegram_user_id)
+    row = QuestionLog(
+        telegram_user_id=telegram_user_id,
+        person_id=person.id if person else None,
+        chat_id=chat_id,
+        question=question,
+        cited=[_key(c) for c in answer.citations],
+        related=[_key(c) for c in answer.related],
+        scores=[round(c.score, 4) for c in answer.citations],
+        declined=answer.declined,
+        latency_ms=round(answer.latency_ms, 2),
+    )
+    session.add(row)
+    session.commit()
+    return LoggedAnswer(row.id, answer, _views(library, answer.citations))
+
+
+def related_articles(session: Session, library: RulebookLibrary, log_id: int) -> tuple[ArticleView, ...]:
+    """The further articles retrieval ranked for a logged question."""
+    row = session.get(QuestionLog, log_id)
+    if row is None:
+        raise NotFound("找不到这条问答记录。")
+    views = []
+    for key in row.related:
+        book_key, _, number = key.rpartition("#")
+        if book_key in library.id_of:
+            views.append(library.article(library.id_of[book_key], int(number)))
+    return tuple(views)
+
+
+def record_feedback(session: Session, log_id: int, telegram_user_id: int, value: int) -> bool:
+    """Store 👍 (1) or 👎 (-1) from the asker; returns False if it was already that value."""
+    row = session.get(QuestionLog, log_id, with_for_update=True)
+    if row is None:
+        raise NotFound("找不到这条问答记录。")
+    if row.telegram_user_id != telegram_user_id:
+        raise PermissionDenied("只有提问的人可以评价这个回答。")
+    if row.feedback == value:
+        return False
+    row.feedback = value
+    session.commit()
+    return True
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """What /stats shows an admin."""
+
+    since: datetime
+    total: int
+    declined: int
+    mean_latency_ms: float
+    thumbs_up: int
+    thumbs_down: int
+    disliked: list[str]
+    top_unanswered: list[tuple[str, int]]
+
+    @property
+    def decline_rate(self) -> float:
+        return self.declined / self.total if self.total else 0.0
+
+
+def question_stats(session: Session, days: int = 30, limit: int = 5) -> QuestionStats:
+    since = utcnow() - timedelta(days=days)
+    recent = QuestionLog.asked_at >= since
+    total, declined, latency, up, down = session.execute(
+        select(
+            func.count(),
+            func.count().filter(QuestionLog.declined),
+            func.coalesce(func.avg(QuestionLog.latency_ms), 0.0),
+            func.count().filter(QuestionLog.feedback == 1),
+            func.count().filter(QuestionLog.feedback == -1),
+        ).where(recent)
+    ).one()
+    disliked = session.scalars(
+        select(QuestionLog.question).where(recent, QuestionLog.feedback == -1).order_by(QuestionLog.id.desc()).limit(limit)
+    ).all()
+    unanswered = session.execute(
+        select(QuestionLog.question, func.count().label("n"))
+        .where(recent, QuestionLog.declined)
+        .group_by(QuestionLog.question)
+        .order_by(func.count().desc(), QuestionLog.question)
+        .limit(limit)
+    ).all()
+    return QuestionStats(
+        since, total, declined, float(latency), up, down, list(disliked), [(q, n) for q, n in unanswered]
+    )

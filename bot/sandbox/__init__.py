@@ -1,0 +1,1 @@
+"""The sandbox: a local Bot API server with a browser chat page, for trying and testing the bot."""

@@ -1,0 +1,108 @@
+"""What all handler modules share: services, running blocking work, replies, the error handler."""
+
+import asyncio
+import functools
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.errors import DomainError
+from bot.roster import require_person
+from bot.services import Services
+from handlers.render import split_html
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+APOLOGY = "抱歉，处理您的请求时出错了，已记录下来。请稍后再试。"
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+async def blocking(function: Callable[..., T], *args: Any) -> T:
+    """Run database and retrieval work off the event loop."""
+    return await asyncio.to_thread(function, *args)
+
+
+async def send_html(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send HTML in as many parts as needed; the keyboard goes with the last part."""
+    parts = split_html(text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None)
+
+
+async def edit_html(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the pressed message's text; pressing the same button twice is not an error."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str) -> None:
+    """Say something short: an alert on a button press, a message otherwise."""
+    if update.callback_query:
+        await update.callback_query.answer(message[:200], show_alert=True)
+    elif update.effective_chat:
+        await context.bot.send_message(update.effective_chat.id, html.escape(message, quote=False), parse_mode=ParseMode.HTML)
+
+
+def explains_domain_errors(handler: Handler) -> Handler:
+    """Turn a DomainError into its Chinese message for the user; nothing else is swallowed."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+        try:
+            return await handler(update, context)
+        except DomainError as exc:
+            await tell(update, context, str(exc))
+            return None
+
+    return wrapper
+
+
+def registered_only(handler: Handler) -> Handler:
+    """Let only people bound to the roster reach a workflow."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+        user = update.effective_user
+        if user is None:
+            return None
+
+        def check() -> None:
+            with services(context).database.session() as session:
+                require_person(session, user.id)
+
+        await blocking(check)
+        return await handler(update, context)
+
+    return explains_domain_errors(wrapper)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the traceback; tell the user briefly; never let an error stop the bot."""
+    log.error("unhandled error while handling %r", update, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(APOLOGY, show_alert=True)
+        elif update.effective_chat:
+            await context.bot.send_message(update.effective_chat.id, APOLOGY)
+    except Exception:  # the apology itself failed (e.g. the network is down); the log has the cause
+        log.exception("could not send the apology")

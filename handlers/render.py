@@ -1,0 +1,180 @@
+"""All rendering for Telegram in one place: HTML escaping, message splitting, keyboards.
+
+Messages are HTML (parse_mode=HTML). Everything that came from a user or from the rules is
+escaped here; nothing else in handlers builds markup by hand.
+"""
+
+import html
+import re
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.qa.library import ArticleView
+from bot.qa.service import LoggedAnswer, QuestionStats
+from knowledge import Rulebook
+from retrieval.answer import DECLINE_TEXT
+
+MAX_MESSAGE = 4096
+_TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def bold(text: str) -> str:
+    return f"<b>{escape(text)}</b>"
+
+
+def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split Telegram HTML into parts of at most `limit` characters, each valid on its own.
+
+    Cuts fall on line breaks where possible; a tag open at a cut is closed at the end of the part
+    and reopened at the start of the next, and an entity (&amp;) is never cut.
+    """
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = _cut_position(text, limit - 64)
+        head, tail = text[:cut], text[cut:]
+        open_tags = _open_tags(head)
+        parts.append(head + "".join(f"</{name}>" for name, _ in reversed(open_tags)))
+        text = "".join(tag for _, tag in open_tags) + tail.lstrip("\n")
+    if text:
+        parts.append(text)
+    return parts
+
+
+def _cut_position(text: str, budget: int) -> int:
+    """The last line break within budget, else the last safe character boundary."""
+    newline = text.rfind("\n", 0, budget)
+    if newline > budget // 2:
+        return newline + 1
+    cut = budget
+    # Never cut inside a tag or an entity.
+    last_lt, last_gt = text.rfind("<", 0, cut), text.rfind(">", 0, cut)
+    if last_lt > last_gt:
+        cut = last_lt
+    last_amp, last_semi = text.rfind("&", 0, cut), text.rfind(";", 0, cut)
+    if last_amp > last_semi:
+        cut = last_amp
+    return cut
+
+
+def _open_tags(fragment: str) -> list[tuple[str, str]]:
+    stack: list[tuple[str, str]] = []
+    for match in _TAG.finditer(fragment):
+        closing, name = match.group(1), match.group(2)
+        if closing:
+            if stack and stack[-1][0] == name:
+                stack.pop()
+        else:
+            stack.append((name, match.group(0)))
+    return stack
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+
+
+# ----- rules Q&A ---------------------------------------------------------------------------------
+
+
+def answer_message(logged: LoggedAnswer, show_question: bool) -> str:
+    answer = logged.answer
+    lines = [f"❓ {escape(answer.question)}", ""] if show_question else []
+    if answer.declined:
+        return "\n".join([*lines, escape(DECLINE_TEXT)])
+    if answer.generated_text:
+        lines.append(escape(answer.generated_text))
+        lines.append("")
+    for quote in answer.quotes:
+        lines.append(f"<blockquote>{escape(''.join(quote.sentences))}</blockquote>")
+        lines.append(f"—— {bold(quote.citation.text)}")
+    return "\n".join(lines)
+
+
+def answer_keyboard(logged: LoggedAnswer) -> InlineKeyboardMarkup | None:
+    if logged.answer.declined:
+        return keyboard([[("👍", f"fb:{logged.log_id}:1"), ("👎", f"fb:{logged.log_id}:-1")]])
+    articles = [(f"📄 {v.article.label}全文", article_callback(v)) for v in logged.cited]
+    actions = [("👍", f"fb:{logged.log_id}:1"), ("👎", f"fb:{logged.log_id}:-1")]
+    if logged.answer.related:
+        actions.insert(0, ("🔗 相关条文", f"rel:{logged.log_id}"))
+    return keyboard([articles, actions])
+
+
+def article_callback(view: ArticleView) -> str:
+    return f"art:{view.rulebook_id}:{view.article.number}"
+
+
+def article_message(view: ArticleView) -> str:
+    body = "\n".join(escape(p.full_text) for p in view.article.paragraphs)
+    return f"{bold(view.citation)}\n\n{body}"
+
+
+def related_message(views: Sequence[ArticleView]) -> str:
+    if not views:
+        return "没有其他相关条文。"
+    return "🔗 相关条文：\n" + "\n".join(f"• {escape(v.citation)}" for v in views)
+
+
+def related_keyboard(views: Sequence[ArticleView]) -> InlineKeyboardMarkup | None:
+    if not views:
+        return None
+    return keyboard([[(f"📄 {v.article.label}", article_callback(v))] for v in views])
+
+
+# ----- browsing ----------------------------------------------------------------------------------
+
+
+def rulebooks_message(books: dict[int, Rulebook]) -> tuple[str, InlineKeyboardMarkup]:
+    text = "📚 规则库，请选择："
+    rows = [[(f"《{book.title}》", f"book:{rid}")] for rid, book in books.items()]
+    return text, keyboard(rows)
+
+
+def chapters_message(rulebook_id: int, book: Rulebook) -> tuple[str, InlineKeyboardMarkup]:
+    facts = [f"📚 {bold('《' + book.title + '》')}"]
+    if book.doc_number:
+        facts.append(f"文号：{escape(book.doc_number)}")
+    if book.issued_on:
+        facts.append(f"印发：{book.issued_on.year}年{book.issued_on.month}月{book.issued_on.day}日")
+    facts.append(f"共 {len(book.chapters)} 章 {len(book.articles)} 条，请选择章：")
+    rows = [[(f"{c.heading}（{c.articles[0].number}–{c.articles[-1].number}）", f"ch:{rulebook_id}:{c.number}")]
+            for c in book.chapters]
+    return "\n".join(facts), keyboard(rows)
+
+
+def chapter_message(rulebook_id: int, book: Rulebook, chapter_number: int) -> tuple[str, InlineKeyboardMarkup]:
+    chapter = book.chapters[chapter_number - 1]
+    text = f"{bold(chapter.heading)}\n请选择条文："
+    buttons = [(a.label, f"art:{rulebook_id}:{a.number}") for a in chapter.articles]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    rows.append([("📖 本章全文", f"chtext:{rulebook_id}:{chapter_number}"), ("⬅️ 返回目录", f"book:{rulebook_id}")])
+    return text, keyboard(rows)
+
+
+def chapter_text(book: Rulebook, chapter_number: int) -> str:
+    chapter = book.chapters[chapter_number - 1]
+    articles = [
+        f"{bold(a.label)} " + "\n".join(escape(p.full_text) for p in a.paragraphs) for a in chapter.articles
+    ]
+    return f"{bold('《' + book.title + '》' + chapter.heading)}\n\n" + "\n\n".join(articles)
+
+
+# ----- admin -------------------------------------------------------------------------------------
+
+
+def stats_message(stats: QuestionStats, days: int) -> str:
+    lines = [
+        bold(f"📊 近 {days} 天问答统计"),
+        f"提问 {stats.total} 次，未能作答 {stats.declined} 次（{stats.decline_rate:.0%}）",
+        f"平均响应 {stats.mean_latency_ms:.0f} 毫秒；👍 {stats.thumbs_up}  👎 {stats.thumbs_down}",
+    ]
+    if stats.disliked:
+        lines += ["", bold("👎 的回答："), *(f"• {escape(q)}" for q in stats.disliked)]
+    if stats.top_unanswered:
+        lines += ["", bold("未能作答的高频问题："), *(f"• {escape(q)}（{n} 次）" for q, n in stats.top_unanswered)]
+    return "\n".join(lines)

