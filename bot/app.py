@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.db import Person
 from bot.sandbox.server import SandboxServer, SandboxUser
 from bot.services import Services, build_services
-from handlers import admin, qa, rules, start
+from handlers import admin, inputs, leave, qa, reminders, rules, start
 from handlers.common import on_error
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,10 @@ VISITOR_ID = 99999
 _UNBOUND_SANDBOX_IDS = 20000
 COMMANDS = [
     BotCommand("ask", "提问规则（群聊中用 /ask 问题）"),
+    BotCommand("leave", "请假（填写请假单）"),
+    BotCommand("back", "销假"),
+    BotCommand("leaves", "我的请假和待我审批"),
+    BotCommand("cancel", "取消正在填写的内容"),
     BotCommand("rules", "按章浏览工作规则"),
     BotCommand("article", "查看某一条，如 /article 50"),
     BotCommand("whoami", "查看账号绑定情况"),
@@ -27,7 +31,7 @@ COMMANDS = [
     BotCommand("help", "使用说明"),
 ]
 # Handler modules in order of precedence: the Q&A catch-all for private text comes last.
-HANDLER_MODULES = (start, rules, admin, qa)
+HANDLER_MODULES = (start, rules, admin, leave, qa)
 
 
 async def _post_init(application: Application) -> None:
@@ -49,9 +53,12 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
         .build()
     )
     application.bot_data["services"] = services
+    # Typed answers to a workflow's question go first; unclaimed text falls through to Q&A.
+    application.add_handlers(inputs.build_handlers(), group=-1)
     for module in HANDLER_MODULES:
         application.add_handlers(module.build_handlers())
     application.add_error_handler(on_error)
+    reminders.schedule(application, services.settings.reminder_scan_seconds)
     return application
 
 

@@ -49,6 +49,8 @@ class Settings:
     sandbox: SandboxSettings
     retrieval: RetrievalSettings
     groups: dict[str, int]
+    leave_notice_group: int | None
+    reminder_scan_seconds: float
 
     @property
     def uses_sandbox(self) -> bool:
@@ -132,6 +134,9 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if not all(isinstance(v, int) and not isinstance(v, bool) and v < 0 for v in groups.values()):
         bad = next(k for k, v in groups.items() if not (isinstance(v, int) and v < 0))
         raise ConfigError(f"{path.name} [groups] {bad}: expected a negative group chat id, got {groups[bad]!r}")
+    notice_group = read.get("leave", "notice_group", str, "")
+    if notice_group and notice_group not in groups:
+        raise ConfigError(f"{path.name} [leave] notice_group: {notice_group!r} is not a name under [groups]")
     return Settings(
         timezone=timezone,
         roster_path=read.path("bot", "roster", "bot/sample_roster.toml"),
@@ -142,6 +147,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         sandbox=SandboxSettings(read.get("sandbox", "host", str, "127.0.0.1"), read.get("sandbox", "port", int, 8081)),
         retrieval=_retrieval_settings(read, data_dir, env),
         groups=dict(groups),
+        leave_notice_group=groups[notice_group] if notice_group else None,
+        reminder_scan_seconds=read.get("reminders", "scan_seconds", float, 60.0),
     )
 
 

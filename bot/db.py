@@ -4,9 +4,9 @@ Workflows add their tables here; every schema change comes with an Alembic migra
 bot/migrations/versions, applied at start by bot.storage.open_database.
 """
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -84,3 +84,85 @@ class QuestionLog(Base):
     declined: Mapped[bool] = mapped_column(Boolean)
     latency_ms: Mapped[float] = mapped_column(Float)
     feedback: Mapped[int | None] = mapped_column(Integer)
+
+
+class PendingInput(Base):
+    """The next private text a person types belongs to this purpose (a form field, a reason).
+
+    Kept in the database, not in memory, so a form survives a restart at every step.
+    """
+
+    __tablename__ = "pending_inputs"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LeaveRequest(Base):
+    """A leave report (请假) from draft to 销假; see bot.leave.service for the transitions."""
+
+    __tablename__ = "leave_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft','pending','approved','rejected','returned','withdrawn','completed')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    step: Mapped[str | None] = mapped_column(String(16))
+    filled: Mapped[list[str]] = mapped_column(JSON, default=list)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    meeting: Mapped[str | None] = mapped_column(String(32))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    start_half: Mapped[str | None] = mapped_column(String(2))
+    end_date: Mapped[date | None] = mapped_column(Date)
+    end_half: Mapped[str | None] = mapped_column(String(2))
+    destination: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    acting_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    article: Mapped[int | None] = mapped_column(Integer)
+    conflicts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ab_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    return_report: Mapped[str | None] = mapped_column(Text)
+    requester_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approver_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # Joined so that a request read in a unit of work can be rendered after its session closes.
+    requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
+    acting: Mapped[Person | None] = relationship(foreign_keys=[acting_id], lazy="joined")
+    approver: Mapped[Person | None] = relationship(foreign_keys=[approver_id], lazy="joined")
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+
+
+class LeaveEvent(Base):
+    """Audit trail of a leave request: who did what, when."""
+
+    __tablename__ = "leave_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("leave_requests.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CalendarOverride(Base):
+    """An admin's correction of the working-day calendar (e.g. next year's 调休 once announced)."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(64), default="")

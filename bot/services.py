@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
@@ -15,6 +16,7 @@ class Services:
     database: Database
     engine: RulesEngine
     library: RulebookLibrary
+    clock: Clock
 
 
 def build_services(settings: Settings, engine: RulesEngine | None = None) -> Services:
@@ -26,4 +28,4 @@ def build_services(settings: Settings, engine: RulesEngine | None = None) -> Ser
         sync_roster(session, roster)
         library = RulebookLibrary(session, engine.books)
         session.commit()
-    return Services(settings, database, engine, library)
+    return Services(settings, database, engine, library, Clock(settings.timezone))

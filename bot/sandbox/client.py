@@ -39,7 +39,7 @@ class SandboxClient:
         return self._http.get(f"/sandbox/api/callbacks/{query_id}").json()
 
     def wait_callback_answer(self, query_id: str) -> dict[str, Any]:
-        return self._wait(lambda: (a := self.callback_answer(query_id)).get("answered") and a, f"answer to {query_id}")
+        return self.wait_for(lambda: (a := self.callback_answer(query_id)).get("answered") and a, f"answer to {query_id}")
 
     def messages(self, chat_id: int, after: int = 0, wait_s: float = 0.0) -> list[Message]:
         """A chat's messages after id `after`; `wait_s` holds the request until the bot speaks."""
@@ -55,7 +55,16 @@ class SandboxClient:
             found = self.bot_messages(chat_id, after, wait_s=5.0)
             return found if len(found) >= count else None
 
-        return self._wait(arrived, f"{count} bot message(s) in {chat_id}")
+        return self.wait_for(arrived, f"{count} bot message(s) in {chat_id}")
+
+    def message(self, chat_id: int, message_id: int) -> Message:
+        return next(m for m in self.messages(chat_id) if m["message_id"] == message_id)
+
+    def wait_edit(self, message: Message, contains: str) -> Message:
+        """Wait until the bot's message shows `contains` (it edits messages in place)."""
+        chat_id, message_id = message["chat"]["id"], message["message_id"]
+        return self.wait_for(lambda: (m := self.message(chat_id, message_id)) and contains in m.get("text", "") and m,
+                          f"message {message_id} to show {contains!r}")
 
     def ask(self, user_id: int, text: str, chat_id: int | None = None, count: int = 1) -> list[Message]:
         """Send and wait for the bot's reply (its first `count` messages)."""
@@ -71,7 +80,8 @@ class SandboxClient:
     def state(self) -> dict[str, Any]:
         return self._http.get("/sandbox/api/state").json()
 
-    def _wait(self, probe: Callable[[], Any], what: str) -> Any:
+    def wait_for(self, probe: Callable[[], Any], what: str) -> Any:
+        """Poll `probe` until it returns something truthy (or time out)."""
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
             result = probe()

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,16 +23,26 @@ class LiveBot:
     services: Services
     running: RunningBot
 
+    def restart(self) -> None:
+        """Stop the bot and start a fresh process-like instance on the same database and server."""
+        frozen = self.services.clock.now()
+        self.running.stop()
+        self.services = build_services(self.services.settings, engine=self.services.engine)
+        self.services.clock.set(frozen)
+        self.running = RunningBot(self.services, self.running.server).start()
+
 
 @pytest.fixture(scope="session")
 def live_bot(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> Iterator[LiveBot]:
     tmp = tmp_path_factory.mktemp("bot")
-    settings = make_settings(tmp, retrieval_knowledge_dir=str(two_rulebooks))
+    settings = make_settings(tmp, retrieval_knowledge_dir=str(two_rulebooks), reminders_scan_seconds="0.2")
     services = build_services(settings)
+    services.clock.set(datetime(2026, 12, 1, 10, 0))
     server = start_sandbox(services)
     running = RunningBot(services, server).start()
     client = SandboxClient(server.url)
-    yield LiveBot(client, services, running)
+    bot = LiveBot(client, services, running)
+    yield bot
     client.close()
-    running.stop()
+    bot.running.stop()
     server.stop_thread()

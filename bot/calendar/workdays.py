@@ -1,0 +1,120 @@
+"""Which days are working days in China, and counting N working days from an event.
+
+Sources, in order of trust:
+1. the admin-editable override table (for a year whose State Council schedule the libraries lack);
+2. `chinese-calendar` (official holidays and 调休 working weekends; 2004–2026 in version 1.11);
+3. `holidays` (statutory holidays computed for any year, with substitute days but without the
+   working weekends of 调休): a *fallback*, so results carry a warning;
+4. plain Monday–Friday, also a fallback with a warning.
+Counting follows the Civil Code (第二百零一条): the event day is not counted, and a period ending
+on a rest day runs to the next working day (automatic when counting working days).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+
+import chinese_calendar
+import holidays
+
+
+class DataSource(Enum):
+    OVERRIDE = "管理员维护的调休表"
+    OFFICIAL = "chinese-calendar（国务院公布的节假日与调休）"
+    STATUTORY = "holidays 库推算的法定节假日（未含调休上班日）"
+    WEEKDAY = "仅按周一至周五推算"
+
+    @property
+    def is_fallback(self) -> bool:
+        return self in {DataSource.STATUTORY, DataSource.WEEKDAY}
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    date: dt.date
+    is_workday: bool
+    source: DataSource
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The due date of `workdays` working days after `start`, and the data it was computed on."""
+
+    start: dt.date
+    workdays: int
+    due: dt.date
+    sources: frozenset[DataSource]
+
+    @property
+    def warning(self) -> str | None:
+        fallback = sorted(s.value for s in self.sources if s.is_fallback)
+        if not fallback:
+            return None
+        return (
+            "⚠️ 期间涉及尚未收录国务院调休安排的年份，本日期按"
+            + "、".join(fallback)
+            + "计算，公布调休后可能变化，请以正式通知为准。"
+        )
+
+
+class WorkdayCalendar:
+    """Answers working-day questions; `overrides` maps a date to (is_workday, note)."""
+
+    def __init__(self, overrides: dict[dt.date, tuple[bool, str]] | None = None) -> None:
+        self._overrides = overrides or {}
+        self._statutory: dict[int, holidays.HolidayBase] = {}
+
+    def day(self, date: dt.date) -> DayInfo:
+        if date in self._overrides:
+            is_workday, note = self._overrides[date]
+            return DayInfo(date, is_workday, DataSource.OVERRIDE, note or None)
+        try:
+            on_holiday, name = chinese_calendar.get_holiday_detail(date)
+            return DayInfo(date, not on_holiday, DataSource.OFFICIAL, name)
+        except NotImplementedError:
+            pass
+        statutory = self._statutory_for(date.year)
+        if statutory is not None:
+            name = statutory.get(date)
+            return DayInfo(date, name is None and date.weekday() < 5, DataSource.STATUTORY, name)
+        return DayInfo(date, date.weekday() < 5, DataSource.WEEKDAY)
+
+    def _statutory_for(self, year: int) -> holidays.HolidayBase | None:
+        if year not in self._statutory:
+            try:
+                self._statutory[year] = holidays.country_holidays("CN", years=year, language="zh_CN")
+            except NotImplementedError:
+                return None
+        return self._statutory[year]
+
+    def is_workday(self, date: dt.date) -> bool:
+        return self.day(date).is_workday
+
+    def next_workday(self, date: dt.date) -> DayInfo:
+        """The first working day strictly after `date`."""
+        day = date + dt.timedelta(days=1)
+        while not (info := self.day(day)).is_workday:
+            day += dt.timedelta(days=1)
+        return info
+
+    def add_workdays(self, start: dt.date, workdays: int) -> Deadline:
+        """The `workdays`-th working day after `start` (the start day itself is not counted)."""
+        if workdays < 1:
+            raise ValueError(f"a period needs at least one working day, got {workdays!r}")
+        sources: set[DataSource] = set()
+        day = start
+        for _ in range(workdays):
+            info = self.next_workday(day)
+            sources.update(self.day(d).source for d in _dates_between(day, info.date))
+            day = info.date
+        return Deadline(start, workdays, day, frozenset(sources))
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days in (start, end]."""
+        return sum(1 for d in _dates_between(start, end) if self.is_workday(d))
+
+
+def _dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Dates after `start` up to and including `end`."""
+    return [start + dt.timedelta(days=i) for i in range(1, (end - start).days + 1)]

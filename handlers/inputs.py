@@ -1,0 +1,66 @@
+"""Typed answers to a workflow's question: routes a private text to the form or prompt awaiting it.
+
+Runs before the Q&A handler; when nothing is awaited the text falls through and is a question.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot import inputs
+from bot.db import PendingInput, Person
+from bot.errors import DomainError
+from bot.roster import person_for
+from handlers.common import blocking, explains_domain_errors, services, tell
+
+TextRoute = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput], Awaitable[None]]
+CancelRoute = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput], Awaitable[None]]
+# Filled by workflow modules at import: purpose prefix ("leave") -> handlers.
+TEXT_ROUTES: dict[str, TextRoute] = {}
+CANCEL_ROUTES: dict[str, CancelRoute] = {}
+
+
+def _lookup(context: ContextTypes.DEFAULT_TYPE, telegram_user_id: int) -> tuple[Person, PendingInput] | None:
+    with services(context).database.session() as session:
+        person = person_for(session, telegram_user_id)
+        pending = inputs.awaited(session, person.id) if person else None
+        return (person, pending) if person and pending else None
+
+
+async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Give a private text to the form or prompt that awaits it (else let Q&A have it)."""
+    assert update.effective_user is not None
+    found = await blocking(_lookup, context, update.effective_user.id)
+    if found is None:
+        return
+    person, pending = found
+    route = TEXT_ROUTES.get(pending.purpose.split(":")[0])
+    try:
+        if route is not None:
+            await route(update, context, person, pending)
+    except DomainError as exc:
+        # Bad input changes nothing; the same question stands and the text is not a rules question.
+        await tell(update, context, str(exc))
+    raise ApplicationHandlerStop
+
+
+@explains_domain_errors
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel: abandon whatever form or prompt is awaiting your text."""
+    assert update.effective_user is not None
+    found = await blocking(_lookup, context, update.effective_user.id)
+    if found is None:
+        await tell(update, context, "现在没有正在填写的内容。")
+        return
+    person, pending = found
+    route = CANCEL_ROUTES.get(pending.purpose.split(":")[0])
+    if route is not None:
+        await route(update, context, person, pending)
+
+
+def build_handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("cancel", cancel),
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, route_text),
+    ]

@@ -1,0 +1,107 @@
+"""Leave routing, dates and conflicts as plain domain code, without Telegram."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from bot.errors import InvalidInput, PermissionDenied
+from bot.leave import service
+from bot.leave.dates import parse_day
+from bot.leave.routing import route
+from bot.roster import RosterEntry, sync_roster
+from bot.storage import Database
+
+TODAY = date(2026, 11, 29)
+NOW = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+ROSTER = [
+    RosterEntry("区长甲", "区长"), RosterEntry("常务乙", "常务副区长"),
+    RosterEntry("副区丙", "副区长", ab_partner="副区丁"), RosterEntry("副区丁", "副区长", ab_partner="副区丙"),
+    RosterEntry("主任戊", "办公室主任", department="区政府办公室"),
+    RosterEntry("局长己", "部门主要负责人", department="区财政局"),
+    RosterEntry("科员庚", "工作人员", department="区财政局"),
+    RosterEntry("科员辛", "工作人员", department="区政府办公室"),
+]
+
+
+@pytest.fixture
+def session(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'leave.sqlite3'}")
+    database.upgrade()
+    with database.session() as session:
+        sync_roster(session, ROSTER)
+        session.commit()
+        yield session
+    database.dispose()
+
+
+def person(session, name: str):
+    from sqlalchemy import select
+
+    from bot.db import Person
+
+    return session.scalars(select(Person).where(Person.name == name)).one()
+
+
+@pytest.mark.parametrize(
+    ("who", "kind", "meeting", "approver", "article"),
+    [
+        ("副区丙", "离包外出", None, "区长甲", 79), ("局长己", "出国（境）", None, "区长甲", 79),
+        ("主任戊", "休假", None, "区长甲", 79), ("常务乙", "事假", None, "区长甲", 79),
+        ("区长甲", "离包外出", None, None, 9), ("局长己", "会议请假", "常务会议", "区长甲", 51),
+        ("科员庚", "会议请假", "全体会议", "主任戊", 51), ("科员庚", "病假", None, "局长己", None),
+        ("科员辛", "事假", None, "主任戊", None),
+    ],
+)
+def test_route_follows_articles_79_51_and_9(session, who, kind, meeting, approver, article) -> None:
+    routed = route(session, person(session, who), kind, meeting)
+    assert (routed.approver.name if routed.approver else None) == approver
+    assert routed.article == article
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "half"),
+    [("12月3日", date(2026, 12, 3), None), ("明天", date(2026, 11, 30), None), ("下周一", date(2026, 11, 30), None),
+     ("2026-12-03 上午", date(2026, 12, 3), "AM"), ("后天下午", date(2026, 12, 1), "PM"), ("3号", date(2026, 12, 3), None)],
+)
+def test_common_chinese_date_forms(text: str, expected: date, half: str | None) -> None:
+    day = parse_day(text, TODAY)
+    assert (day.day, day.half) == (expected, half)
+
+
+@pytest.mark.parametrize("text", ["", "某天", "下周一到下周三"])
+def test_unreadable_dates_are_explained(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_day(text, TODAY)
+
+
+def _filed(session, who: str, start: str, end: str, kind: str = "事假") -> service.Submitted:
+    requester = person(session, who)
+    draft = service.open_form(session, requester)
+    service.choose_kind(session, requester, draft.id, kind)
+    service.enter_text(session, requester, draft.id, start, TODAY)
+    service.enter_text(session, requester, draft.id, end, TODAY)
+    if kind in ("离包外出", "出国（境）"):
+        service.enter_text(session, requester, draft.id, "北京", TODAY)
+    service.enter_text(session, requester, draft.id, "事由", TODAY)
+    service.choose_acting(session, requester, draft.id, None)
+    return service.submit(session, requester, draft.id, NOW)
+
+
+def test_half_days_that_touch_do_not_overlap_but_whole_days_do(session) -> None:
+    _filed(session, "科员庚", "12月7日", "12月8日 上午")
+    _filed(session, "科员庚", "12月8日 下午", "12月9日")
+    with pytest.raises(InvalidInput, match="时间重叠"):
+        _filed(session, "科员庚", "12月9日", "12月9日")
+
+
+def test_a_decision_is_legal_once_and_only_from_the_approver(session) -> None:
+    submitted = _filed(session, "副区丙", "12月14日", "12月15日", kind="离包外出")
+    request_id = submitted.request.id
+    with pytest.raises(PermissionDenied):
+        service.decide(session, request_id, person(session, "常务乙"), "approve", NOW)
+    with pytest.raises(InvalidInput, match="理由不能为空"):
+        service.decide(session, request_id, person(session, "区长甲"), "reject", NOW, "  ")
+    service.decide(session, request_id, person(session, "区长甲"), "approve", NOW)
+    with pytest.raises(InvalidInput, match="已经处理过"):
+        service.decide(session, request_id, person(session, "区长甲"), "reject", NOW, "改主意")
+    assert [e.action for e in service.events_of(session, request_id)] == ["created", "submitted", "approve"]

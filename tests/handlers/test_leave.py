@@ -1,0 +1,264 @@
+"""Leave reports end to end through the sandbox: routing, decisions, conflicts, 销假, reminders, export."""
+
+import csv
+import io
+import time
+from datetime import datetime
+
+import httpx
+import pytest
+
+from bot.sandbox.client import buttons
+from tests.handlers.conftest import OFFICE_GROUP, PRIVATE, LiveBot
+from tests.handlers.leave_steps import answer, fill_form, press, submit
+
+HEAD, EXECUTIVE, DEPUTY, DEPUTY_B, DIRECTOR = 10001, 10002, 10003, 10004, 10005
+VICE_DIRECTOR, FINANCE_HEAD, STAFF = 10006, 10008, 10010
+
+
+def _approval(live_bot: LiveBot, approver: int, after: int, request_no: str) -> dict:
+    messages = live_bot.client.wait_bot_messages(approver, after)
+    return next(m for m in messages if f"请假审批 #{request_no}" in m["text"])
+
+
+def _last_id(live_bot: LiveBot, chat: int) -> int:
+    messages = live_bot.client.messages(chat)
+    return messages[-1]["message_id"] if messages else 0
+
+
+def _number(message: dict) -> str:
+    return message["text"].split("#")[1].split()[0]
+
+
+def test_deputy_travel_is_approved_by_the_district_head_and_the_acting_partner_is_told(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    before_head, before_b, before_group = _last_id(live_bot, HEAD), _last_id(live_bot, DEPUTY_B), _last_id(live_bot, OFFICE_GROUP)
+    confirm = fill_form(client, DEPUTY, "离包外出", "12月3日", "12月5日", "赴北京参加培训", destination="北京", acting="刘洋")
+    assert "代行职责：刘洋" in confirm["text"]
+    number = _number(confirm)
+    sent = submit(client, DEPUTY, confirm, "已提交给 王建国 审批")
+    assert "须事先向区长请示" in sent["text"]
+    approval = _approval(live_bot, HEAD, before_head, number)
+    assert "第七十九条" in approval["text"] and "目的地：北京" in approval["text"]
+    decided = press(client, HEAD, approval, "批准", "结果：已批准（王建国")
+    assert "reply_markup" not in decided
+    told = client.wait_bot_messages(DEPUTY_B, before_b)
+    assert any("张伟副区长 12月3日–12月5日 离包外出，期间由您代行职责" in m["text"] for m in told)
+    notice = client.wait_bot_messages(OFFICE_GROUP, before_group)
+    assert any("期间由 刘洋 代行职责" in m["text"] for m in notice)
+
+
+@pytest.mark.parametrize(
+    ("user", "kind", "meeting", "approver", "basis"),
+    [
+        (STAFF, "事假", None, FINANCE_HEAD, "由本部门主要负责人审批"),
+        (VICE_DIRECTOR, "会议请假", "常务会议", DIRECTOR, "应向办公室主任请假（第五十一条）"),
+        (FINANCE_HEAD, "会议请假", "全体会议", HEAD, "应向会议主持人（区长）请假（第五十一条）"),
+        (EXECUTIVE, "休假", None, HEAD, "向区长请假（第七十九条）"),
+    ],
+)
+def test_each_kind_and_position_is_routed_to_the_approver_the_rules_name(
+    live_bot: LiveBot, user: int, kind: str, meeting: str | None, approver: int, basis: str
+) -> None:
+    client = live_bot.client
+    before = _last_id(live_bot, approver)
+    confirm = fill_form(client, user, kind, "2027-02-01", "2027-02-01 上午", "家中有事", meeting=meeting)
+    sent = submit(client, user, confirm, "已提交给")
+    assert basis in sent["text"]
+    approval = _approval(live_bot, approver, before, _number(confirm))
+    assert "2月1日–2月1日上午" in approval["text"] or "2月1日上午" in approval["text"]
+    withdrawn = client.ask(user, "/leaves")
+    mine = next(m for m in withdrawn if "我的请假" in m["text"])
+    press(client, user, mine, f"撤回 #{_number(confirm)}", "已撤回")
+
+
+def test_district_heads_own_trip_is_filed_with_the_executive_deputy_acting(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    before = _last_id(live_bot, EXECUTIVE)
+    confirm = fill_form(client, HEAD, "离包外出", "2027-03-01", "2027-03-02", "赴呼和浩特汇报工作", destination="呼和浩特", acting="李明华")
+    filed = submit(client, HEAD, confirm, "已备案")
+    assert "第九条" in filed["text"]
+    assert any("期间由您代行职责" in m["text"] for m in client.wait_bot_messages(EXECUTIVE, before))
+
+
+def test_reject_needs_a_reason_and_the_requester_sees_it(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    before_head, before_deputy = _last_id(live_bot, HEAD), _last_id(live_bot, DEPUTY)
+    confirm = fill_form(client, DEPUTY, "事假", "2027-04-06", "2027-04-06", "办理私事")
+    submit(client, DEPUTY, confirm, "已提交")
+    approval = _approval(live_bot, HEAD, before_head, _number(confirm))
+    client.wait_callback_answer(client.press(HEAD, approval, buttons(approval)["不批准"]))
+    prompt = client.wait_bot_messages(HEAD, approval["message_id"])
+    assert "请输入不批准的理由" in prompt[-1]["text"]
+    done = answer(client, HEAD, "当天有常务会议")
+    assert "不批准" in done["text"]
+    told = client.wait_bot_messages(DEPUTY, before_deputy)
+    assert any("结果：不批准（王建国" in m["text"] and "理由：当天有常务会议" in m["text"] for m in told)
+
+
+def test_send_back_revise_and_resubmit(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    before_head = _last_id(live_bot, HEAD)
+    confirm = fill_form(client, DEPUTY, "出国（境）", "2027-05-10", "2027-05-14", "考察", destination="新加坡")
+    number = _number(confirm)
+    submit(client, DEPUTY, confirm, "已提交")
+    approval = _approval(live_bot, HEAD, before_head, number)
+    client.wait_callback_answer(client.press(HEAD, approval, buttons(approval)["退回补充"]))
+    before_deputy = _last_id(live_bot, DEPUTY)
+    answer(client, HEAD, "请补充外事审批文件号")
+    returned = next(m for m in client.wait_bot_messages(DEPUTY, before_deputy) if "已退回补充" in m["text"])
+    client.wait_callback_answer(client.press(DEPUTY, returned, buttons(returned)["修改后重新提交"]))
+    form = client.wait_bot_messages(DEPUTY, returned["message_id"])[-1]
+    assert "请核对后提交" in form["text"]
+    form = press(client, DEPUTY, form, "改事由", "请输入事由")
+    form = answer(client, DEPUTY, "考察（外事批件：昆外字〔2027〕3号）")
+    before_head = _last_id(live_bot, HEAD)
+    submit(client, DEPUTY, form, "已提交")
+    again = _approval(live_bot, HEAD, before_head, number)
+    assert "昆外字〔2027〕3号" in again["text"]
+    press(client, HEAD, again, "批准", "结果：已批准")
+
+
+def test_overlapping_leave_of_the_same_person_is_refused(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    first = fill_form(client, VICE_DIRECTOR, "休假", "2027-06-07", "2027-06-09", "年休假")
+    submit(client, VICE_DIRECTOR, first, "已提交")
+    second = fill_form(client, VICE_DIRECTOR, "事假", "2027-06-09 下午", "2027-06-10", "私事")
+    client.wait_callback_answer(client.press(VICE_DIRECTOR, second, buttons(second)["✅ 提交"]))
+    answer_text = client.wait_callback_answer(client.press(VICE_DIRECTOR, second, buttons(second)["✅ 提交"]))
+    assert "时间重叠" in (answer_text.get("text") or "")
+    assert "请核对后提交" in client.message(VICE_DIRECTOR, second["message_id"])["text"]
+
+
+def test_ab_partners_away_together_are_flagged_and_the_executive_deputy_acts(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    first = fill_form(client, DEPUTY_B, "离包外出", "2027-07-05", "2027-07-07", "招商", destination="深圳", acting="张伟")
+    submit(client, DEPUTY_B, first, "已提交")
+    before_head, before_exec = _last_id(live_bot, HEAD), _last_id(live_bot, EXECUTIVE)
+    second = fill_form(client, DEPUTY, "离包外出", "2027-07-06", "2027-07-08", "学习", destination="上海", acting="刘洋")
+    sent = submit(client, DEPUTY, second, "已提交")
+    assert "AB角 刘洋 同期也不在岗" in sent["text"]
+    approval = _approval(live_bot, HEAD, before_head, _number(second))
+    assert "由常务副区长 李明华代行职责（第七十九条）" in approval["text"]
+    decided = press(client, HEAD, approval, "批准", "结果：已批准")
+    assert "代行职责：李明华" in decided["text"]
+    assert any("期间由您代行职责" in m["text"] for m in client.wait_bot_messages(EXECUTIVE, before_exec))
+
+
+def test_decision_twice_by_the_wrong_person_or_forged_changes_nothing(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    before_head = _last_id(live_bot, HEAD)
+    confirm = fill_form(client, DEPUTY, "病假", "2027-08-02", "2027-08-03", "住院")
+    number = _number(confirm)
+    submit(client, DEPUTY, confirm, "已提交")
+    approval = _approval(live_bot, HEAD, before_head, number)
+    approve = buttons(approval)["批准"]
+    wrong = client.wait_callback_answer(client.press(DEPUTY_B, approval, approve, forged=True))
+    assert "不是这份请假的审批人" in wrong["text"]
+    forged_other = client.wait_callback_answer(client.press(DEPUTY, approval, f"lv:ok:{number}", forged=True))
+    assert "不是这份请假的审批人" in forged_other["text"]
+    press(client, HEAD, approval, "批准", "结果：已批准")
+    again = client.wait_callback_answer(client.press(HEAD, approval, approve, forged=True))
+    assert "已经处理过（已批准）" in again["text"]
+    reject = client.wait_callback_answer(client.press(HEAD, approval, f"lv:no:{number}", forged=True))
+    assert "已经处理过" in reject["text"]
+
+
+def test_form_and_buttons_survive_a_restart(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    [form] = client.ask(STAFF, "/leave")
+    form = press(client, STAFF, form, "病假", "请输入开始日期")
+    live_bot.restart()
+    form = answer(client, STAFF, "2027-09-01")
+    assert "请输入结束日期" in form["text"]
+    live_bot.restart()
+    form = answer(client, STAFF, "2027-09-02")
+    form = answer(client, STAFF, "感冒")
+    form = press(client, STAFF, form, "无需代行", "请核对后提交")
+    before_head = _last_id(live_bot, FINANCE_HEAD)
+    submit(client, STAFF, form, "已提交")
+    approval = _approval(live_bot, FINANCE_HEAD, before_head, _number(form))
+    live_bot.restart()
+    press(client, FINANCE_HEAD, approval, "批准", "结果：已批准")
+
+
+def test_bad_dates_are_explained_and_asked_again(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    [form] = client.ask(DIRECTOR, "/leave")
+    form = press(client, DIRECTOR, form, "事假", "请输入开始日期")
+    assert "没有看懂日期" in answer(client, DIRECTOR, "某天")["text"]
+    assert "已经过去了" in answer(client, DIRECTOR, "2026-11-02")["text"]
+    assert "请输入结束日期" in answer(client, DIRECTOR, "2027-10-11 下午")["text"]
+    assert "早于开始时间" in answer(client, DIRECTOR, "2027-10-11 上午")["text"]
+    assert "请输入事由" in answer(client, DIRECTOR, "2027-10-12")["text"]
+    cancelled = client.ask(DIRECTOR, "/cancel")
+    assert "已取消" in cancelled[0]["text"]
+    [question] = client.ask(DIRECTOR, "会议纪要由谁签发？")
+    assert "第五十条" in question["text"]
+
+
+def test_unbound_account_cannot_file_a_leave(live_bot: LiveBot) -> None:
+    [refused] = live_bot.client.ask(PRIVATE["visitor"], "/leave")
+    assert "还没有绑定" in refused["text"]
+
+
+def test_return_report_reaches_the_approver_and_overdue_return_is_reminded(live_bot: LiveBot) -> None:
+    client, clock = live_bot.client, live_bot.services.clock
+    before_head = _last_id(live_bot, HEAD)
+    first = fill_form(client, DEPUTY_B, "休假", "2027-11-01", "2027-11-02", "年休假")
+    submit(client, DEPUTY_B, first, "已提交")
+    press(client, HEAD, _approval(live_bot, HEAD, before_head, _number(first)), "批准", "结果：已批准")
+    before_head = _last_id(live_bot, HEAD)
+    [prompt] = client.ask(DEPUTY_B, "/back")
+    assert "销假" in prompt["text"]
+    done = answer(client, DEPUTY_B, "已返回，期间无重要情况")
+    assert "已销假" in done["text"]
+    forwarded = client.wait_bot_messages(HEAD, before_head)
+    assert any("刘洋 已销假" in m["text"] and "期间无重要情况" in m["text"] for m in forwarded)
+
+    before_head = _last_id(live_bot, HEAD)
+    second = fill_form(client, DEPUTY_B, "事假", "2027-11-10", "2027-11-10", "私事")
+    submit(client, DEPUTY_B, second, "已提交")
+    press(client, HEAD, _approval(live_bot, HEAD, before_head, _number(second)), "批准", "结果：已批准")
+    before_b, before_head = _last_id(live_bot, DEPUTY_B), _last_id(live_bot, HEAD)
+    number = _number(second)
+
+    def about(chat: int, text: str) -> list[dict]:
+        return [m for m in client.bot_messages(chat, before_b if chat == DEPUTY_B else before_head)
+                if f"#{number}" in m["text"] and text in m["text"]]
+
+    clock.set(datetime(2027, 11, 11, 8, 30))  # the next working day, but before working hours
+    time.sleep(1.0)
+    assert about(DEPUTY_B, "请及时销假") == []
+    clock.set(datetime(2027, 11, 11, 9, 5))
+    reminder = client.wait_for(lambda: about(DEPUTY_B, "请及时销假"), "the 销假 reminder")[0]
+    time.sleep(1.0)
+    assert about(HEAD, "仍未销假") == [], "the approver is told only a working day later"
+    clock.set(datetime(2027, 11, 12, 9, 5))
+    client.wait_for(lambda: about(HEAD, "仍未销假"), "the escalation to the approver")
+    clock.set(datetime(2027, 11, 15, 9, 5))
+    client.wait_callback_answer(client.press(DEPUTY_B, reminder, buttons(reminder)["销假"]))
+    assert "已销假" in answer(client, DEPUTY_B, "无")["text"]
+    time.sleep(1.0)
+    assert len(about(DEPUTY_B, "请及时销假")) == 1
+    assert len(about(HEAD, "仍未销假")) == 1
+    clock.set(datetime(2026, 12, 1, 10, 0))
+
+
+def test_admin_exports_a_period_as_csv_and_excel(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    before_head = _last_id(live_bot, HEAD)
+    confirm = fill_form(client, DEPUTY_B, "离包外出", "2028-01-10", "2028-01-11", "审计对接", destination="包头市区外", acting="张伟")
+    submit(client, DEPUTY_B, confirm, "已提交")
+    press(client, HEAD, _approval(live_bot, HEAD, before_head, _number(confirm)), "批准", "结果：已批准")
+    [refused] = client.ask(STAFF, "/export 2028-01-01 2028-01-31")
+    assert "只有管理员" in refused["text"]
+    [document] = client.ask(DIRECTOR, "/export 2028-01-01 2028-01-31 csv")
+    content = httpx.get(f"{live_bot.running.server.url}/sandbox/api/files/{document['document']['file_id']}").content
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["编号", "申请人", "职务"]
+    row = next(r for r in rows[1:] if r[0] == _number(confirm))
+    assert row[1:3] == ["刘洋", "副区长"] and row[4] == "离包外出" and row[9] == "张伟"
+    assert row[10] == "王建国" and row[11] == "已批准" and row[14] == "第79条"
+    [xlsx] = client.ask(DIRECTOR, "/export 2028-01-01 2028-01-31")
+    assert xlsx["document"]["file_name"].endswith(".xlsx")
