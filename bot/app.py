@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.db import Person
 from bot.sandbox.server import SandboxServer, SandboxUser
 from bot.services import Services, build_services
-from handlers import admin, inputs, leave, qa, reminders, rules, start
+from handlers import admin, deadlines, inputs, leave, qa, rules, start
 from handlers.common import on_error
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,9 @@ COMMANDS = [
     BotCommand("leave", "请假（填写请假单）"),
     BotCommand("back", "销假"),
     BotCommand("leaves", "我的请假和待我审批"),
+    BotCommand("deadlines", "我和本部门未办结的期限事项"),
+    BotCommand("deadline", "登记交办期限，如：报送材料，3个工作日，@部门"),
+    BotCommand("consult", "征求意见（5个工作日，第六十条）"),
     BotCommand("cancel", "取消正在填写的内容"),
     BotCommand("rules", "按章浏览工作规则"),
     BotCommand("article", "查看某一条，如 /article 50"),
@@ -31,7 +34,7 @@ COMMANDS = [
     BotCommand("help", "使用说明"),
 ]
 # Handler modules in order of precedence: the Q&A catch-all for private text comes last.
-HANDLER_MODULES = (start, rules, admin, leave, qa)
+HANDLER_MODULES = (start, rules, admin, leave, deadlines, qa)
 
 
 async def _post_init(application: Application) -> None:
@@ -58,7 +61,7 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
     for module in HANDLER_MODULES:
         application.add_handlers(module.build_handlers())
     application.add_error_handler(on_error)
-    reminders.schedule(application, services.settings.reminder_scan_seconds)
+    deadlines.schedule(application, services.settings.reminder_scan_seconds)
     return application
 
 

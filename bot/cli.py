@@ -3,10 +3,11 @@
 import argparse
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 
 from bot.config import Settings, load_settings
-from bot.errors import ZhengwuError
+from bot.errors import ConfigError, InvalidInput, ZhengwuError
 
 
 def _engine(settings: Settings):
@@ -66,6 +67,70 @@ def _cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"expected a date such as 2026-12-28, got {text!r}") from None
+
+
+def _cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.calendar.overrides import load_calendar, set_override
+    from bot.storage import open_database
+
+    database = open_database(settings)
+    with database.session() as session:
+        if args.set:
+            kind = args.set[1]
+            if kind not in {"work", "rest"}:
+                raise InvalidInput(f"expected 'work' or 'rest', got {kind!r}")
+            set_override(session, _date(args.set[0]), kind == "work", " ".join(args.set[2:]))
+            session.commit()
+            print(f"override saved: {args.set[0]} {'working day' if kind == 'work' else 'rest day'}")
+            return 0
+        calendar = load_calendar(session)
+    start = _date(args.date)
+    if not args.period.lstrip("+").isdigit() or int(args.period.lstrip("+")) < 1:
+        raise InvalidInput(f"expected a period such as +5, got {args.period!r}")
+    workdays = int(args.period.lstrip("+"))
+    counted = calendar.add_workdays(start, workdays)
+    print(f"{start} + {workdays} 个工作日 = {counted.due}（周{'一二三四五六日'[counted.due.weekday()]}）")
+    print("数据来源：" + "；".join(sorted(s.value for s in counted.sources)))
+    if counted.warning:
+        print(counted.warning)
+    return 0
+
+
+def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import datetime
+
+    from telegram.ext import AIORateLimiter, ExtBot
+
+    from bot.services import build_services
+    from handlers.deadlines import deliver_due
+
+    if settings.telegram.token is None:
+        raise ConfigError("deliver needs TELEGRAM_BOT_TOKEN (and [telegram] api_base_url for a local server)")
+    services = build_services(settings, with_engine=False)
+    if args.at:
+        services.clock.set(datetime.fromisoformat(args.at))
+
+    async def until_none_due() -> int:
+        bot = ExtBot(settings.telegram.token, base_url=settings.telegram.api_base_url,
+                     rate_limiter=AIORateLimiter(max_retries=5))
+        total = 0
+        async with bot:
+            while True:
+                claimed, sent = await deliver_due(services, bot, args.batch)
+                total += sent
+                if not claimed:
+                    return total
+
+    print(f"reminders sent: {asyncio.run(until_none_due())}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhengwu", description="区政府工作规则助手")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml or $ZHENGWU_CONFIG)")
@@ -88,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--users", type=int, default=20, help="chat: simulated users asking at once")
     bench.add_argument("--think-ms", type=float, default=1000, help="chat: each user's pause between questions")
     bench.set_defaults(handler=_cmd_bench)
+    calendar = commands.add_parser("calendar", help="count working days: zhengwu calendar 2026-12-28 +5")
+    calendar.add_argument("date", nargs="?", default="")
+    calendar.add_argument("period", nargs="?", default="+1")
+    calendar.add_argument("--set", nargs="+", metavar=("DATE", "work|rest"),
+                          help="store an override: zhengwu calendar --set 2027-01-04 rest 元旦调休")
+    calendar.set_defaults(handler=_cmd_calendar)
+    deliver = commands.add_parser("deliver", help="send the reminders that are due, once (e.g. from cron)")
+    deliver.add_argument("--at", help="deliver as if it were this local time (ISO format), for replays and tests")
+    deliver.add_argument("--batch", type=int, default=50, help="reminders claimed per transaction")
+    deliver.set_defaults(handler=_cmd_deliver)
     invite = commands.add_parser("invite", help="print a one-time deep link that binds a Telegram account")
     invite.add_argument("name", help="the person's name as in the roster")
     invite.add_argument("--bot-username", default="zhengwu_bot")

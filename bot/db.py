@@ -6,7 +6,22 @@ bot/migrations/versions, applied at start by bot.storage.open_database.
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -134,8 +149,6 @@ class LeaveRequest(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     returned_on: Mapped[date | None] = mapped_column(Date)
     return_report: Mapped[str | None] = mapped_column(Text)
-    requester_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    approver_reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     # Joined so that a request read in a unit of work can be rendered after its session closes.
@@ -166,3 +179,69 @@ class CalendarOverride(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     is_workday: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Deadline(Base):
+    """Something due by a date: from a rule (Art. 50, 60, 79 …) or set by a user."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (CheckConstraint("status IN ('open','done','cancelled')", name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    article: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    source: Mapped[str | None] = mapped_column(String(40), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    workdays: Mapped[int | None] = mapped_column(Integer)
+    calendar_warning: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(128))
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    responsible: Mapped[Person | None] = relationship(foreign_keys=[responsible_id], lazy="joined")
+    requester: Mapped[Person | None] = relationship(foreign_keys=[requester_id], lazy="joined")
+    approver: Mapped[Person | None] = relationship(foreign_keys=[approver_id], lazy="joined")
+    closed_by: Mapped[Person | None] = relationship(foreign_keys=[closed_by_id], lazy="joined")
+
+
+class Reminder(Base):
+    """One message to push to one chat at one time; delivery claims the row so it goes out once."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','claimed','sent','failed','cancelled')", name="status"),
+        UniqueConstraint("deadline_id", "purpose", "chat_id", "send_at", name="uq_reminders_slot"),
+        Index("ix_reminders_due", "status", "send_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(12))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    send_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    deadline: Mapped[Deadline] = relationship(lazy="joined")
+
+
+class BlockedChat(Base):
+    """A chat that refused the bot's messages (403); admins are told once."""
+
+    __tablename__ = "blocked_chats"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    description: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -86,6 +86,14 @@ def sync_roster(session: Session, entries: list[RosterEntry]) -> None:
     session.flush()
 
 
+def holder(session: Session, position: str, department: str | None = None) -> Person | None:
+    """The active person holding a position (in a department, if given)."""
+    query = select(Person).where(Person.position == position, Person.active)
+    if department is not None:
+        query = query.where(Person.department == department)
+    return session.scalars(query.order_by(Person.id)).first()
+
+
 def person_for(session: Session, telegram_user_id: int) -> Person | None:
     """The active roster person bound to a Telegram account, if any."""
     return session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id, Person.active))

@@ -2,11 +2,16 @@
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
+from bot.calendar.overrides import load_calendar
 from bot.clock import Clock
+from bot.context import WorkContext
 from bot.config import Settings
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database
+from knowledge import load_library
 from retrieval.engine import RulesEngine
 
 
@@ -14,18 +19,31 @@ from retrieval.engine import RulesEngine
 class Services:
     settings: Settings
     database: Database
-    engine: RulesEngine
+    engine: RulesEngine | None
     library: RulebookLibrary
     clock: Clock
 
+    @property
+    def rules_engine(self) -> RulesEngine:
+        if self.engine is None:
+            raise RuntimeError("this process was started without the rules engine")
+        return self.engine
 
-def build_services(settings: Settings, engine: RulesEngine | None = None) -> Services:
-    """Open the database (migrating it), sync the roster and rulebooks, load the rules engine."""
+    def context(self, session: Session) -> WorkContext:
+        """The time, the calendar with its overrides, and the group chats, for one unit of work."""
+        return WorkContext(self.clock.now(), load_calendar(session), self.settings.groups)
+
+
+def build_services(settings: Settings, engine: RulesEngine | None = None, with_engine: bool = True) -> Services:
+    """Open the database (migrating it), sync the roster and rulebooks, load the rules engine
+    (a delivery-only process does without it)."""
     database = open_database(settings)
-    engine = engine or RulesEngine.from_settings(settings.retrieval)
+    if engine is None and with_engine:
+        engine = RulesEngine.from_settings(settings.retrieval)
+    books = engine.books if engine else load_library(settings.retrieval.knowledge_dir)
     roster = read_roster(settings.roster_path)
     with database.session() as session:
         sync_roster(session, roster)
-        library = RulebookLibrary(session, engine.books)
+        library = RulebookLibrary(session, books)
         session.commit()
     return Services(settings, database, engine, library, Clock(settings.timezone))

@@ -5,6 +5,7 @@ below says what each step asks and which buttons it offers.
 """
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import Forbidden
@@ -19,7 +20,7 @@ from bot.leave.service import STATUS_LABEL, Step
 from bot.roster import require_admin, require_person
 from handlers import inputs
 from handlers.common import blocking, edit_html, explains_domain_errors, registered_only, send_html, services, tell
-from handlers.render import bold, escape, keyboard
+from handlers.render import bold, escape, keyboard, local_time
 
 CANCEL_BUTTON = ("取消", "lv:c:{id}")
 # Each step of the form: the question, and whether it offers buttons of its own.
@@ -86,9 +87,9 @@ def _approval_view(request: LeaveRequest, basis: str | None = None) -> tuple[str
     return "\n".join(lines), keyboard([buttons])
 
 
-def _outcome_line(request: LeaveRequest) -> str:
+def _outcome_line(request: LeaveRequest, zone: ZoneInfo) -> str:
     who = request.decided_by.name if request.decided_by else "系统"
-    when = request.decided_at.astimezone().strftime("%m月%d日 %H:%M") if request.decided_at else ""
+    when = local_time(request.decided_at, zone).strftime("%m月%d日 %H:%M") if request.decided_at else ""
     note = f"，理由：{escape(request.decision_note)}" if request.decision_note and request.status != "approved" else ""
     return f"结果：{bold(STATUS_LABEL[request.status])}（{escape(who)}，{when}）{note}"
 
@@ -151,7 +152,7 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 service.cancel(session, person, rid)
                 return "cancelled"
             elif action == "s":
-                return service.submit(session, person, rid, found.clock.now())
+                return service.submit(session, person, rid, found.context(session))
             return None
 
     outcome = await blocking(work)
@@ -178,9 +179,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Pe
             if purpose == service.INPUT_PURPOSE:
                 return service.enter_text(session, actor, pending.target_id, text, found.clock.today())
             if purpose == "leave:back":
-                request = service.record_return(session, actor, pending.target_id, text, found.clock.today())
+                request = service.record_return(session, actor, pending.target_id, text, found.clock.now())
             else:
-                request = service.decide(session, pending.target_id, actor, purpose.split(":")[1], found.clock.now(), text)
+                request = service.decide(session, pending.target_id, actor, purpose.split(":")[1], found.context(session), text)
             return request
 
     request = await blocking(work)
@@ -256,7 +257,7 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         with found.database.session() as session:
             actor = require_person(session, query.from_user.id)
             if decision == "approve":
-                request = service.decide(session, int(request_id), actor, decision, found.clock.now())
+                request = service.decide(session, int(request_id), actor, decision, found.context(session))
             else:
                 request = service.ask_reason(session, int(request_id), actor, decision)
             return request
@@ -264,7 +265,7 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     request = await blocking(work)
     if decision == "approve":
         await query.answer("已批准")
-        await edit_html(update, f"{_approval_view(request)[0]}\n{_outcome_line(request)}")
+        await edit_html(update, f"{_approval_view(request)[0]}\n{_outcome_line(request, services(context).settings.timezone)}")
         await _after_decision(update, context, request)
     else:
         await query.answer()
@@ -273,7 +274,7 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def _after_decision(update: Update, context: ContextTypes.DEFAULT_TYPE, request: LeaveRequest) -> None:
-    outcome = _outcome_line(request)
+    outcome = _outcome_line(request, services(context).settings.timezone)
     markup = None
     if request.status == "returned":
         markup = keyboard([[("修改后重新提交", f"lv:re:{request.id}")]])

@@ -21,7 +21,7 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
         with found.database.session() as session:
             if not found.settings.unbound_can_ask:
                 require_person(session, user.id)
-            return service.answer_question(session, found.engine, found.library, user.id, chat.id, question)
+            return service.answer_question(session, found.rules_engine, found.library, user.id, chat.id, question)
 
     await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     logged = await blocking(work)

@@ -6,6 +6,8 @@ escaped here; nothing else in handlers builds markup by hand.
 
 import html
 import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -71,6 +73,11 @@ def _open_tags(fragment: str) -> list[tuple[str, str]]:
         else:
             stack.append((name, match.group(0)))
     return stack
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A stored time (UTC; naive when SQLite dropped the zone) in the office's time zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

@@ -98,6 +98,19 @@ class WorkdayCalendar:
             day += dt.timedelta(days=1)
         return info
 
+    def previous_workday(self, date: dt.date) -> DayInfo:
+        """The last working day strictly before `date`."""
+        day = date - dt.timedelta(days=1)
+        while not (info := self.day(day)).is_workday:
+            day -= dt.timedelta(days=1)
+        return info
+
+    def shift(self, date: dt.date, workdays: int) -> dt.date:
+        """`workdays` working days after (positive) or before (negative) `date`; 0 is `date` itself."""
+        for _ in range(abs(workdays)):
+            date = (self.next_workday(date) if workdays > 0 else self.previous_workday(date)).date
+        return date
+
     def add_workdays(self, start: dt.date, workdays: int) -> Deadline:
         """The `workdays`-th working day after `start` (the start day itself is not counted)."""
         if workdays < 1:

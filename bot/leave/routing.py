@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import Person
+from bot.roster import holder
 
 KINDS = ("离包外出", "出国（境）", "休假", "病假", "事假", "会议请假")
 TRAVEL_KINDS = ("离包外出", "出国（境）")
@@ -22,14 +23,6 @@ class Route:
     approver: Person | None
     article: int | None
     basis: str
-
-
-def holder(session: Session, position: str, department: str | None = None) -> Person | None:
-    """The active person holding a position (in a department, if given)."""
-    query = select(Person).where(Person.position == position, Person.active)
-    if department is not None:
-        query = query.where(Person.department == department)
-    return session.scalars(query.order_by(Person.id)).first()
 
 
 def route(session: Session, requester: Person, kind: str, meeting: str | None) -> Route:

@@ -9,23 +9,24 @@ The form is a draft row whose `step` says which field comes next, so it survives
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import inputs
-from bot.calendar import WorkdayCalendar
+from bot.context import WorkContext
+from bot.deadlines import service as deadlines
 from bot.db import LeaveEvent, LeaveRequest, Person
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.leave.dates import AM, PM, DayPart, parse_day
-from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, holder, route
+from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
+from bot.roster import holder
 
 MAX_DESTINATION = 100
 MAX_REASON = 500
 MAX_NOTE = 500
-REMINDER_TIME = time(9, 0)
 STATUS_LABEL = {
     "draft": "填写中", "pending": "待审批", "approved": "已批准", "rejected": "不批准",
     "returned": "已退回补充", "withdrawn": "已撤回", "completed": "已销假",
@@ -277,7 +278,18 @@ class Submitted:
     basis: str
 
 
-def submit(session: Session, person: Person, request_id: int, now: datetime) -> Submitted:
+def _schedule_return(session: Session, request: LeaveRequest, context: WorkContext) -> None:
+    """An approved leave owes a 销假 after it ends (Art. 79): a deadline with its reminders."""
+    assert request.end_date is not None
+    deadlines.create_deadline(
+        session, "leave_return", request.end_date, context.now, context.calendar, context.groups,
+        title=f"{request.requester.name}的请假（#{request.id}，{period_label(request)}）销假",
+        due=request.end_date, responsible=request.requester, requester=request.requester,
+        approver=request.approver, source=f"leave:{request.id}",
+    )
+
+
+def submit(session: Session, person: Person, request_id: int, context: WorkContext) -> Submitted:
     """Check, route and submit a completed form; a report needing no approval is approved at once."""
     request = _draft(session, person, request_id)
     missing = [s for s in _steps_for(request) if s not in request.filled]
@@ -288,14 +300,15 @@ def submit(session: Session, person: Person, request_id: int, now: datetime) -> 
     request.approver = routed.approver
     request.article = routed.article
     request.conflicts, request.ab_conflict = conflicts.notes, conflicts.ab_conflict
-    request.submitted_at = now
+    request.submitted_at = deadlines.utc(context.now)
     request.step = None
     inputs.clear(session, person.id, "leave:")
     if routed.approver is None:
         request.status = "approved"
-        request.decided_at = now
+        request.decided_at = deadlines.utc(context.now)
         request.decision_note = "备案（无需审批）"
         _log(session, request, person, "filed", routed.basis)
+        _schedule_return(session, request, context)
     else:
         request.status = "pending"
         _log(session, request, person, "submitted")
@@ -328,7 +341,8 @@ def ask_reason(session: Session, request_id: int, actor: Person, decision: str) 
     return request
 
 
-def decide(session: Session, request_id: int, actor: Person, decision: str, now: datetime, note: str | None = None) -> LeaveRequest:
+def decide(session: Session, request_id: int, actor: Person, decision: str, context: WorkContext,
+           note: str | None = None) -> LeaveRequest:
     """Approve, reject or send back; legal once, from the approver, with a reason for a refusal."""
     request = _pending_for(session, request_id, actor)
     if decision != "approve":
@@ -338,9 +352,11 @@ def decide(session: Session, request_id: int, actor: Person, decision: str, now:
         if executive is not None:
             request.acting = executive
     request.status = DECISIONS[decision]
-    request.decided_by, request.decided_at, request.decision_note = actor, now, note
+    request.decided_by, request.decided_at, request.decision_note = actor, deadlines.utc(context.now), note
     inputs.clear(session, actor.id, "leave:")
     _log(session, request, actor, decision, note)
+    if request.status == "approved":
+        _schedule_return(session, request, context)
     session.commit()
     return request
 
@@ -400,60 +416,18 @@ def _approved_of(session: Session, person: Person, request_id: int) -> LeaveRequ
     return request
 
 
-def record_return(session: Session, person: Person, request_id: int, report: str, today: date) -> LeaveRequest:
-    """销假: record the return and the report (“无” for none); legal once."""
+def record_return(session: Session, person: Person, request_id: int, report: str, now: datetime) -> LeaveRequest:
+    """销假: record the return and the report (“无” for none); legal once; ends the reminders."""
     request = _approved_of(session, person, request_id)
     report = _bounded(report.strip(), MAX_REASON, "销假报告")
     request.status = "completed"
-    request.returned_on = today
+    request.returned_on = now.date()
+    deadlines.close_by_source(session, f"leave:{request.id}", person, now)
     request.return_report = None if report in {"无", "没有", "无。"} else report
     inputs.clear(session, person.id, "leave:")
     _log(session, request, person, "returned", request.return_report)
     session.commit()
     return request
-
-
-@dataclass(frozen=True)
-class ReturnReminder:
-    request: LeaveRequest
-    to_approver: bool
-
-
-def due_return_reminders(session: Session, now: datetime, calendar: WorkdayCalendar) -> list[ReturnReminder]:
-    """Leaves whose 销假 is overdue: the person on the next working morning after the leave ends,
-    the approver one working day later. Only inside working hours on a working day."""
-    today = now.date()
-    if not calendar.is_workday(today) or not REMINDER_TIME <= now.time() < time(18, 0):
-        return []
-    due: list[ReturnReminder] = []
-    open_leaves = session.scalars(
-        select(LeaveRequest).where(
-            LeaveRequest.status == "approved",
-            LeaveRequest.end_date < today,
-            or_(LeaveRequest.requester_reminded_at.is_(None),
-                and_(LeaveRequest.approver_reminded_at.is_(None), LeaveRequest.approver_id.is_not(None))),
-        )
-    )
-    for request in open_leaves:
-        assert request.end_date is not None
-        first = calendar.next_workday(request.end_date).date
-        if request.requester_reminded_at is None:
-            if today >= first:
-                due.append(ReturnReminder(request, to_approver=False))
-        elif request.approver_id and today >= calendar.next_workday(first).date:
-            due.append(ReturnReminder(request, to_approver=True))
-    return due
-
-
-def mark_reminded(session: Session, reminder: ReturnReminder, now: datetime | None) -> None:
-    """Claim (now) or release (None) a reminder; committed so a restart neither loses nor repeats it."""
-    request = session.get(LeaveRequest, reminder.request.id, with_for_update=True)
-    assert request is not None
-    if reminder.to_approver:
-        request.approver_reminded_at = now
-    else:
-        request.requester_reminded_at = now
-    session.commit()
 
 
 # ----- lists and export --------------------------------------------------------------------------

@@ -3,7 +3,11 @@
 from datetime import date, datetime, timezone
 
 import pytest
+from sqlalchemy import select
 
+from bot.calendar import WorkdayCalendar
+from bot.context import WorkContext
+from bot.db import Deadline, Person
 from bot.errors import InvalidInput, PermissionDenied
 from bot.leave import service
 from bot.leave.dates import parse_day
@@ -13,6 +17,7 @@ from bot.storage import Database
 
 TODAY = date(2026, 11, 29)
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+CONTEXT = WorkContext(NOW, WorkdayCalendar(), {})
 ROSTER = [
     RosterEntry("区长甲", "区长"), RosterEntry("常务乙", "常务副区长"),
     RosterEntry("副区丙", "副区长", ab_partner="副区丁"), RosterEntry("副区丁", "副区长", ab_partner="副区丙"),
@@ -35,10 +40,6 @@ def session(tmp_path):
 
 
 def person(session, name: str):
-    from sqlalchemy import select
-
-    from bot.db import Person
-
     return session.scalars(select(Person).where(Person.name == name)).one()
 
 
@@ -84,7 +85,7 @@ def _filed(session, who: str, start: str, end: str, kind: str = "事假") -> ser
         service.enter_text(session, requester, draft.id, "北京", TODAY)
     service.enter_text(session, requester, draft.id, "事由", TODAY)
     service.choose_acting(session, requester, draft.id, None)
-    return service.submit(session, requester, draft.id, NOW)
+    return service.submit(session, requester, draft.id, CONTEXT)
 
 
 def test_half_days_that_touch_do_not_overlap_but_whole_days_do(session) -> None:
@@ -98,10 +99,14 @@ def test_a_decision_is_legal_once_and_only_from_the_approver(session) -> None:
     submitted = _filed(session, "副区丙", "12月14日", "12月15日", kind="离包外出")
     request_id = submitted.request.id
     with pytest.raises(PermissionDenied):
-        service.decide(session, request_id, person(session, "常务乙"), "approve", NOW)
+        service.decide(session, request_id, person(session, "常务乙"), "approve", CONTEXT)
     with pytest.raises(InvalidInput, match="理由不能为空"):
-        service.decide(session, request_id, person(session, "区长甲"), "reject", NOW, "  ")
-    service.decide(session, request_id, person(session, "区长甲"), "approve", NOW)
+        service.decide(session, request_id, person(session, "区长甲"), "reject", CONTEXT, "  ")
+    service.decide(session, request_id, person(session, "区长甲"), "approve", CONTEXT)
     with pytest.raises(InvalidInput, match="已经处理过"):
-        service.decide(session, request_id, person(session, "区长甲"), "reject", NOW, "改主意")
+        service.decide(session, request_id, person(session, "区长甲"), "reject", CONTEXT, "改主意")
     assert [e.action for e in service.events_of(session, request_id)] == ["created", "submitted", "approve"]
+    [owed] = session.query(Deadline).filter(Deadline.source == f"leave:{request_id}").all()
+    assert (owed.rule_key, owed.due_date, owed.status) == ("leave_return", date(2026, 12, 15), "open")
+    service.record_return(session, person(session, "副区丙"), request_id, "无", NOW)
+    assert owed.status == "done"

@@ -15,6 +15,7 @@ from tests.conftest import make_settings
 PRIVATE = {"district_head": 10001, "executive_deputy": 10002, "deputy": 10003, "deputy_b": 10004,
            "office_director": 10005, "staff": 10010, "visitor": 99999}
 OFFICE_GROUP = -1001000000001
+START_OF_TESTS = datetime(2026, 12, 1, 10, 0)
 
 
 @dataclass
@@ -37,7 +38,7 @@ def live_bot(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> I
     tmp = tmp_path_factory.mktemp("bot")
     settings = make_settings(tmp, retrieval_knowledge_dir=str(two_rulebooks), reminders_scan_seconds="0.2")
     services = build_services(settings)
-    services.clock.set(datetime(2026, 12, 1, 10, 0))
+    services.clock.set(START_OF_TESTS)
     server = start_sandbox(services)
     running = RunningBot(services, server).start()
     client = SandboxClient(server.url)
@@ -46,3 +47,9 @@ def live_bot(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> I
     client.close()
     bot.running.stop()
     server.stop_thread()
+
+
+@pytest.fixture(autouse=True)
+def reset_clock(live_bot: LiveBot) -> None:
+    """Every test starts at the same moment, whatever an earlier test did to the clock."""
+    live_bot.services.clock.set(START_OF_TESTS)

@@ -1,0 +1,59 @@
+"""Two delivery processes on one PostgreSQL database send each reminder exactly once."""
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import SANDBOX_TOKEN
+from bot.config import PROJECT_ROOT
+from bot.db import Reminder
+from bot.deadlines import service
+from bot.sandbox.client import SandboxClient
+from bot.sandbox.harness import start_sandbox
+from bot.services import build_services
+from tests.conftest import _reset_postgres, make_settings
+
+REMINDERS = 40
+FINANCE_HEAD = 10008
+
+
+def test_two_processes_deliver_each_reminder_once(tmp_path: Path) -> None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    _reset_postgres(url)
+    settings = make_settings(tmp_path, database_url=url)
+    found = build_services(settings, with_engine=False)
+    found.clock.set(datetime(2027, 3, 1, 17, 0))
+    with found.database.session() as session:
+        context = found.context(session)
+        for n in range(REMINDERS):
+            service.create_deadline(session, "meeting_documents", date(2027, 3, 1), context.now, context.calendar,
+                                    context.groups, title=f"并发测试事项{n:02d}号", department="区财政局")
+        session.commit()
+    server = start_sandbox(found)
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN, "ZHENGWU_TELEGRAM_API_BASE_URL": server.bot_api_base_url,
+           "ZHENGWU_DATABASE_URL": url, "ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "bot.cli", "deliver", "--at", "2027-03-05T10:00", "--batch", "3"]
+    try:
+        processes = [subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+                     for _ in range(2)]
+        outputs = [p.communicate(timeout=120)[0] for p in processes]
+        assert [p.returncode for p in processes] == [0, 0]
+        counts = [int(re.search(r"reminders sent: (\d+)", out).group(1)) for out in outputs]
+        assert sum(counts) == REMINDERS
+        messages = SandboxClient(server.url).bot_messages(FINANCE_HEAD)
+        for n in range(REMINDERS):
+            assert len([m for m in messages if f"并发测试事项{n:02d}号" in m["text"]]) == 1
+        with found.database.session() as session:
+            due = session.scalars(select(Reminder.status).where(Reminder.purpose == "before")).all()
+        assert due == ["sent"] * REMINDERS
+    finally:
+        server.stop_thread()
+        found.database.dispose()
