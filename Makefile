@@ -26,4 +26,5 @@ run: $(VENV)/.installed-run
 	$(BIN)/zhengwu run
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check bot knowledge retrieval handlers tests
 	$(BIN)/python -m pytest

@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.db import Person
 from bot.sandbox.server import SandboxServer, SandboxUser
 from bot.services import Services, build_services
-from handlers import admin, deadlines, inputs, leave, qa, rules, start
+from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics
 from handlers.common import on_error
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,9 @@ COMMANDS = [
     BotCommand("leave", "请假（填写请假单）"),
     BotCommand("back", "销假"),
     BotCommand("leaves", "我的请假和待我审批"),
+    BotCommand("topic", "申报会议议题"),
+    BotCommand("topics", "我的议题和待我审核"),
+    BotCommand("agenda", "会议议程"),
     BotCommand("deadlines", "我和本部门未办结的期限事项"),
     BotCommand("deadline", "登记交办期限，如：报送材料，3个工作日，@部门"),
     BotCommand("consult", "征求意见（5个工作日，第六十条）"),
@@ -34,7 +37,7 @@ COMMANDS = [
     BotCommand("help", "使用说明"),
 ]
 # Handler modules in order of precedence: the Q&A catch-all for private text comes last.
-HANDLER_MODULES = (start, rules, admin, leave, deadlines, qa)
+HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, qa)
 
 
 async def _post_init(application: Application) -> None:
@@ -44,7 +47,11 @@ async def _post_init(application: Application) -> None:
 def build_application(services: Services, token: str, base_url: str, *, limit_rate: bool = True) -> Application:
     """The PTB application with every handler; `limit_rate` False drops the send-rate caps
     (the sandbox has no flood limits) but keeps retrying on 429."""
-    limiter = AIORateLimiter(max_retries=5) if limit_rate else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
+    limiter = (
+        AIORateLimiter(max_retries=5)
+        if limit_rate
+        else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
+    )
     application = (
         ApplicationBuilder()
         .token(token)

@@ -117,8 +117,9 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
         services.clock.set(datetime.fromisoformat(args.at))
 
     async def until_none_due() -> int:
-        bot = ExtBot(settings.telegram.token, base_url=settings.telegram.api_base_url,
-                     rate_limiter=AIORateLimiter(max_retries=5))
+        bot = ExtBot(
+            settings.telegram.token, base_url=settings.telegram.api_base_url, rate_limiter=AIORateLimiter(max_retries=5)
+        )
         total = 0
         async with bot:
             while True:
@@ -156,8 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     calendar = commands.add_parser("calendar", help="count working days: zhengwu calendar 2026-12-28 +5")
     calendar.add_argument("date", nargs="?", default="")
     calendar.add_argument("period", nargs="?", default="+1")
-    calendar.add_argument("--set", nargs="+", metavar=("DATE", "work|rest"),
-                          help="store an override: zhengwu calendar --set 2027-01-04 rest 元旦调休")
+    calendar.add_argument(
+        "--set",
+        nargs="+",
+        metavar=("DATE", "work|rest"),
+        help="store an override: zhengwu calendar --set 2027-01-04 rest 元旦调休",
+    )
     calendar.set_defaults(handler=_cmd_calendar)
     deliver = commands.add_parser("deliver", help="send the reminders that are due, once (e.g. from cron)")
     deliver.add_argument("--at", help="deliver as if it were this local time (ISO format), for replays and tests")

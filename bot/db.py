@@ -4,7 +4,7 @@ Workflows add their tables here; every schema change comes with an Alembic migra
 bot/migrations/versions, applied at start by bot.storage.open_database.
 """
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -34,7 +34,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -245,3 +245,53 @@ class BlockedChat(Base):
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     description: Mapped[str] = mapped_column(Text)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Topic(Base):
+    """A meeting topic (议题) from draft through the Art. 49 chain to its recorded outcome."""
+
+    __tablename__ = "topics"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft','in_review','accepted','returned','rejected','withdrawn','concluded')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    step: Mapped[str | None] = mapped_column(String(24))
+    filled: Mapped[list[str]] = mapped_column(JSON, default=list)
+    meeting_type: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(128))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    matter_kind: Mapped[str | None] = mapped_column(String(16))
+    consulted: Mapped[str | None] = mapped_column(Text)
+    desired_date: Mapped[date | None] = mapped_column(Date)
+    checklist: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
+    chain: Mapped[list[dict[str, str | int]]] = mapped_column(JSON, default=list)
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    meeting_date: Mapped[date | None] = mapped_column(Date)
+    agenda_order: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
+    deputy: Mapped[Person | None] = relationship(foreign_keys=[deputy_id], lazy="joined")
+
+
+class TopicEvent(Base):
+    """Audit trail of a topic: every step, by whom and when."""
+
+    __tablename__ = "topic_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[Person | None] = relationship(lazy="joined")

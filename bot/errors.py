@@ -1,13 +1,13 @@
 """The bot's exception tree. Handlers turn DomainError into a Chinese reply; the rest is a bug.
 
-    ZhengwuError
-    ├── ConfigError            a bad config.toml value or environment override (fails at start)
-    ├── RosterError            the roster file is malformed
-    └── DomainError            a user's request cannot be carried out; `message` is shown to them
-        ├── NotRegistered      the Telegram account is not bound to anyone on the roster
-        ├── PermissionDenied   the person may not do this
-        ├── NotFound           the referenced record does not exist
-        └── InvalidInput       a value the user typed cannot be used
+ZhengwuError
+├── ConfigError            a bad config.toml value or environment override (fails at start)
+├── RosterError            the roster file is malformed
+└── DomainError            a user's request cannot be carried out; `message` is shown to them
+    ├── NotRegistered      the Telegram account is not bound to anyone on the roster
+    ├── PermissionDenied   the person may not do this
+    ├── NotFound           the referenced record does not exist
+    └── InvalidInput       a value the user typed cannot be used
 """
 
 

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from bot.calendar.overrides import load_calendar
 from bot.clock import Clock
-from bot.context import WorkContext
 from bot.config import Settings
+from bot.context import WorkContext
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database

@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.db import Person
 from bot.errors import DomainError
 from bot.roster import require_person
 from bot.services import Services
@@ -42,6 +43,19 @@ async def send_html(
         await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None)
 
 
+async def notify(
+    context: ContextTypes.DEFAULT_TYPE, person: Person | None, text: str, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Message a roster person privately; False if they have no bound account or cannot be reached."""
+    if person is None or person.telegram_user_id is None:
+        return False
+    try:
+        await send_html(context, person.telegram_user_id, text, markup)
+    except Forbidden:
+        return False
+    return True
+
+
 async def edit_html(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Replace the pressed message's text; pressing the same button twice is not an error."""
     query = update.callback_query
@@ -53,12 +67,25 @@ async def edit_html(update: Update, text: str, markup: InlineKeyboardMarkup | No
             raise
 
 
+async def show(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup: InlineKeyboardMarkup | None, edit: bool
+) -> None:
+    """Replace the pressed message (edit) or send a new one in the current chat."""
+    if edit and update.callback_query:
+        await edit_html(update, text, markup)
+    else:
+        assert update.effective_chat is not None
+        await send_html(context, update.effective_chat.id, text, markup)
+
+
 async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str) -> None:
     """Say something short: an alert on a button press, a message otherwise."""
     if update.callback_query:
         await update.callback_query.answer(message[:200], show_alert=True)
     elif update.effective_chat:
-        await context.bot.send_message(update.effective_chat.id, html.escape(message, quote=False), parse_mode=ParseMode.HTML)
+        await context.bot.send_message(
+            update.effective_chat.id, html.escape(message, quote=False), parse_mode=ParseMode.HTML
+        )
 
 
 def explains_domain_errors(handler: Handler) -> Handler:

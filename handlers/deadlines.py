@@ -24,8 +24,11 @@ from handlers.render import bold, escape, keyboard, local_time, split_html
 
 log = logging.getLogger(__name__)
 PURPOSE_HEADING = {
-    "before": "⏰ 期限提醒（明日到期）", "due": "⏰ 期限提醒（今日到期）", "after": "⏰ 期限已过，请尽快办理",
-    "snooze": "⏰ 延后提醒", "escalation": "⚠️ 逾期未办结",
+    "before": "⏰ 期限提醒（明日到期）",
+    "due": "⏰ 期限提醒（今日到期）",
+    "after": "⏰ 期限已过，请尽快办理",
+    "snooze": "⏰ 延后提醒",
+    "escalation": "⚠️ 逾期未办结",
 }
 
 
@@ -34,7 +37,10 @@ PURPOSE_HEADING = {
 
 def deadline_lines(deadline: Deadline) -> list[str]:
     rule = rules()[deadline.rule_key]
-    lines = [bold(deadline.title), f"到期：{deadline.due_date.month}月{deadline.due_date.day}日（{deadline.due_date.isoformat()}）"]
+    lines = [
+        bold(deadline.title),
+        f"到期：{deadline.due_date.month}月{deadline.due_date.day}日（{deadline.due_date.isoformat()}）",
+    ]
     if deadline.department:
         lines.append(f"承办：{escape(deadline.department)}")
     elif deadline.responsible:
@@ -47,8 +53,11 @@ def deadline_lines(deadline: Deadline) -> list[str]:
 
 
 def reminder_keyboard(deadline: Deadline) -> InlineKeyboardMarkup:
-    done = ("销假", f"lv:bk:{deadline.source.split(':')[1]}") if deadline.rule_key == "leave_return" and deadline.source \
+    done = (
+        ("销假", f"lv:bk:{deadline.source.split(':')[1]}")
+        if deadline.rule_key == "leave_return" and deadline.source
         else ("已办结", f"dl:done:{deadline.id}")
+    )
     return keyboard([[done, ("延后", f"dl:snz:{deadline.id}"), ("查看依据", f"dl:why:{deadline.id}")]])
 
 
@@ -82,13 +91,17 @@ async def _deliver_one(found: Services, bot: Bot, reminder: Reminder) -> int:
             await bot.send_message(reminder.chat_id, part, parse_mode="HTML", reply_markup=markup)
     except RetryAfter as exc:
         retry = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-        await _record(found, service.retry_later, reminder.id, found.clock.now() + timedelta(seconds=retry), f"429: {exc}")
+        await _record(
+            found, service.retry_later, reminder.id, found.clock.now() + timedelta(seconds=retry), f"429: {exc}"
+        )
         return 0
     except Forbidden as exc:
         await _record(found, service.mark_blocked, reminder.id, reminder.chat_id, f"403: {exc}")
         return 0
     except NetworkError as exc:
-        await _record(found, service.retry_later, reminder.id, found.clock.now() + timedelta(minutes=1), f"network: {exc}")
+        await _record(
+            found, service.retry_later, reminder.id, found.clock.now() + timedelta(minutes=1), f"network: {exc}"
+        )
         return 0
     await _record(found, service.mark_sent, reminder.id, found.clock.now())
     return 1
@@ -158,13 +171,23 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, rule_key: 
                 text_with_period = text if "工作日" in text else f"{text}，5个工作日"
                 wanted = service.parse_adhoc(text_with_period, departments)
                 if wanted.department is None:
-                    raise InvalidInput("请用 @ 写明征求意见的部门，例如：/consult 关于老旧小区改造方案的意见，@区财政局")
+                    raise InvalidInput(
+                        "请用 @ 写明征求意见的部门，例如：/consult 关于老旧小区改造方案的意见，@区财政局"
+                    )
             else:
                 wanted = service.parse_adhoc(text, departments)
             work_context = found.context(session)
             deadline = service.create_deadline(
-                session, rule_key, work_context.now.date(), work_context.now, work_context.calendar, found.settings.groups,
-                title=wanted.title, workdays=wanted.workdays, department=wanted.department, requester=person,
+                session,
+                rule_key,
+                work_context.now.date(),
+                work_context.now,
+                work_context.calendar,
+                found.settings.groups,
+                title=wanted.title,
+                workdays=wanted.workdays,
+                department=wanted.department,
+                requester=person,
                 source=rule_key,
             )
             session.commit()
@@ -188,7 +211,9 @@ async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await tell(update, context, "没有未办结的期限事项。")
         return
     for deadline in items:
-        await send_html(context, update.effective_chat.id, "\n".join(deadline_lines(deadline)), reminder_keyboard(deadline))
+        await send_html(
+            context, update.effective_chat.id, "\n".join(deadline_lines(deadline)), reminder_keyboard(deadline)
+        )
 
 
 @explains_domain_errors
@@ -210,15 +235,19 @@ async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             if action == "done":
                 deadline = service.close(session, int(deadline_id), person, work_context.now)
                 return f"✅ 已办结：{deadline.title}（{person.name}）"
-            at = service.snooze(session, int(deadline_id), person, query.message.chat.id, work_context.now,
-                                work_context.calendar)
+            at = service.snooze(
+                session, int(deadline_id), person, query.message.chat.id, work_context.now, work_context.calendar
+            )
             return f"好的，{local_time(at, zone).strftime('%m月%d日 %H:%M')} 再提醒一次。"
 
     outcome = await blocking(work)
     if action == "why":
         await query.answer()
         views = found.library.find(f"第{outcome}条") if outcome != "0" else []
-        text = "\n\n".join(f"{bold(v.citation)}\n{escape(v.article.text)}" for v in views) or "这是交办事项，没有对应条文。"
+        text = (
+            "\n\n".join(f"{bold(v.citation)}\n{escape(v.article.text)}" for v in views)
+            or "这是交办事项，没有对应条文。"
+        )
         await send_html(context, query.message.chat.id, text)
     elif action == "done":
         await query.answer("已标记办结")
@@ -234,5 +263,3 @@ def build_handlers() -> list[BaseHandler]:
         CommandHandler("deadlines", list_open),
         CallbackQueryHandler(reminder_button, pattern=r"^dl:(done|snz|why):\d+$"),
     ]
-
-

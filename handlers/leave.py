@@ -8,7 +8,6 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import inputs as awaited_inputs
@@ -19,7 +18,17 @@ from bot.leave.routing import KINDS, MEETINGS, default_acting
 from bot.leave.service import STATUS_LABEL, Step
 from bot.roster import require_admin, require_person
 from handlers import inputs
-from handlers.common import blocking, edit_html, explains_domain_errors, registered_only, send_html, services, tell
+from handlers.common import (
+    blocking,
+    edit_html,
+    explains_domain_errors,
+    notify,
+    registered_only,
+    send_html,
+    services,
+    show,
+    tell,
+)
 from handlers.render import bold, escape, keyboard, local_time
 
 CANCEL_BUTTON = ("取消", "lv:c:{id}")
@@ -34,17 +43,26 @@ STEP_QUESTIONS: dict[Step, str] = {
     Step.ACTING: "期间由谁代行职责？点按钮选择，或直接输入姓名：",
     Step.CONFIRM: "请核对后提交：",
 }
-EDITABLE = {Step.KIND: "类型", Step.MEETING: "会议", Step.START: "开始", Step.END: "结束",
-            Step.DESTINATION: "目的地", Step.REASON: "事由", Step.ACTING: "代行人"}
+EDITABLE = {
+    Step.KIND: "类型",
+    Step.MEETING: "会议",
+    Step.START: "开始",
+    Step.END: "结束",
+    Step.DESTINATION: "目的地",
+    Step.REASON: "事由",
+    Step.ACTING: "代行人",
+}
 
 
 # ----- rendering -------------------------------------------------------------------------------
 
 
 def _facts(request: LeaveRequest) -> list[str]:
-    lines = [f"申请人：{escape(request.requester.name)}（{escape(request.requester.position)}）",
-             f"类型：{escape(request.kind or '')}" + (f"（{escape(request.meeting)}）" if request.meeting else ""),
-             f"时间：{escape(service.period_label(request))}"]
+    lines = [
+        f"申请人：{escape(request.requester.name)}（{escape(request.requester.position)}）",
+        f"类型：{escape(request.kind or '')}" + (f"（{escape(request.meeting)}）" if request.meeting else ""),
+        f"时间：{escape(service.period_label(request))}",
+    ]
     if request.destination:
         lines.append(f"目的地：{escape(request.destination)}")
     if request.reason:
@@ -58,7 +76,7 @@ def _form_view(request: LeaveRequest, acting_default: Person | None) -> tuple[st
     cancel = (CANCEL_BUTTON[0], CANCEL_BUTTON[1].format(id=request.id))
     title = bold(f"📝 请假单 #{request.id}")
     if step == Step.KIND:
-        rows = [[(k, f"lv:k:{request.id}:{i}") for i, k in enumerate(KINDS[j:j + 3], start=j)] for j in (0, 3)]
+        rows = [[(k, f"lv:k:{request.id}:{i}") for i, k in enumerate(KINDS[j : j + 3], start=j)] for j in (0, 3)]
         return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([*rows, [cancel]])
     if step == Step.MEETING:
         rows = [[(m, f"lv:m:{request.id}:{i}")] for i, m in enumerate(MEETINGS)]
@@ -69,11 +87,12 @@ def _form_view(request: LeaveRequest, acting_default: Person | None) -> tuple[st
             options.insert(0, (f"{acting_default.name}（默认）", f"lv:a:{request.id}:{acting_default.id}"))
         return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([options, [cancel]])
     if step == Step.CONFIRM:
-        edits = [(f"改{label}", f"lv:e:{request.id}:{s.value}") for s, label in EDITABLE.items()
-                 if s in request.filled]
-        rows = [edits[i:i + 4] for i in range(0, len(edits), 4)]
+        edits = [(f"改{label}", f"lv:e:{request.id}:{s.value}") for s, label in EDITABLE.items() if s in request.filled]
+        rows = [edits[i : i + 4] for i in range(0, len(edits), 4)]
         body = "\n".join(_facts(request))
-        return f"{title}\n{STEP_QUESTIONS[step]}\n{body}", keyboard([[("✅ 提交", f"lv:s:{request.id}"), cancel], *rows])
+        return f"{title}\n{STEP_QUESTIONS[step]}\n{body}", keyboard(
+            [[("✅ 提交", f"lv:s:{request.id}"), cancel], *rows]
+        )
     return f"{title}\n{escape(STEP_QUESTIONS[step])}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
 
 
@@ -105,11 +124,7 @@ async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request
             return _form_view(request, default_acting(session, request.requester))
 
     text, markup = await blocking(load)
-    if edit and update.callback_query:
-        await edit_html(update, text, markup)
-    else:
-        assert update.effective_chat is not None
-        await send_html(context, update.effective_chat.id, text, markup)
+    await show(update, context, text, markup, edit)
 
 
 @registered_only
@@ -181,7 +196,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Pe
             if purpose == "leave:back":
                 request = service.record_return(session, actor, pending.target_id, text, found.clock.now())
             else:
-                request = service.decide(session, pending.target_id, actor, purpose.split(":")[1], found.context(session), text)
+                request = service.decide(
+                    session, pending.target_id, actor, purpose.split(":")[1], found.context(session), text
+                )
             return request
 
     request = await blocking(work)
@@ -193,7 +210,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Pe
         await _after_decision(update, context, request)
 
 
-async def cancel_form(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput) -> None:
+async def cancel_form(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput
+) -> None:
     """/cancel while the leave workflow awaits text."""
     found = services(context)
 
@@ -218,18 +237,6 @@ inputs.CANCEL_ROUTES["leave"] = cancel_form
 # ----- submission and decisions ----------------------------------------------------------------
 
 
-async def _notify(context: ContextTypes.DEFAULT_TYPE, person: Person | None, text: str,
-                  markup: InlineKeyboardMarkup | None = None) -> bool:
-    """Message a roster person privately; False if they have no bound account or cannot be reached."""
-    if person is None or person.telegram_user_id is None:
-        return False
-    try:
-        await send_html(context, person.telegram_user_id, text, markup)
-    except Forbidden:
-        return False
-    return True
-
-
 async def _after_submit(update: Update, context: ContextTypes.DEFAULT_TYPE, submitted: service.Submitted) -> None:
     request = submitted.request
     if not submitted.needs_approval:
@@ -237,9 +244,12 @@ async def _after_submit(update: Update, context: ContextTypes.DEFAULT_TYPE, subm
         await _announce_approval(context, request)
         return
     text, markup = _approval_view(request, submitted.basis)
-    reached = await _notify(context, request.approver, text, markup)
-    status = f"已提交给 {escape(request.approver.name)} 审批。" if reached else (
-        f"已提交，但审批人 {escape(request.approver.name)} 尚未绑定账号，请当面报告。")
+    reached = await notify(context, request.approver, text, markup)
+    status = (
+        f"已提交给 {escape(request.approver.name)} 审批。"
+        if reached
+        else (f"已提交，但审批人 {escape(request.approver.name)} 尚未绑定账号，请当面报告。")
+    )
     conflicts = "".join(f"\n⚠️ {escape(n)}" for n in request.conflicts)
     await edit_html(update, f"📨 请假单 #{request.id} {status}\n{escape(submitted.basis)}{conflicts}")
 
@@ -265,7 +275,9 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     request = await blocking(work)
     if decision == "approve":
         await query.answer("已批准")
-        await edit_html(update, f"{_approval_view(request)[0]}\n{_outcome_line(request, services(context).settings.timezone)}")
+        await edit_html(
+            update, f"{_approval_view(request)[0]}\n{_outcome_line(request, services(context).settings.timezone)}"
+        )
         await _after_decision(update, context, request)
     else:
         await query.answer()
@@ -280,7 +292,12 @@ async def _after_decision(update: Update, context: ContextTypes.DEFAULT_TYPE, re
         markup = keyboard([[("修改后重新提交", f"lv:re:{request.id}")]])
     elif request.status == "pending":
         markup = keyboard([[("撤回", f"lv:wd:{request.id}")]])
-    await _notify(context, request.requester, f"📝 您的请假单 #{request.id}（{escape(service.period_label(request))}）\n{outcome}", markup)
+    await notify(
+        context,
+        request.requester,
+        f"📝 您的请假单 #{request.id}（{escape(service.period_label(request))}）\n{outcome}",
+        markup,
+    )
     if update.message:
         await send_html(context, update.message.chat.id, f"已处理请假单 #{request.id}：{outcome}")
     if request.status == "approved":
@@ -292,7 +309,7 @@ async def _announce_approval(context: ContextTypes.DEFAULT_TYPE, request: LeaveR
     period = service.period_label(request)
     who = f"{request.requester.name}{request.requester.position}"
     if request.acting:
-        await _notify(context, request.acting, escape(f"📌 {who} {period} {request.kind}，期间由您代行职责。"))
+        await notify(context, request.acting, escape(f"📌 {who} {period} {request.kind}，期间由您代行职责。"))
     group = services(context).settings.leave_notice_group
     if group is not None:
         acting = f"，期间由 {request.acting.name} 代行职责" if request.acting else ""
@@ -323,14 +340,24 @@ async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     elif action == "re":
         await _show_form(update, context, request.id, edit=False)
     else:
-        await send_html(context, query.from_user.id, f"销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{request.id}），没有请回复“无”：")
+        await send_html(
+            context,
+            query.from_user.id,
+            f"销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{request.id}），没有请回复“无”：",
+        )
 
 
 async def _after_return(update: Update, context: ContextTypes.DEFAULT_TYPE, request: LeaveRequest) -> None:
     assert update.effective_chat is not None
-    await send_html(context, update.effective_chat.id, f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。")
+    await send_html(
+        context, update.effective_chat.id, f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。"
+    )
     report = f"\n报告：{escape(request.return_report)}" if request.return_report else ""
-    await _notify(context, request.approver, f"📌 {escape(request.requester.name)} 已销假（请假单 #{request.id}，{escape(service.period_label(request))}）。{report}")
+    await notify(
+        context,
+        request.approver,
+        f"📌 {escape(request.requester.name)} 已销假（请假单 #{request.id}，{escape(service.period_label(request))}）。{report}",
+    )
 
 
 # ----- commands --------------------------------------------------------------------------------
@@ -353,7 +380,11 @@ async def come_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not open_leaves:
         await tell(update, context, "您没有需要销假的请假。")
     elif len(open_leaves) == 1:
-        await send_html(context, update.effective_chat.id, f"销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{open_leaves[0][0]}），没有请回复“无”：")
+        await send_html(
+            context,
+            update.effective_chat.id,
+            f"销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{open_leaves[0][0]}），没有请回复“无”：",
+        )
     else:
         markup = keyboard([[(f"#{rid} {period}", f"lv:bk:{rid}")] for rid, period in open_leaves])
         await send_html(context, update.effective_chat.id, "请选择要销假的请假：", markup)
@@ -375,7 +406,9 @@ async def list_leaves(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 lines = [bold("我的请假")]
                 buttons = []
                 for r in mine:
-                    lines.append(f"#{r.id} {escape(r.kind or '')} {escape(service.period_label(r))}：{STATUS_LABEL[r.status]}")
+                    lines.append(
+                        f"#{r.id} {escape(r.kind or '')} {escape(service.period_label(r))}：{STATUS_LABEL[r.status]}"
+                    )
                     if r.status == "pending":
                         buttons.append([(f"撤回 #{r.id}", f"lv:wd:{r.id}")])
                     elif r.status == "approved":
@@ -412,7 +445,9 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     content = await blocking(work)
     await context.bot.send_document(
-        update.effective_chat.id, content, filename=f"请销假记录_{start}_{end}.{fmt}",
+        update.effective_chat.id,
+        content,
+        filename=f"请销假记录_{start}_{end}.{fmt}",
         caption=f"{start} 至 {end} 的请销假记录",
     )
 
@@ -427,5 +462,3 @@ def build_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(decision_button, pattern=r"^lv:(ok|no|rt):\d+$"),
         CallbackQueryHandler(requester_button, pattern=r"^lv:(wd|re|bk):\d+$"),
     ]
-
-

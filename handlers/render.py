@@ -6,9 +6,9 @@ escaped here; nothing else in handlers builds markup by hand.
 
 import html
 import re
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -77,12 +77,14 @@ def _open_tags(fragment: str) -> list[tuple[str, str]]:
 
 def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
     """A stored time (UTC; naive when SQLite dropped the zone) in the office's time zone."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """An inline keyboard from rows of (label, callback data)."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 # ----- rules Q&A ---------------------------------------------------------------------------------
@@ -149,8 +151,10 @@ def chapters_message(rulebook_id: int, book: Rulebook) -> tuple[str, InlineKeybo
     if book.issued_on:
         facts.append(f"印发：{book.issued_on.year}年{book.issued_on.month}月{book.issued_on.day}日")
     facts.append(f"共 {len(book.chapters)} 章 {len(book.articles)} 条，请选择章：")
-    rows = [[(f"{c.heading}（{c.articles[0].number}–{c.articles[-1].number}）", f"ch:{rulebook_id}:{c.number}")]
-            for c in book.chapters]
+    rows = [
+        [(f"{c.heading}（{c.articles[0].number}–{c.articles[-1].number}）", f"ch:{rulebook_id}:{c.number}")]
+        for c in book.chapters
+    ]
     return "\n".join(facts), keyboard(rows)
 
 
@@ -165,9 +169,7 @@ def chapter_message(rulebook_id: int, book: Rulebook, chapter_number: int) -> tu
 
 def chapter_text(book: Rulebook, chapter_number: int) -> str:
     chapter = book.chapters[chapter_number - 1]
-    articles = [
-        f"{bold(a.label)} " + "\n".join(escape(p.full_text) for p in a.paragraphs) for a in chapter.articles
-    ]
+    articles = [f"{bold(a.label)} " + "\n".join(escape(p.full_text) for p in a.paragraphs) for a in chapter.articles]
     return f"{bold('《' + book.title + '》' + chapter.heading)}\n\n" + "\n\n".join(articles)
 
 

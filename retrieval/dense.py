@@ -33,9 +33,7 @@ class DenseIndex:
         self.rebuilt = (collection.metadata or {}).get("content_hash") != content_hash
         if self.rebuilt:
             client.delete_collection(name)
-            collection = client.create_collection(
-                name, metadata={"hnsw:space": "cosine", "content_hash": content_hash}
-            )
+            collection = client.create_collection(name, metadata={"hnsw:space": "cosine", "content_hash": content_hash})
             self._embed_into(collection, corpus.article_passages + corpus.sentence_passages)
         self._collection = collection
 
@@ -63,7 +61,9 @@ class DenseIndex:
             result = self._collection.query(
                 query_embeddings=[vector], n_results=limit, where={"kind": kind}, include=["metadatas", "distances"]
             )
-            for pid, meta, distance in zip(result["ids"][0], result["metadatas"][0], result["distances"][0]):
+            for pid, meta, distance in zip(
+                result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True
+            ):
                 similarity = 1.0 - float(distance)
                 index = int(meta["article"])
                 if kind == "article":

@@ -36,9 +36,7 @@ class RetrievalSettings:
 class RulesEngine:
     """Answers questions from the rulebooks with citations."""
 
-    def __init__(
-        self, books: list[Rulebook], embedder: Embedder, settings: RetrievalSettings
-    ) -> None:
+    def __init__(self, books: list[Rulebook], embedder: Embedder, settings: RetrievalSettings) -> None:
         self.books = books
         self.corpus = Corpus(books)
         self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder)

@@ -1,8 +1,8 @@
 """Errors of the retrieval package; all derive from RetrievalError.
 
-    RetrievalError
-    ├── EmbeddingBackendError   the configured embedding model cannot be loaded
-    └── GenerationError         the optional LLM failed (callers fall back to the extractive answer)
+RetrievalError
+├── EmbeddingBackendError   the configured embedding model cannot be loaded
+└── GenerationError         the optional LLM failed (callers fall back to the extractive answer)
 """
 
 

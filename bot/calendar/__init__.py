@@ -1,5 +1,5 @@
 """Chinese working days: official holidays, adjusted working days (调休), overrides and fallbacks."""
 
-from bot.calendar.workdays import DataSource, Deadline, DayInfo, WorkdayCalendar
+from bot.calendar.workdays import DataSource, DayInfo, Deadline, WorkdayCalendar
 
 __all__ = ["DataSource", "DayInfo", "Deadline", "WorkdayCalendar"]

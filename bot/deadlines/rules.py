@@ -32,7 +32,9 @@ def load_rules(path: Path = RULES_FILE) -> dict[str, DeadlineRule]:
         except (TypeError, KeyError) as exc:
             raise ConfigError(f"{path.name}: rule {raw.get('key')!r} is malformed: {exc}") from None
         if rule.escalate_to not in ESCALATION_TARGETS:
-            raise ConfigError(f"{path.name}: rule {rule.key!r} escalate_to {rule.escalate_to!r} is not one of {ESCALATION_TARGETS}")
+            raise ConfigError(
+                f"{path.name}: rule {rule.key!r} escalate_to {rule.escalate_to!r} is not one of {ESCALATION_TARGETS}"
+            )
         rules[rule.key] = rule
     return rules
 

@@ -10,7 +10,7 @@ import os
 import re
 import socket
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -56,11 +56,18 @@ def _at_nine(day: date, like: datetime) -> datetime:
 
 def utc(moment: datetime) -> datetime:
     """Times are stored in UTC (SQLite keeps no time zone, so every stored time must agree)."""
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
-def audience(session: Session, rule: DeadlineRule, groups: dict[str, int], department: str | None,
-             responsible: Person | None, requester: Person | None, approver: Person | None) -> Audience:
+def audience(
+    session: Session,
+    rule: DeadlineRule,
+    groups: dict[str, int],
+    department: str | None,
+    responsible: Person | None,
+    requester: Person | None,
+    approver: Person | None,
+) -> Audience:
     """The department's group (a [groups] entry named like it) and the responsible person; then
     the escalation target the rule names."""
     chats: list[int] = []
@@ -83,9 +90,20 @@ def audience(session: Session, rule: DeadlineRule, groups: dict[str, int], depar
 
 
 def create_deadline(
-    session: Session, rule_key: str, start: date, now: datetime, calendar: WorkdayCalendar, groups: dict[str, int], *,
-    title: str | None = None, due: date | None = None, workdays: int | None = None, department: str | None = None,
-    responsible: Person | None = None, requester: Person | None = None, approver: Person | None = None,
+    session: Session,
+    rule_key: str,
+    start: date,
+    now: datetime,
+    calendar: WorkdayCalendar,
+    groups: dict[str, int],
+    *,
+    title: str | None = None,
+    due: date | None = None,
+    workdays: int | None = None,
+    department: str | None = None,
+    responsible: Person | None = None,
+    requester: Person | None = None,
+    approver: Person | None = None,
     source: str | None = None,
 ) -> Deadline:
     """Create a deadline and schedule its reminders (not committed: part of the caller's unit of work)."""
@@ -100,21 +118,40 @@ def create_deadline(
     elif calendar.day(due).source.is_fallback:
         warning = calendar.add_workdays(calendar.previous_workday(due).date, 1).warning
     deadline = Deadline(
-        rule_key=rule.key, title=title or rule.title, article=rule.article or None, status="open", source=source,
-        start_date=start, due_date=due, workdays=period or None, calendar_warning=warning, department=department,
-        responsible=responsible, requester=requester, approver=approver,
+        rule_key=rule.key,
+        title=title or rule.title,
+        article=rule.article or None,
+        status="open",
+        source=source,
+        start_date=start,
+        due_date=due,
+        workdays=period or None,
+        calendar_warning=warning,
+        department=department,
+        responsible=responsible,
+        requester=requester,
+        approver=approver,
     )
     session.add(deadline)
     session.flush()
-    _schedule(session, deadline, rule, audience(session, rule, groups, department, responsible, requester, approver),
-              now, calendar)
+    _schedule(
+        session,
+        deadline,
+        rule,
+        audience(session, rule, groups, department, responsible, requester, approver),
+        now,
+        calendar,
+    )
     return deadline
 
 
-def _schedule(session: Session, deadline: Deadline, rule: DeadlineRule, to: Audience, now: datetime,
-              calendar: WorkdayCalendar) -> None:
-    slots = [(("before" if o < 0 else "due" if o == 0 else "after"), _at_nine(calendar.shift(deadline.due_date, o), now))
-             for o in rule.remind]
+def _schedule(
+    session: Session, deadline: Deadline, rule: DeadlineRule, to: Audience, now: datetime, calendar: WorkdayCalendar
+) -> None:
+    slots = [
+        (("before" if o < 0 else "due" if o == 0 else "after"), _at_nine(calendar.shift(deadline.due_date, o), now))
+        for o in rule.remind
+    ]
     upcoming = [(purpose, at) for purpose, at in slots if at >= now]
     if not upcoming and deadline.due_date >= now.date():
         upcoming = [("due", next_working_moment(now, calendar))]
@@ -123,8 +160,14 @@ def _schedule(session: Session, deadline: Deadline, rule: DeadlineRule, to: Audi
             session.add(Reminder(deadline_id=deadline.id, purpose=purpose, chat_id=chat, send_at=utc(at)))
     if rule.escalate_after and to.escalation_chat is not None:
         at = _at_nine(calendar.shift(deadline.due_date, rule.escalate_after), now)
-        session.add(Reminder(deadline_id=deadline.id, purpose="escalation", chat_id=to.escalation_chat,
-                             send_at=utc(max(at, next_working_moment(now, calendar)))))
+        session.add(
+            Reminder(
+                deadline_id=deadline.id,
+                purpose="escalation",
+                chat_id=to.escalation_chat,
+                send_at=utc(max(at, next_working_moment(now, calendar))),
+            )
+        )
     session.flush()
 
 
@@ -140,7 +183,9 @@ def claim_due(session: Session, now: datetime, calendar: WorkdayCalendar, limit:
         select(Reminder)
         .where(
             Reminder.send_at <= now,
-            or_(Reminder.status == "pending", (Reminder.status == "claimed") & (Reminder.claimed_at < now - CLAIM_LEASE)),
+            or_(
+                Reminder.status == "pending", (Reminder.status == "claimed") & (Reminder.claimed_at < now - CLAIM_LEASE)
+            ),
         )
         .order_by(Reminder.send_at, Reminder.id)
         .limit(limit)
@@ -165,8 +210,11 @@ def mark_sent(session: Session, reminder_id: int, now: datetime) -> None:
 
 def retry_later(session: Session, reminder_id: int, at: datetime, error: str) -> None:
     """A transient failure (429, network): send again at `at`, never drop it."""
-    session.execute(update(Reminder).where(Reminder.id == reminder_id)
-                    .values(status="pending", send_at=utc(at), claimed_by=None, last_error=error))
+    session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id)
+        .values(status="pending", send_at=utc(at), claimed_by=None, last_error=error)
+    )
     session.commit()
 
 
@@ -179,7 +227,9 @@ def mark_blocked(session: Session, reminder_id: int, chat_id: int, error: str) -
 
 
 def blocked_chats_to_report(session: Session, now: datetime) -> list[BlockedChat]:
-    rows = list(session.scalars(select(BlockedChat).where(BlockedChat.reported_at.is_(None)).with_for_update(skip_locked=True)))
+    rows = list(
+        session.scalars(select(BlockedChat).where(BlockedChat.reported_at.is_(None)).with_for_update(skip_locked=True))
+    )
     for row in rows:
         row.reported_at = utc(now)
     session.commit()
@@ -213,8 +263,11 @@ def close(session: Session, deadline_id: int, person: Person, now: datetime) -> 
     if deadline.status != "open":
         raise InvalidInput(f"这个事项已经{'办结' if deadline.status == 'done' else '取消'}了。")
     deadline.status, deadline.closed_at, deadline.closed_by = "done", utc(now), person
-    session.execute(update(Reminder).where(Reminder.deadline_id == deadline.id, Reminder.status == "pending")
-                    .values(status="cancelled"))
+    session.execute(
+        update(Reminder)
+        .where(Reminder.deadline_id == deadline.id, Reminder.status == "pending")
+        .values(status="cancelled")
+    )
     session.commit()
     return deadline
 
@@ -223,12 +276,16 @@ def close_by_source(session: Session, source: str, person: Person | None, now: d
     """Close the open deadline a workflow created (e.g. 销假 closes the leave's return deadline)."""
     for deadline in session.scalars(select(Deadline).where(Deadline.source == source, Deadline.status == "open")):
         deadline.status, deadline.closed_at, deadline.closed_by = "done", utc(now), person
-        session.execute(update(Reminder).where(Reminder.deadline_id == deadline.id, Reminder.status == "pending")
-                        .values(status="cancelled"))
+        session.execute(
+            update(Reminder)
+            .where(Reminder.deadline_id == deadline.id, Reminder.status == "pending")
+            .values(status="cancelled")
+        )
 
 
-def snooze(session: Session, deadline_id: int, person: Person, chat_id: int, now: datetime,
-           calendar: WorkdayCalendar) -> datetime:
+def snooze(
+    session: Session, deadline_id: int, person: Person, chat_id: int, now: datetime, calendar: WorkdayCalendar
+) -> datetime:
     """延后: one extra reminder to this chat two working hours later; the schedule stays as it was."""
     deadline = _open_deadline(session, deadline_id)
     if not may_act_on(deadline, person):
@@ -237,8 +294,14 @@ def snooze(session: Session, deadline_id: int, person: Person, chat_id: int, now
         raise InvalidInput("这个事项已经办结，不再提醒。")
     later = now + SNOOZE
     at = later if in_working_hours(later, calendar) else next_working_moment(later, calendar)
-    exists = session.scalar(select(Reminder.id).where(Reminder.deadline_id == deadline.id, Reminder.purpose == "snooze",
-                                                      Reminder.chat_id == chat_id, Reminder.send_at == utc(at)))
+    exists = session.scalar(
+        select(Reminder.id).where(
+            Reminder.deadline_id == deadline.id,
+            Reminder.purpose == "snooze",
+            Reminder.chat_id == chat_id,
+            Reminder.send_at == utc(at),
+        )
+    )
     if exists is None:
         session.add(Reminder(deadline_id=deadline.id, purpose="snooze", chat_id=chat_id, send_at=utc(at)))
     session.commit()
@@ -250,9 +313,11 @@ def open_for(session: Session, person: Person) -> list[Deadline]:
     conditions = [Deadline.responsible_id == person.id, Deadline.requester_id == person.id]
     if person.department:
         conditions.append(Deadline.department == person.department)
-    return list(session.scalars(
-        select(Deadline).where(Deadline.status == "open", or_(*conditions)).order_by(Deadline.due_date, Deadline.id)
-    ).unique())
+    return list(
+        session.scalars(
+            select(Deadline).where(Deadline.status == "open", or_(*conditions)).order_by(Deadline.due_date, Deadline.id)
+        ).unique()
+    )
 
 
 def get(session: Session, deadline_id: int) -> Deadline:

@@ -10,20 +10,48 @@ from openpyxl.utils import get_column_letter
 from bot.db import LeaveRequest
 from bot.leave.service import STATUS_LABEL, period_label
 
-COLUMNS = ("编号", "申请人", "职务", "部门", "类型", "会议", "时间", "目的地", "事由", "代行人", "审批人",
-           "状态", "审批时间", "审批意见", "依据条款", "冲突提示", "销假日期", "销假报告")
+COLUMNS = (
+    "编号",
+    "申请人",
+    "职务",
+    "部门",
+    "类型",
+    "会议",
+    "时间",
+    "目的地",
+    "事由",
+    "代行人",
+    "审批人",
+    "状态",
+    "审批时间",
+    "审批意见",
+    "依据条款",
+    "冲突提示",
+    "销假日期",
+    "销假报告",
+)
 
 
 def _row(request: LeaveRequest) -> list[str]:
     person = request.requester
     return [
-        str(request.id), person.name, person.position, person.department or "", request.kind or "",
-        request.meeting or "", period_label(request), request.destination or "", request.reason or "",
-        request.acting.name if request.acting else "", request.approver.name if request.approver else "（备案）",
+        str(request.id),
+        person.name,
+        person.position,
+        person.department or "",
+        request.kind or "",
+        request.meeting or "",
+        period_label(request),
+        request.destination or "",
+        request.reason or "",
+        request.acting.name if request.acting else "",
+        request.approver.name if request.approver else "（备案）",
         STATUS_LABEL[request.status],
         request.decided_at.strftime("%Y-%m-%d %H:%M") if request.decided_at else "",
-        request.decision_note or "", f"第{request.article}条" if request.article else "",
-        "；".join(request.conflicts), request.returned_on.isoformat() if request.returned_on else "",
+        request.decision_note or "",
+        f"第{request.article}条" if request.article else "",
+        "；".join(request.conflicts),
+        request.returned_on.isoformat() if request.returned_on else "",
         request.return_report or "",
     ]
 

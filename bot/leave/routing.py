@@ -31,7 +31,9 @@ def route(session: Session, requester: Person, kind: str, meeting: str | None) -
     director = holder(session, "办公室主任")
     if kind == "会议请假":
         if requester.position == "区长":
-            return Route(None, 45, "区长不能出席时，由受委托的常务副区长召集和主持会议（第四十五、四十六条），报办公室备案即可。")
+            return Route(
+                None, 45, "区长不能出席时，由受委托的常务副区长召集和主持会议（第四十五、四十六条），报办公室备案即可。"
+            )
         if requester.position in LEADERS:
             return Route(head, 51, f"不能出席{meeting}的，应向会议主持人（区长）请假（第五十一条）。")
         return Route(director, 51, f"其他人员不能出席或列席{meeting}的，应向办公室主任请假（第五十一条）。")

@@ -15,10 +15,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import inputs
+from bot import forms, inputs
 from bot.context import WorkContext
-from bot.deadlines import service as deadlines
 from bot.db import LeaveEvent, LeaveRequest, Person
+from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.leave.dates import AM, PM, DayPart, parse_day
 from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
@@ -28,8 +28,13 @@ MAX_DESTINATION = 100
 MAX_REASON = 500
 MAX_NOTE = 500
 STATUS_LABEL = {
-    "draft": "填写中", "pending": "待审批", "approved": "已批准", "rejected": "不批准",
-    "returned": "已退回补充", "withdrawn": "已撤回", "completed": "已销假",
+    "draft": "填写中",
+    "pending": "待审批",
+    "approved": "已批准",
+    "rejected": "不批准",
+    "returned": "已退回补充",
+    "withdrawn": "已撤回",
+    "completed": "已销假",
 }
 
 
@@ -59,34 +64,29 @@ def _steps_for(request: LeaveRequest) -> list[Step]:
 
 
 def _advance(session: Session, request: LeaveRequest) -> None:
-    """Move to the first unfilled field (or the confirmation) and await text if it is typed."""
-    request.step = next((s for s in _steps_for(request) if s not in request.filled), Step.CONFIRM)
-    _await_if_typed(session, request)
+    forms.advance(session, request, _steps_for(request), request.requester_id, INPUT_PURPOSE, set(TEXT_STEPS))
 
 
 def _await_if_typed(session: Session, request: LeaveRequest) -> None:
-    if request.step in TEXT_STEPS:
-        inputs.expect_text(session, request.requester_id, INPUT_PURPOSE, request.id)
-    else:
-        inputs.clear(session, request.requester_id, "leave:")
-
-
-def _fill(request: LeaveRequest, step: Step) -> None:
-    if step not in request.filled:
-        request.filled = [*request.filled, step]
+    forms.await_if_typed(session, request, request.requester_id, INPUT_PURPOSE, set(TEXT_STEPS))
 
 
 def _log(session: Session, request: LeaveRequest, actor: Person | None, action: str, note: str | None = None) -> None:
     session.add(LeaveEvent(request_id=request.id, actor_id=actor.id if actor else None, action=action, note=note))
 
 
-def _draft(session: Session, person: Person, request_id: int) -> LeaveRequest:
+def _own(session: Session, person: Person, request_id: int, status: str, refusal: str) -> LeaveRequest:
+    """The person's own request, locked, if it is in `status`; else NotFound or the refusal."""
     request = session.get(LeaveRequest, request_id, with_for_update=True)
     if request is None or request.requester_id != person.id:
         raise NotFound("找不到这份请假单。")
-    if request.status != "draft":
-        raise InvalidInput(f"这份请假单{STATUS_LABEL[request.status]}，不能再修改。")
+    if request.status != status:
+        raise InvalidInput(refusal.format(status=STATUS_LABEL[request.status]))
     return request
+
+
+def _draft(session: Session, person: Person, request_id: int) -> LeaveRequest:
+    return _own(session, person, request_id, "draft", "这份请假单{status}，不能再修改。")
 
 
 # ----- the form ----------------------------------------------------------------------------------
@@ -94,7 +94,9 @@ def _draft(session: Session, person: Person, request_id: int) -> LeaveRequest:
 
 def open_form(session: Session, person: Person) -> LeaveRequest:
     """Resume the person's unfinished form or start a new one."""
-    draft = session.scalar(select(LeaveRequest).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "draft"))
+    draft = session.scalar(
+        select(LeaveRequest).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "draft")
+    )
     if draft is None:
         draft = LeaveRequest(requester_id=person.id, status="draft", step=Step.KIND, filled=[])
         session.add(draft)
@@ -110,7 +112,7 @@ def choose_kind(session: Session, person: Person, request_id: int, kind: str) ->
         raise InvalidInput(f"没有这种请假类型：{kind!r}")
     request = _draft(session, person, request_id)
     request.kind = kind
-    _fill(request, Step.KIND)
+    forms.fill(request, Step.KIND)
     if kind != "会议请假":
         request.meeting = None
     if kind not in TRAVEL_KINDS:
@@ -123,7 +125,7 @@ def choose_meeting(session: Session, person: Person, request_id: int, meeting: s
         raise InvalidInput(f"没有这种会议：{meeting!r}")
     request = _draft(session, person, request_id)
     request.meeting = meeting
-    _fill(request, Step.MEETING)
+    forms.fill(request, Step.MEETING)
     return _save_and_advance(session, request)
 
 
@@ -135,7 +137,7 @@ def choose_acting(session: Session, person: Person, request_id: int, acting_id: 
         if acting is None or not acting.active or acting.id == person.id:
             raise InvalidInput("代行职责的人必须是花名册中的其他人。")
     request.acting = acting
-    _fill(request, Step.ACTING)
+    forms.fill(request, Step.ACTING)
     return _save_and_advance(session, request)
 
 
@@ -149,8 +151,10 @@ def enter_text(session: Session, person: Person, request_id: int, text: str, tod
         if day.day < today and request.kind != "病假":
             raise InvalidInput(f"开始日期 {day.label()} 已经过去了。请假应事先报告，请输入今天或以后的日期。")
         request.start_date, request.start_half = day.day, day.half
-        if request.end_date and _period_key(request.end_date, request.end_half, end=True) < _period_key(day.day, day.half):
-            request.filled = [s for s in request.filled if s != Step.END]
+        if request.end_date and _period_key(request.end_date, request.end_half, end=True) < _period_key(
+            day.day, day.half
+        ):
+            forms.unfill(request, Step.END)
     elif step == Step.END:
         day = parse_day(text, today)
         assert request.start_date is not None
@@ -159,9 +163,9 @@ def enter_text(session: Session, person: Person, request_id: int, text: str, tod
             raise InvalidInput(f"结束时间 {day.label()} 早于开始时间 {start}，请重新输入结束日期。")
         request.end_date, request.end_half = day.day, day.half
     elif step == Step.DESTINATION:
-        request.destination = _bounded(text, MAX_DESTINATION, "目的地")
+        request.destination = forms.bounded(text, MAX_DESTINATION, "目的地")
     elif step == Step.REASON:
-        request.reason = _bounded(text, MAX_REASON, "事由")
+        request.reason = forms.bounded(text, MAX_REASON, "事由")
     elif step == Step.ACTING:
         acting = session.scalar(select(Person).where(Person.name == text, Person.active))
         if acting is None or acting.id == person.id:
@@ -169,16 +173,8 @@ def enter_text(session: Session, person: Person, request_id: int, text: str, tod
         request.acting = acting
     else:
         raise InvalidInput("现在请点选按钮，不需要输入文字。")
-    _fill(request, step)
+    forms.fill(request, step)
     return _save_and_advance(session, request)
-
-
-def _bounded(text: str, limit: int, what: str) -> str:
-    if not text:
-        raise InvalidInput(f"{what}不能为空。")
-    if len(text) > limit:
-        raise InvalidInput(f"{what}最多 {limit} 个字，现在有 {len(text)} 个字，请精简后重新输入。")
-    return text
 
 
 def _save_and_advance(session: Session, request: LeaveRequest) -> LeaveRequest:
@@ -192,7 +188,7 @@ def edit_field(session: Session, person: Person, request_id: int, step: Step) ->
     request = _draft(session, person, request_id)
     if step not in _steps_for(request):
         raise InvalidInput("这一项不需要填写。")
-    request.filled = [s for s in request.filled if s != step]
+    forms.unfill(request, step)
     request.step = step
     _await_if_typed(session, request)
     session.commit()
@@ -218,7 +214,9 @@ def _period_key(day: date, half: str | None, end: bool = False) -> int:
     return base + 1 if half == PM else base
 
 
-def _overlapping(session: Session, person_id: int, request: LeaveRequest, statuses: tuple[str, ...]) -> list[LeaveRequest]:
+def _overlapping(
+    session: Session, person_id: int, request: LeaveRequest, statuses: tuple[str, ...]
+) -> list[LeaveRequest]:
     assert request.start_date and request.end_date
     candidates = session.scalars(
         select(LeaveRequest).where(
@@ -250,7 +248,9 @@ def check_conflicts(session: Session, request: LeaveRequest) -> Conflicts:
     own = _overlapping(session, requester.id, request, ("pending", "approved"))
     if own:
         other = own[0]
-        raise InvalidInput(f"与您已有的请假（{period_label(other)}，{STATUS_LABEL[other.status]}）时间重叠，不能重复提交。")
+        raise InvalidInput(
+            f"与您已有的请假（{period_label(other)}，{STATUS_LABEL[other.status]}）时间重叠，不能重复提交。"
+        )
     notes: list[str] = []
     ab_conflict = False
     away = ("pending", "approved")
@@ -262,7 +262,11 @@ def check_conflicts(session: Session, request: LeaveRequest) -> Conflicts:
             f"AB角 {partner.name} 同期也不在岗：互为AB角的领导原则上不同时外出，确需同时外出的，由常务副区长"
             f"{' ' + executive.name if executive else ''}代行职责（第七十九条）。"
         )
-    if request.acting and request.acting.id != (partner.id if partner else None) and _overlapping(session, request.acting.id, request, away):
+    if (
+        request.acting
+        and request.acting.id != (partner.id if partner else None)
+        and _overlapping(session, request.acting.id, request, away)
+    ):
         notes.append(f"指定的代行人 {request.acting.name} 同期也不在岗，请另行安排。")
     pair = {"区长": "常务副区长", "常务副区长": "区长"}.get(requester.position)
     other_leader = holder(session, pair) if pair else None
@@ -282,10 +286,18 @@ def _schedule_return(session: Session, request: LeaveRequest, context: WorkConte
     """An approved leave owes a 销假 after it ends (Art. 79): a deadline with its reminders."""
     assert request.end_date is not None
     deadlines.create_deadline(
-        session, "leave_return", request.end_date, context.now, context.calendar, context.groups,
+        session,
+        "leave_return",
+        request.end_date,
+        context.now,
+        context.calendar,
+        context.groups,
         title=f"{request.requester.name}的请假（#{request.id}，{period_label(request)}）销假",
-        due=request.end_date, responsible=request.requester, requester=request.requester,
-        approver=request.approver, source=f"leave:{request.id}",
+        due=request.end_date,
+        responsible=request.requester,
+        requester=request.requester,
+        approver=request.approver,
+        source=f"leave:{request.id}",
     )
 
 
@@ -341,12 +353,13 @@ def ask_reason(session: Session, request_id: int, actor: Person, decision: str) 
     return request
 
 
-def decide(session: Session, request_id: int, actor: Person, decision: str, context: WorkContext,
-           note: str | None = None) -> LeaveRequest:
+def decide(
+    session: Session, request_id: int, actor: Person, decision: str, context: WorkContext, note: str | None = None
+) -> LeaveRequest:
     """Approve, reject or send back; legal once, from the approver, with a reason for a refusal."""
     request = _pending_for(session, request_id, actor)
     if decision != "approve":
-        note = _bounded((note or "").strip(), MAX_NOTE, "理由")
+        note = forms.bounded((note or "").strip(), MAX_NOTE, "理由")
     if decision == "approve" and request.ab_conflict and request.requester.position != "常务副区长":
         executive = holder(session, "常务副区长")
         if executive is not None:
@@ -363,12 +376,10 @@ def decide(session: Session, request_id: int, actor: Person, decision: str, cont
 
 def reopen(session: Session, person: Person, request_id: int) -> LeaveRequest:
     """A returned request goes back to the form's confirmation screen for revision."""
-    request = session.get(LeaveRequest, request_id, with_for_update=True)
-    if request is None or request.requester_id != person.id:
-        raise NotFound("找不到这份请假单。")
-    if request.status != "returned":
-        raise InvalidInput(f"这份请假{STATUS_LABEL[request.status]}，不能修改后重新提交。")
-    if session.scalar(select(LeaveRequest.id).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "draft")):
+    request = _own(session, person, request_id, "returned", "这份请假{status}，不能修改后重新提交。")
+    if session.scalar(
+        select(LeaveRequest.id).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "draft")
+    ):
         raise InvalidInput("您还有一份正在填写的请假单，请先提交或取消它。")
     request.status = "draft"
     _advance(session, request)
@@ -378,11 +389,7 @@ def reopen(session: Session, person: Person, request_id: int) -> LeaveRequest:
 
 
 def withdraw(session: Session, person: Person, request_id: int) -> LeaveRequest:
-    request = session.get(LeaveRequest, request_id, with_for_update=True)
-    if request is None or request.requester_id != person.id:
-        raise NotFound("找不到这份请假单。")
-    if request.status != "pending":
-        raise InvalidInput(f"只有待审批的请假可以撤回，这份{STATUS_LABEL[request.status]}。")
+    request = _own(session, person, request_id, "pending", "只有待审批的请假可以撤回，这份{status}。")
     request.status = "withdrawn"
     _log(session, request, person, "withdrawn")
     session.commit()
@@ -394,10 +401,13 @@ def withdraw(session: Session, person: Person, request_id: int) -> LeaveRequest:
 
 def returnable(session: Session, person: Person) -> list[LeaveRequest]:
     """Approved leaves of the person not yet closed by 销假."""
-    return list(session.scalars(
-        select(LeaveRequest).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "approved")
-        .order_by(LeaveRequest.start_date)
-    ))
+    return list(
+        session.scalars(
+            select(LeaveRequest)
+            .where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "approved")
+            .order_by(LeaveRequest.start_date)
+        )
+    )
 
 
 def await_return_report(session: Session, person: Person, request_id: int) -> LeaveRequest:
@@ -408,18 +418,13 @@ def await_return_report(session: Session, person: Person, request_id: int) -> Le
 
 
 def _approved_of(session: Session, person: Person, request_id: int) -> LeaveRequest:
-    request = session.get(LeaveRequest, request_id, with_for_update=True)
-    if request is None or request.requester_id != person.id:
-        raise NotFound("找不到这份请假单。")
-    if request.status != "approved":
-        raise InvalidInput(f"这份请假{STATUS_LABEL[request.status]}，不需要销假。")
-    return request
+    return _own(session, person, request_id, "approved", "这份请假{status}，不需要销假。")
 
 
 def record_return(session: Session, person: Person, request_id: int, report: str, now: datetime) -> LeaveRequest:
     """销假: record the return and the report (“无” for none); legal once; ends the reminders."""
     request = _approved_of(session, person, request_id)
-    report = _bounded(report.strip(), MAX_REASON, "销假报告")
+    report = forms.bounded(report.strip(), MAX_REASON, "销假报告")
     request.status = "completed"
     request.returned_on = now.date()
     deadlines.close_by_source(session, f"leave:{request.id}", person, now)
@@ -442,29 +447,36 @@ def period_label(request: LeaveRequest) -> str:
 
 
 def my_requests(session: Session, person: Person, limit: int = 10) -> list[LeaveRequest]:
-    return list(session.scalars(
-        select(LeaveRequest).where(LeaveRequest.requester_id == person.id, LeaveRequest.status != "draft")
-        .order_by(LeaveRequest.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(LeaveRequest)
+            .where(LeaveRequest.requester_id == person.id, LeaveRequest.status != "draft")
+            .order_by(LeaveRequest.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def waiting_for(session: Session, approver: Person) -> list[LeaveRequest]:
-    return list(session.scalars(
-        select(LeaveRequest).where(LeaveRequest.approver_id == approver.id, LeaveRequest.status == "pending")
-        .order_by(LeaveRequest.submitted_at)
-    ))
+    return list(
+        session.scalars(
+            select(LeaveRequest)
+            .where(LeaveRequest.approver_id == approver.id, LeaveRequest.status == "pending")
+            .order_by(LeaveRequest.submitted_at)
+        )
+    )
 
 
 def requests_in_period(session: Session, start: date, end: date) -> list[LeaveRequest]:
     """Submitted requests whose leave touches [start, end], for the audit export."""
-    return list(session.scalars(
-        select(LeaveRequest).where(
-            LeaveRequest.status != "draft", LeaveRequest.start_date <= end, LeaveRequest.end_date >= start
-        ).order_by(LeaveRequest.start_date, LeaveRequest.id)
-    ))
+    return list(
+        session.scalars(
+            select(LeaveRequest)
+            .where(LeaveRequest.status != "draft", LeaveRequest.start_date <= end, LeaveRequest.end_date >= start)
+            .order_by(LeaveRequest.start_date, LeaveRequest.id)
+        )
+    )
 
 
 def events_of(session: Session, request_id: int) -> list[LeaveEvent]:
     return list(session.scalars(select(LeaveEvent).where(LeaveEvent.request_id == request_id).order_by(LeaveEvent.id)))
-
-

@@ -111,7 +111,10 @@ def question_stats(session: Session, days: int = 30, limit: int = 5) -> Question
         ).where(recent)
     ).one()
     disliked = session.scalars(
-        select(QuestionLog.question).where(recent, QuestionLog.feedback == -1).order_by(QuestionLog.id.desc()).limit(limit)
+        select(QuestionLog.question)
+        .where(recent, QuestionLog.feedback == -1)
+        .order_by(QuestionLog.id.desc())
+        .limit(limit)
     ).all()
     unanswered = session.execute(
         select(QuestionLog.question, func.count().label("n"))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.app import sandbox_server
 from bot.config import Settings
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.server import SandboxUser
 from bot.services import build_services
-from bot.app import sandbox_server
 from retrieval.benchmark import SHIPPED_QUESTIONS
 from retrieval.evaluation import load_questions
 
@@ -50,7 +50,9 @@ def run_chat_benchmark(settings: Settings, users: int, questions: int, think_ms:
         database_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         services = build_services(replace(settings, database_url=database_url))
         server = sandbox_server(services, "127.0.0.1", 0)
-        server.state.users.update({_FIRST_USER_ID + i: SandboxUser(_FIRST_USER_ID + i, f"用户{i}") for i in range(users)})
+        server.state.users.update(
+            {_FIRST_USER_ID + i: SandboxUser(_FIRST_USER_ID + i, f"用户{i}") for i in range(users)}
+        )
         server.start_in_thread()
         running = RunningBot(services, server).start()
         try:
@@ -59,7 +61,12 @@ def run_chat_benchmark(settings: Settings, users: int, questions: int, think_ms:
             running.stop()
             server.stop_thread()
     return ChatBenchReport(
-        users, think_ms, len(latencies), seconds, float(np.percentile(latencies, 50)), float(np.percentile(latencies, 95)),
+        users,
+        think_ms,
+        len(latencies),
+        seconds,
+        float(np.percentile(latencies, 50)),
+        float(np.percentile(latencies, 95)),
         max(latencies),
     )
 
@@ -83,5 +90,3 @@ def _drive(url: str, users: int, questions: int, texts: list[str], think_s: floa
     with ThreadPoolExecutor(users) as pool:
         results = list(pool.map(one_user, range(users)))
     return [ms for user in results for ms in user], time.perf_counter() - started
-
-

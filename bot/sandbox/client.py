@@ -32,14 +32,22 @@ class SandboxClient:
 
     def press(self, user_id: int, message: Message, data: str, forged: bool = False) -> str:
         """Press a button of `message` (forged: data that is not on the message); returns the query id."""
-        body = {"from_id": user_id, "chat_id": message["chat"]["id"], "message_id": message["message_id"], "data": data, "forged": forged}
+        body = {
+            "from_id": user_id,
+            "chat_id": message["chat"]["id"],
+            "message_id": message["message_id"],
+            "data": data,
+            "forged": forged,
+        }
         return self._post("callbacks", body)["callback_query_id"]
 
     def callback_answer(self, query_id: str) -> dict[str, Any]:
         return self._http.get(f"/sandbox/api/callbacks/{query_id}").json()
 
     def wait_callback_answer(self, query_id: str) -> dict[str, Any]:
-        return self.wait_for(lambda: (a := self.callback_answer(query_id)).get("answered") and a, f"answer to {query_id}")
+        return self.wait_for(
+            lambda: (a := self.callback_answer(query_id)).get("answered") and a, f"answer to {query_id}"
+        )
 
     def messages(self, chat_id: int, after: int = 0, wait_s: float = 0.0) -> list[Message]:
         """A chat's messages after id `after`; `wait_s` holds the request until the bot speaks."""
@@ -51,6 +59,7 @@ class SandboxClient:
 
     def wait_bot_messages(self, chat_id: int, after: int, count: int = 1) -> list[Message]:
         """Wait until the bot has sent at least `count` messages in the chat after message `after`."""
+
         def arrived() -> list[Message] | None:
             found = self.bot_messages(chat_id, after, wait_s=5.0)
             return found if len(found) >= count else None
@@ -63,8 +72,10 @@ class SandboxClient:
     def wait_edit(self, message: Message, contains: str) -> Message:
         """Wait until the bot's message shows `contains` (it edits messages in place)."""
         chat_id, message_id = message["chat"]["id"], message["message_id"]
-        return self.wait_for(lambda: (m := self.message(chat_id, message_id)) and contains in m.get("text", "") and m,
-                          f"message {message_id} to show {contains!r}")
+        return self.wait_for(
+            lambda: (m := self.message(chat_id, message_id)) and contains in m.get("text", "") and m,
+            f"message {message_id} to show {contains!r}",
+        )
 
     def ask(self, user_id: int, text: str, chat_id: int | None = None, count: int = 1) -> list[Message]:
         """Send and wait for the bot's reply (its first `count` messages)."""

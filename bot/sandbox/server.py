@@ -50,7 +50,12 @@ class SandboxUser:
     blocked_bot: bool = False
 
     def to_api(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name, "language_code": "zh-hans"}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": "zh-hans",
+        }
         if self.username:
             data["username"] = self.username
         return data
@@ -104,8 +109,13 @@ class SandboxServer:
     ) -> None:
         bot_id = int(token.split(":", 1)[0])
         bot = {
-            "id": bot_id, "is_bot": True, "first_name": bot_name, "username": bot_username,
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_name,
+            "username": bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
         }
         self.state = SandboxState(token, bot, {u.id: u for u in users}, dict(groups))
         self.host, self.port = host, port
@@ -242,8 +252,15 @@ class SandboxServer:
         self.state.files[file_id] = upload
         caption = params.get("caption")
         document = {"file_id": file_id, "file_unique_id": file_id, "file_name": upload[0], "file_size": len(upload[1])}
-        return self._store(chat, self.state.bot, document=document, caption=caption, html=None, text=None,
-                           reply_markup=_markup(params.get("reply_markup")))
+        return self._store(
+            chat,
+            self.state.bot,
+            document=document,
+            caption=caption,
+            html=None,
+            text=None,
+            reply_markup=_markup(params.get("reply_markup")),
+        )
 
     async def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)
@@ -262,7 +279,9 @@ class SandboxServer:
         message = self._message(params)
         markup = _markup(params.get("reply_markup"))
         if message.get("reply_markup") == markup:
-            raise _bad_request("message is not modified: specified new message content and reply markup are exactly the same")
+            raise _bad_request(
+                "message is not modified: specified new message content and reply markup are exactly the same"
+            )
         _set_markup(message, markup)
         message["edit_date"] = int(time.time())
         return _public(message)
@@ -345,7 +364,9 @@ class SandboxServer:
     async def _api_state(self, request: web.Request) -> web.Response:
         users = [u.to_api() | {"blocked_bot": u.blocked_bot} for u in self.state.users.values()]
         groups = [self.state.chat(g) for g in self.state.groups]
-        return web.json_response({"bot": self.state.bot, "users": users, "groups": groups, "commands": self.state.commands})
+        return web.json_response(
+            {"bot": self.state.bot, "users": users, "groups": groups, "commands": self.state.commands}
+        )
 
     async def _api_send(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -359,7 +380,9 @@ class SandboxServer:
                 raise _bad_request("message text is empty or too long")
         except BotApiError as exc:
             return exc.response()
-        stored = self._store(chat, user.to_api(), text=text, html=None, entities=_entities(text, self.state.bot["username"]))
+        stored = self._store(
+            chat, user.to_api(), text=text, html=None, entities=_entities(text, self.state.bot["username"])
+        )
         update_id = self._push_update({"message": stored})
         return web.json_response({"ok": True, "message": stored, "update_id": update_id})
 
@@ -383,8 +406,11 @@ class SandboxServer:
         query_id = str(next(self._ids) * 7919)
         self.state.callbacks[query_id] = {"answered": False, "text": None, "show_alert": False}
         query = {
-            "id": query_id, "from": user.to_api(), "message": _public(message),
-            "chat_instance": str(chat_id), "data": data,
+            "id": query_id,
+            "from": user.to_api(),
+            "message": _public(message),
+            "chat_instance": str(chat_id),
+            "data": data,
         }
         update_id = self._push_update({"callback_query": query})
         return web.json_response({"ok": True, "callback_query_id": query_id, "update_id": update_id})
@@ -423,7 +449,9 @@ class SandboxServer:
 
     async def _api_fault(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.state.faults.append(Fault(body["method"], int(body["status"]), int(body.get("count", 1)), body.get("retry_after")))
+        self.state.faults.append(
+            Fault(body["method"], int(body["status"]), int(body.get("count", 1)), body.get("retry_after"))
+        )
         return web.json_response({"ok": True})
 
     async def _api_block(self, request: web.Request) -> web.Response:

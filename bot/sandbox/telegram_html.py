@@ -10,8 +10,22 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote",
-    "tg-spoiler", "span", "tg-emoji",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-spoiler",
+    "span",
+    "tg-emoji",
 }
 ALLOWED_ENTITIES = {"lt", "gt", "amp", "quot"}
 
@@ -35,14 +49,14 @@ class _Checker(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
-            raise EntityParseError(f"can't parse entities: Unsupported start tag \"{tag}\"")
+            raise EntityParseError(f'can\'t parse entities: Unsupported start tag "{tag}"')
         self.stack.append(tag)
         href = dict(attrs).get("href") if tag == "a" else None
         self.safe.append(f'<a href="{html.escape(href)}" target="_blank">' if href else f"<{tag}>")
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
-            raise EntityParseError(f"can't parse entities: Unmatched end tag \"{tag}\"")
+            raise EntityParseError(f'can\'t parse entities: Unmatched end tag "{tag}"')
         self.stack.pop()
         self.safe.append(f"</{tag}>")
 
@@ -55,7 +69,7 @@ class _Checker(HTMLParser):
 
     def handle_entityref(self, name: str) -> None:
         if name not in ALLOWED_ENTITIES:
-            raise EntityParseError(f"can't parse entities: unsupported HTML entity \"&{name};\"")
+            raise EntityParseError(f'can\'t parse entities: unsupported HTML entity "&{name};"')
         self.plain.append(html.unescape(f"&{name};"))
         self.safe.append(f"&{name};")
 
@@ -72,7 +86,9 @@ def parse_telegram_html(text: str) -> ParsedHTML:
     if checker.rawdata:
         raise EntityParseError("can't parse entities: unfinished tag or entity at the end")
     if checker.stack:
-        raise EntityParseError(f"can't parse entities: Can't find end tag corresponding to start tag \"{checker.stack[-1]}\"")
+        raise EntityParseError(
+            f"can't parse entities: Can't find end tag corresponding to start tag \"{checker.stack[-1]}\""
+        )
     return ParsedHTML("".join(checker.plain), "".join(checker.safe))
 
 

@@ -1,6 +1,6 @@
 """Leave routing, dates and conflicts as plain domain code, without Telegram."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,11 +16,13 @@ from bot.roster import RosterEntry, sync_roster
 from bot.storage import Database
 
 TODAY = date(2026, 11, 29)
-NOW = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 CONTEXT = WorkContext(NOW, WorkdayCalendar(), {})
 ROSTER = [
-    RosterEntry("区长甲", "区长"), RosterEntry("常务乙", "常务副区长"),
-    RosterEntry("副区丙", "副区长", ab_partner="副区丁"), RosterEntry("副区丁", "副区长", ab_partner="副区丙"),
+    RosterEntry("区长甲", "区长"),
+    RosterEntry("常务乙", "常务副区长"),
+    RosterEntry("副区丙", "副区长", ab_partner="副区丁"),
+    RosterEntry("副区丁", "副区长", ab_partner="副区丙"),
     RosterEntry("主任戊", "办公室主任", department="区政府办公室"),
     RosterEntry("局长己", "部门主要负责人", department="区财政局"),
     RosterEntry("科员庚", "工作人员", department="区财政局"),
@@ -46,10 +48,14 @@ def person(session, name: str):
 @pytest.mark.parametrize(
     ("who", "kind", "meeting", "approver", "article"),
     [
-        ("副区丙", "离包外出", None, "区长甲", 79), ("局长己", "出国（境）", None, "区长甲", 79),
-        ("主任戊", "休假", None, "区长甲", 79), ("常务乙", "事假", None, "区长甲", 79),
-        ("区长甲", "离包外出", None, None, 9), ("局长己", "会议请假", "常务会议", "区长甲", 51),
-        ("科员庚", "会议请假", "全体会议", "主任戊", 51), ("科员庚", "病假", None, "局长己", None),
+        ("副区丙", "离包外出", None, "区长甲", 79),
+        ("局长己", "出国（境）", None, "区长甲", 79),
+        ("主任戊", "休假", None, "区长甲", 79),
+        ("常务乙", "事假", None, "区长甲", 79),
+        ("区长甲", "离包外出", None, None, 9),
+        ("局长己", "会议请假", "常务会议", "区长甲", 51),
+        ("科员庚", "会议请假", "全体会议", "主任戊", 51),
+        ("科员庚", "病假", None, "局长己", None),
         ("科员辛", "事假", None, "主任戊", None),
     ],
 )
@@ -61,8 +67,14 @@ def test_route_follows_articles_79_51_and_9(session, who, kind, meeting, approve
 
 @pytest.mark.parametrize(
     ("text", "expected", "half"),
-    [("12月3日", date(2026, 12, 3), None), ("明天", date(2026, 11, 30), None), ("下周一", date(2026, 11, 30), None),
-     ("2026-12-03 上午", date(2026, 12, 3), "AM"), ("后天下午", date(2026, 12, 1), "PM"), ("3号", date(2026, 12, 3), None)],
+    [
+        ("12月3日", date(2026, 12, 3), None),
+        ("明天", date(2026, 11, 30), None),
+        ("下周一", date(2026, 11, 30), None),
+        ("2026-12-03 上午", date(2026, 12, 3), "AM"),
+        ("后天下午", date(2026, 12, 1), "PM"),
+        ("3号", date(2026, 12, 3), None),
+    ],
 )
 def test_common_chinese_date_forms(text: str, expected: date, half: str | None) -> None:
     day = parse_day(text, TODAY)

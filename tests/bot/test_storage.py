@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
+from bot.config import PROJECT_ROOT
 from bot.db import Person, QuestionLog
 from bot.errors import InvalidInput, NotFound, RosterError
 from bot.qa.service import question_stats, record_feedback
 from bot.roster import RosterEntry, create_invite, read_roster, redeem_invite, require_person, sync_roster
 from bot.storage import Database
-from bot.config import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -29,7 +29,15 @@ def test_migrations_create_every_table_and_run_twice_harmlessly(database: Databa
 
 def test_sample_roster_covers_every_position_and_ab_pairs() -> None:
     entries = read_roster(PROJECT_ROOT / "bot" / "sample_roster.toml")
-    assert {e.position for e in entries} == {"区长", "常务副区长", "副区长", "办公室主任", "办公室副主任", "部门主要负责人", "工作人员"}
+    assert {e.position for e in entries} == {
+        "区长",
+        "常务副区长",
+        "副区长",
+        "办公室主任",
+        "办公室副主任",
+        "部门主要负责人",
+        "工作人员",
+    }
     pairs = {(e.name, e.ab_partner) for e in entries if e.ab_partner}
     assert all((partner, name) in pairs for name, partner in pairs)
 
@@ -64,9 +72,24 @@ def test_invite_code_works_once_and_only_for_roster_names(database: Database) ->
 
 def test_question_stats_count_declines_dislikes_and_top_unanswered(database: Database) -> None:
     with database.session() as session:
-        for question, declined in [("食堂几点开饭？", True), ("食堂几点开饭？", True), ("公积金？", True), ("第9条", False)]:
-            session.add(QuestionLog(telegram_user_id=5, chat_id=5, question=question, cited=[], related=[], scores=[],
-                                    declined=declined, latency_ms=10.0))
+        for question, declined in [
+            ("食堂几点开饭？", True),
+            ("食堂几点开饭？", True),
+            ("公积金？", True),
+            ("第9条", False),
+        ]:
+            session.add(
+                QuestionLog(
+                    telegram_user_id=5,
+                    chat_id=5,
+                    question=question,
+                    cited=[],
+                    related=[],
+                    scores=[],
+                    declined=declined,
+                    latency_ms=10.0,
+                )
+            )
         session.commit()
         last = session.scalars(select(QuestionLog).order_by(QuestionLog.id.desc())).first()
         assert record_feedback(session, last.id, 5, -1)

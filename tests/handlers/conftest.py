@@ -12,8 +12,15 @@ from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.services import Services, build_services
 from tests.conftest import make_settings
 
-PRIVATE = {"district_head": 10001, "executive_deputy": 10002, "deputy": 10003, "deputy_b": 10004,
-           "office_director": 10005, "staff": 10010, "visitor": 99999}
+PRIVATE = {
+    "district_head": 10001,
+    "executive_deputy": 10002,
+    "deputy": 10003,
+    "deputy_b": 10004,
+    "office_director": 10005,
+    "staff": 10010,
+    "visitor": 99999,
+}
 OFFICE_GROUP = -1001000000001
 START_OF_TESTS = datetime(2026, 12, 1, 10, 0)
 

@@ -15,8 +15,17 @@ def answer(client: SandboxClient, user: int, text: str) -> Message:
     return client.ask(user, text)[0]
 
 
-def fill_form(client: SandboxClient, user: int, kind: str, start: str, end: str, reason: str,
-              destination: str | None = None, meeting: str | None = None, acting: str = "无需代行") -> Message:
+def fill_form(
+    client: SandboxClient,
+    user: int,
+    kind: str,
+    start: str,
+    end: str,
+    reason: str,
+    destination: str | None = None,
+    meeting: str | None = None,
+    acting: str = "无需代行",
+) -> Message:
     """Fill a whole leave form; returns the confirmation message."""
     [form] = client.ask(user, "/leave")
     if meeting:

@@ -3,10 +3,11 @@
 import time
 from datetime import date, datetime
 
+from sqlalchemy import select
+
 from bot.db import Reminder
 from bot.deadlines import service
 from bot.sandbox.client import buttons
-from sqlalchemy import select
 from tests.handlers.conftest import OFFICE_GROUP, PRIVATE, LiveBot
 
 FINANCE_HEAD, DIRECTOR = 10008, 10005
@@ -18,8 +19,15 @@ def _create(live_bot: LiveBot, title: str, meeting_day: date, now: datetime, dep
     with found.database.session() as session:
         context = found.context(session)
         deadline = service.create_deadline(
-            session, "meeting_documents", meeting_day, context.now, context.calendar, context.groups,
-            title=title, department=department, source="test",
+            session,
+            "meeting_documents",
+            meeting_day,
+            context.now,
+            context.calendar,
+            context.groups,
+            title=title,
+            department=department,
+            source="test",
         )
         session.commit()
         return deadline.id
@@ -42,7 +50,9 @@ def test_meeting_documents_are_reminded_on_the_right_working_days(live_bot: Live
     _at(live_bot, datetime(2027, 3, 5, 8, 59))
     assert _about(live_bot, FINANCE_HEAD, title) == [], "never before working hours"
     _at(live_bot, datetime(2027, 3, 5, 9, 1))
-    [before] = live_bot.client.wait_for(lambda: _about(live_bot, FINANCE_HEAD, title, "明日到期"), "the day-before reminder")
+    [before] = live_bot.client.wait_for(
+        lambda: _about(live_bot, FINANCE_HEAD, title, "明日到期"), "the day-before reminder"
+    )
     assert "到期：3月8日" in before["text"] and "依据：第50条" in before["text"]
     assert set(buttons(before)) == {"已办结", "延后", "查看依据"}
     _at(live_bot, datetime(2027, 3, 6, 10, 0))  # Saturday: nothing
@@ -50,7 +60,9 @@ def test_meeting_documents_are_reminded_on_the_right_working_days(live_bot: Live
     [due] = live_bot.client.wait_for(lambda: _about(live_bot, FINANCE_HEAD, title, "今日到期"), "the due-day reminder")
     why = live_bot.client.press(FINANCE_HEAD, due, buttons(due)["查看依据"])
     live_bot.client.wait_callback_answer(why)
-    assert live_bot.client.wait_for(lambda: _about(live_bot, FINANCE_HEAD, "第五十条（第八章 会议制度）"), "the article")
+    assert live_bot.client.wait_for(
+        lambda: _about(live_bot, FINANCE_HEAD, "第五十条（第八章 会议制度）"), "the article"
+    )
 
 
 def test_snooze_adds_one_reminder_and_done_stops_the_rest(live_bot: LiveBot) -> None:
@@ -104,7 +116,9 @@ def test_injected_429s_delay_a_reminder_but_do_not_lose_it(live_bot: LiveBot) ->
     live_bot.client.inject_fault("sendMessage", 429, count=3, retry_after=1)
     started = time.monotonic()
     _at(live_bot, datetime(2027, 7, 9, 9, 30))
-    [reminder] = live_bot.client.wait_for(lambda: _about(live_bot, FINANCE_HEAD, title, "明日到期"), "the delayed reminder")
+    [reminder] = live_bot.client.wait_for(
+        lambda: _about(live_bot, FINANCE_HEAD, title, "明日到期"), "the delayed reminder"
+    )
     assert time.monotonic() - started >= 2.5
     assert reminder
 
@@ -119,7 +133,9 @@ def test_a_chat_that_blocked_the_bot_is_recorded_and_reported_to_admins(live_bot
         report = client.wait_for(lambda: _about(live_bot, DIRECTOR, str(FINANCE_HEAD), "拒收"), "the admin report")
         assert "bot was blocked" in report[0]["text"]
         with live_bot.services.database.session() as session:
-            statuses = session.scalars(select(Reminder.status).join(Reminder.deadline).where(Reminder.chat_id == FINANCE_HEAD)).all()
+            statuses = session.scalars(
+                select(Reminder.status).join(Reminder.deadline).where(Reminder.chat_id == FINANCE_HEAD)
+            ).all()
         assert "failed" in statuses
     finally:
         client.set_blocked(FINANCE_HEAD, False)
@@ -136,7 +152,9 @@ def test_adhoc_deadline_and_consultation_commands(live_bot: LiveBot) -> None:
     assert "依据：第60条" in consult["text"] and "逾期不回复视为无不同意见" in consult["text"]
     asked = client.send(FINANCE_HEAD, "/deadlines")
     listed = client.wait_for(
-        lambda: [m for m in client.bot_messages(FINANCE_HEAD, asked["message_id"]) if "报送三季度工作总结" in m["text"]],
+        lambda: [
+            m for m in client.bot_messages(FINANCE_HEAD, asked["message_id"]) if "报送三季度工作总结" in m["text"]
+        ],
         "the ad-hoc item in the department's list",
     )
     assert set(buttons(listed[0])) == {"已办结", "延后", "查看依据"}

@@ -34,16 +34,30 @@ def test_two_processes_deliver_each_reminder_once(tmp_path: Path) -> None:
     with found.database.session() as session:
         context = found.context(session)
         for n in range(REMINDERS):
-            service.create_deadline(session, "meeting_documents", date(2027, 3, 1), context.now, context.calendar,
-                                    context.groups, title=f"并发测试事项{n:02d}号", department="区财政局")
+            service.create_deadline(
+                session,
+                "meeting_documents",
+                date(2027, 3, 1),
+                context.now,
+                context.calendar,
+                context.groups,
+                title=f"并发测试事项{n:02d}号",
+                department="区财政局",
+            )
         session.commit()
     server = start_sandbox(found)
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN, "ZHENGWU_TELEGRAM_API_BASE_URL": server.bot_api_base_url,
-           "ZHENGWU_DATABASE_URL": url, "ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data")}
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
+        "ZHENGWU_TELEGRAM_API_BASE_URL": server.bot_api_base_url,
+        "ZHENGWU_DATABASE_URL": url,
+        "ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data"),
+    }
     command = [sys.executable, "-m", "bot.cli", "deliver", "--at", "2027-03-05T10:00", "--batch", "3"]
     try:
-        processes = [subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
-                     for _ in range(2)]
+        processes = [
+            subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)
+        ]
         outputs = [p.communicate(timeout=120)[0] for p in processes]
         assert [p.returncode for p in processes] == [0, 0]
         counts = [int(re.search(r"reminders sent: (\d+)", out).group(1)) for out in outputs]

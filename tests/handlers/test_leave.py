@@ -32,8 +32,14 @@ def _number(message: dict) -> str:
 
 def test_deputy_travel_is_approved_by_the_district_head_and_the_acting_partner_is_told(live_bot: LiveBot) -> None:
     client = live_bot.client
-    before_head, before_b, before_group = _last_id(live_bot, HEAD), _last_id(live_bot, DEPUTY_B), _last_id(live_bot, OFFICE_GROUP)
-    confirm = fill_form(client, DEPUTY, "离包外出", "12月3日", "12月5日", "赴北京参加培训", destination="北京", acting="刘洋")
+    before_head, before_b, before_group = (
+        _last_id(live_bot, HEAD),
+        _last_id(live_bot, DEPUTY_B),
+        _last_id(live_bot, OFFICE_GROUP),
+    )
+    confirm = fill_form(
+        client, DEPUTY, "离包外出", "12月3日", "12月5日", "赴北京参加培训", destination="北京", acting="刘洋"
+    )
     assert "代行职责：刘洋" in confirm["text"]
     number = _number(confirm)
     sent = submit(client, DEPUTY, confirm, "已提交给 王建国 审批")
@@ -75,7 +81,16 @@ def test_each_kind_and_position_is_routed_to_the_approver_the_rules_name(
 def test_district_heads_own_trip_is_filed_with_the_executive_deputy_acting(live_bot: LiveBot) -> None:
     client = live_bot.client
     before = _last_id(live_bot, EXECUTIVE)
-    confirm = fill_form(client, HEAD, "离包外出", "2027-03-01", "2027-03-02", "赴呼和浩特汇报工作", destination="呼和浩特", acting="李明华")
+    confirm = fill_form(
+        client,
+        HEAD,
+        "离包外出",
+        "2027-03-01",
+        "2027-03-02",
+        "赴呼和浩特汇报工作",
+        destination="呼和浩特",
+        acting="李明华",
+    )
     filed = submit(client, HEAD, confirm, "已备案")
     assert "第九条" in filed["text"]
     assert any("期间由您代行职责" in m["text"] for m in client.wait_bot_messages(EXECUTIVE, before))
@@ -132,10 +147,14 @@ def test_overlapping_leave_of_the_same_person_is_refused(live_bot: LiveBot) -> N
 
 def test_ab_partners_away_together_are_flagged_and_the_executive_deputy_acts(live_bot: LiveBot) -> None:
     client = live_bot.client
-    first = fill_form(client, DEPUTY_B, "离包外出", "2027-07-05", "2027-07-07", "招商", destination="深圳", acting="张伟")
+    first = fill_form(
+        client, DEPUTY_B, "离包外出", "2027-07-05", "2027-07-07", "招商", destination="深圳", acting="张伟"
+    )
     submit(client, DEPUTY_B, first, "已提交")
     before_head, before_exec = _last_id(live_bot, HEAD), _last_id(live_bot, EXECUTIVE)
-    second = fill_form(client, DEPUTY, "离包外出", "2027-07-06", "2027-07-08", "学习", destination="上海", acting="刘洋")
+    second = fill_form(
+        client, DEPUTY, "离包外出", "2027-07-06", "2027-07-08", "学习", destination="上海", acting="刘洋"
+    )
     sent = submit(client, DEPUTY, second, "已提交")
     assert "AB角 刘洋 同期也不在岗" in sent["text"]
     approval = _approval(live_bot, HEAD, before_head, _number(second))
@@ -224,8 +243,11 @@ def test_return_report_reaches_the_approver_and_overdue_return_is_reminded(live_
     number = _number(second)
 
     def about(chat: int, text: str) -> list[dict]:
-        return [m for m in client.bot_messages(chat, before_b if chat == DEPUTY_B else before_head)
-                if f"#{number}" in m["text"] and text in m["text"]]
+        return [
+            m
+            for m in client.bot_messages(chat, before_b if chat == DEPUTY_B else before_head)
+            if f"#{number}" in m["text"] and text in m["text"]
+        ]
 
     clock.set(datetime(2027, 11, 11, 8, 30))  # the next working day, but before working hours
     time.sleep(1.0)
@@ -247,7 +269,9 @@ def test_return_report_reaches_the_approver_and_overdue_return_is_reminded(live_
 def test_admin_exports_a_period_as_csv_and_excel(live_bot: LiveBot) -> None:
     client = live_bot.client
     before_head = _last_id(live_bot, HEAD)
-    confirm = fill_form(client, DEPUTY_B, "离包外出", "2028-01-10", "2028-01-11", "审计对接", destination="包头市区外", acting="张伟")
+    confirm = fill_form(
+        client, DEPUTY_B, "离包外出", "2028-01-10", "2028-01-11", "审计对接", destination="包头市区外", acting="张伟"
+    )
     submit(client, DEPUTY_B, confirm, "已提交")
     press(client, HEAD, _approval(live_bot, HEAD, before_head, _number(confirm)), "批准", "结果：已批准")
     [refused] = client.ask(STAFF, "/export 2028-01-01 2028-01-31")

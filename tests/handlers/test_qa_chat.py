@@ -17,7 +17,9 @@ def test_group_question_by_ask_command_and_by_mention(live_bot: LiveBot) -> None
     [by_command] = live_bot.client.ask(PRIVATE["staff"], "/ask 会议纪要由谁签发？", chat_id=OFFICE_GROUP)
     assert "第五十条" in by_command["text"]
     assert "❓ 会议纪要由谁签发？" in by_command["text"]
-    [by_mention] = live_bot.client.ask(PRIVATE["staff"], "@zhengwu_bot 其他部门来征求意见，多少天内要回复？", chat_id=OFFICE_GROUP)
+    [by_mention] = live_bot.client.ask(
+        PRIVATE["staff"], "@zhengwu_bot 其他部门来征求意见，多少天内要回复？", chat_id=OFFICE_GROUP
+    )
     assert "第六十条" in by_mention["text"] and "5个工作日内回复" in by_mention["text"]
 
 
@@ -25,7 +27,9 @@ def test_plain_group_chatter_is_not_answered(live_bot: LiveBot) -> None:
     client = live_bot.client
     chatter = client.send(PRIVATE["staff"], "大家下午好", chat_id=OFFICE_GROUP)
     marker = client.ask(PRIVATE["staff"], "/ask 第九条", chat_id=OFFICE_GROUP)
-    between = [m for m in client.bot_messages(OFFICE_GROUP, chatter["message_id"]) if m["message_id"] < marker[0]["message_id"]]
+    between = [
+        m for m in client.bot_messages(OFFICE_GROUP, chatter["message_id"]) if m["message_id"] < marker[0]["message_id"]
+    ]
     assert between == []
 
 
@@ -34,7 +38,7 @@ def test_full_article_button_works_and_a_second_press_works_too(live_bot: LiveBo
     user = PRIVATE["deputy_b"]
     [reply] = client.ask(user, "互为AB角的领导同时出差时由谁代行职责？")
     data = buttons(reply)["📄 第七十九条全文"]
-    for press in range(2):
+    for _ in range(2):
         query = client.press(user, reply, data)
         assert client.wait_callback_answer(query)["answered"]
     articles = client.wait_bot_messages(user, reply["message_id"], count=2)

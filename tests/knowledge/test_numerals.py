@@ -7,8 +7,19 @@ from knowledge import article_label, chinese_to_int, int_to_chinese
 
 @pytest.mark.parametrize(
     ("text", "number"),
-    [("一", 1), ("十", 10), ("十二", 12), ("二十", 20), ("五十八", 58), ("八十五", 85), ("一百零一", 101),
-     ("第八十五条", 85), ("第50条", 50), ("５０", 50), ("第十二章", 12)],
+    [
+        ("一", 1),
+        ("十", 10),
+        ("十二", 12),
+        ("二十", 20),
+        ("五十八", 58),
+        ("八十五", 85),
+        ("一百零一", 101),
+        ("第八十五条", 85),
+        ("第50条", 50),
+        ("５０", 50),
+        ("第十二章", 12),
+    ],
 )
 def test_chinese_to_int(text: str, number: int) -> None:
     assert chinese_to_int(text) == number

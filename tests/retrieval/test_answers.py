@@ -27,7 +27,9 @@ def test_direct_article_lookup_returns_the_whole_article(engine: RulesEngine, qu
     assert "".join(answer.quotes[0].sentences) == engine.books[0].article(article).text
 
 
-@pytest.mark.parametrize("question", ["食堂几点开饭？", "公积金怎么提取？", "区长的工资是多少？", "How do I reset my password?"])
+@pytest.mark.parametrize(
+    "question", ["食堂几点开饭？", "公积金怎么提取？", "区长的工资是多少？", "How do I reset my password?"]
+)
 def test_question_outside_the_rules_is_declined_without_citation(engine: RulesEngine, question: str) -> None:
     answer = engine.ask(question)
     assert answer.declined
@@ -53,8 +55,14 @@ def test_enumerating_sentence_is_quoted_with_its_items(engine: RulesEngine) -> N
 
 @pytest.mark.parametrize(
     ("text", "numbers"),
-    [("第五十条规定了什么", [50]), ("看看五十八条", [58]), ("按照85条", [85]), ("有哪一条规定请假", []),
-     ("这两条", []), ("五条禁令", [])],
+    [
+        ("第五十条规定了什么", [50]),
+        ("看看五十八条", [58]),
+        ("按照85条", [85]),
+        ("有哪一条规定请假", []),
+        ("这两条", []),
+        ("五条禁令", []),
+    ],
 )
 def test_article_references_are_recognised_only_when_unambiguous(text: str, numbers: list[int]) -> None:
     assert referenced_articles(text) == numbers

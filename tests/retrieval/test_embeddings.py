@@ -42,8 +42,11 @@ def test_sentence_transformers_backend_answers_from_a_local_chinese_model(tmp_pa
 
 @pytest.mark.parametrize(
     ("backend", "path", "message"),
-    [("word2vec", None, "unknown embedding backend 'word2vec'"), ("sentence-transformers", None, "model_path"),
-     ("sentence-transformers", "/nonexistent", "no sentence-transformers model")],
+    [
+        ("word2vec", None, "unknown embedding backend 'word2vec'"),
+        ("sentence-transformers", None, "model_path"),
+        ("sentence-transformers", "/nonexistent", "no sentence-transformers model"),
+    ],
 )
 def test_bad_backend_settings_are_explained(backend: str, path: str | None, message: str) -> None:
     with pytest.raises(EmbeddingBackendError, match=message):

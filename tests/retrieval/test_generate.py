@@ -34,9 +34,7 @@ def test_llm_answer_keeps_retrieved_citations_and_loses_invented_ones(engine: Ru
 
 
 @pytest.mark.parametrize(("delay", "status"), [(3.0, 200), (0.0, 500)])
-def test_llm_timeout_or_error_falls_back_to_the_extractive_answer(
-    chroma_dir: Path, delay: float, status: int
-) -> None:
+def test_llm_timeout_or_error_falls_back_to_the_extractive_answer(chroma_dir: Path, delay: float, status: int) -> None:
     with fake_openai_endpoint("不会用到", delay_s=delay, status=status) as (base_url, _):
         answer = _engine(chroma_dir, base_url, timeout_s=1.0).ask(QUESTION)
     assert answer.generated_text is None
