@@ -122,3 +122,17 @@ def test_a_decision_is_legal_once_and_only_from_the_approver(session) -> None:
     assert (owed.rule_key, owed.due_date, owed.status) == ("leave_return", date(2026, 12, 15), "open")
     service.record_return(session, person(session, "副区丙"), request_id, "无", NOW)
     assert owed.status == "done"
+
+
+def test_district_head_and_executive_deputy_away_together_flags_article_9(session) -> None:
+    _filed(session, "常务乙", "12月21日", "12月23日", kind="离包外出")
+    submitted = _filed(session, "区长甲", "12月22日", "12月22日", kind="离包外出")
+    assert any("第九条" in note for note in submitted.request.conflicts)
+
+
+def test_ab_partner_away_is_flagged_and_the_executive_deputy_acts_on_approval(session) -> None:
+    _filed(session, "副区丁", "12月28日", "12月29日", kind="离包外出")
+    submitted = _filed(session, "副区丙", "12月29日", "12月30日", kind="离包外出")
+    assert submitted.request.ab_conflict
+    service.decide(session, submitted.request.id, person(session, "区长甲"), "approve", CONTEXT)
+    assert submitted.request.acting.name == "常务乙"
