@@ -6,7 +6,9 @@ blocked chat and tells the admins.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from telegram import Bot, InlineKeyboardMarkup, Update
@@ -107,7 +109,8 @@ async def _deliver_one(found: Services, bot: Bot, reminder: Reminder) -> int:
     return 1
 
 
-async def _record(found: Services, action, *args) -> None:
+async def _record(found: Services, action: Callable[..., None], *args: Any) -> None:
+    """Record a delivery outcome in its own unit of work."""
     def work() -> None:
         with found.database.session() as session:
             action(session, *args)
