@@ -111,6 +111,7 @@ async def _deliver_one(found: Services, bot: Bot, reminder: Reminder) -> int:
 
 async def _record(found: Services, action: Callable[..., None], *args: Any) -> None:
     """Record a delivery outcome in its own unit of work."""
+
     def work() -> None:
         with found.database.session() as session:
             action(session, *args)
