@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
@@ -119,6 +120,28 @@ def registered_only(handler: Handler) -> Handler:
         return await handler(update, context)
 
     return explains_domain_errors(wrapper)
+
+
+FormShower = Callable[[Update, ContextTypes.DEFAULT_TYPE, int, bool], Awaitable[None]]
+
+
+def form_command(open_form: Callable[[Session, Person], Any], show_form: FormShower, private_hint: str) -> Handler:
+    """A /command that starts or resumes a person's form in a private chat and shows its current step."""
+
+    @registered_only
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_user is not None and update.effective_chat is not None
+        if update.effective_chat.type != "private":
+            await tell(update, context, private_hint)
+            return
+
+        def work() -> int:
+            with services(context).database.session() as session:
+                return open_form(session, require_person(session, update.effective_user.id)).id
+
+        await show_form(update, context, await blocking(work), False)
+
+    return start
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

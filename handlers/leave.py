@@ -22,6 +22,7 @@ from handlers.common import (
     blocking,
     edit_html,
     explains_domain_errors,
+    form_command,
     notify,
     registered_only,
     send_html,
@@ -125,21 +126,6 @@ async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request
 
     text, markup = await blocking(load)
     await show(update, context, text, markup, edit)
-
-
-@registered_only
-async def start_form(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/leave: start (or resume) a leave report."""
-    assert update.effective_user is not None and update.effective_chat is not None
-    if update.effective_chat.type != "private":
-        await tell(update, context, "请在与我的私聊中发送 /leave 填写请假单。")
-        return
-
-    def work() -> int:
-        with services(context).database.session() as session:
-            return service.open_form(session, require_person(session, update.effective_user.id)).id
-
-    await _show_form(update, context, await blocking(work), edit=False)
 
 
 @explains_domain_errors
@@ -454,7 +440,9 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def build_handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("leave", start_form),
+        CommandHandler(
+            "leave", form_command(service.open_form, _show_form, "请在与我的私聊中发送 /leave 填写请假单。")
+        ),
         CommandHandler("back", come_back),
         CommandHandler("leaves", list_leaves),
         CommandHandler("export", export),

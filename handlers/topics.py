@@ -25,6 +25,7 @@ from handlers.common import (
     blocking,
     edit_html,
     explains_domain_errors,
+    form_command,
     notify,
     registered_only,
     send_html,
@@ -147,21 +148,6 @@ async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, topic_i
 
     text, markup = await blocking(load)
     await show(update, context, text, markup, edit)
-
-
-@registered_only
-async def start_form(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/topic: request (or resume) a meeting topic."""
-    assert update.effective_user is not None and update.effective_chat is not None
-    if update.effective_chat.type != "private":
-        await tell(update, context, "请在与我的私聊中发送 /topic 申报议题。")
-        return
-
-    def work() -> int:
-        with services(context).database.session() as session:
-            return service.open_form(session, require_person(session, update.effective_user.id)).id
-
-    await _show_form(update, context, await blocking(work), edit=False)
 
 
 @explains_domain_errors
@@ -506,7 +492,7 @@ async def agenda_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 def build_handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("topic", start_form),
+        CommandHandler("topic", form_command(service.open_form, _show_form, "请在与我的私聊中发送 /topic 申报议题。")),
         CommandHandler("topics", list_topics),
         CommandHandler("agenda", show_agenda),
         CallbackQueryHandler(form_button, pattern=r"^tp:(f|e|s|c):\d+"),
