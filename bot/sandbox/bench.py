@@ -2,7 +2,7 @@
 
 Each simulated user (a sandbox account of its own) asks its share of questions one after another,
 waits for the answer, then pauses `think_ms` (a person reads the answer before asking again; 0
-makes it a saturation test). Latency is question sent -> answer received, over real HTTP and real
+makes it a saturation test). Users start spread over one pause rather than all at once. Latency is question sent -> answer received, over real HTTP and real
 PTB polling.
 """
 
@@ -78,6 +78,8 @@ def _drive(url: str, users: int, questions: int, texts: list[str], think_s: floa
         client = SandboxClient(url, timeout_s=30)
         user_id = _FIRST_USER_ID + index
         spent = []
+        # People do not start in lockstep: spread the first questions over one pause.
+        time.sleep(think_s * index / users)
         for n in range(share[index]):
             started = time.perf_counter()
             client.ask(user_id, texts[(index * 7 + n) % len(texts)])
