@@ -56,11 +56,12 @@ def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.roster import create_invite
+    from bot.roster import create_invite, read_roster, sync_roster
     from bot.storage import open_database
 
     database = open_database(settings)
     with database.session() as session:
+        sync_roster(session, read_roster(settings.roster_path))
         code = create_invite(session, args.name)
         session.commit()
     print(f"https://t.me/{args.bot_username}?start={code}")
