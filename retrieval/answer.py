@@ -96,11 +96,11 @@ def _best_sentences(corpus: Corpus, result: SearchResult, hit: ArticleHit) -> tu
         return (hit.ref.article.text,), True
     lexical = np.zeros(len(sentences))
     dense = np.zeros(len(sentences))
-    for i, passage in enumerate(corpus.sentence_passages):
-        if passage.article_index == hit.index:
-            n = passage.sentence_number
-            lexical[n] = max(lexical[n], float(result.sentence_lexical[i]))
-            dense[n] = max(dense[n], result.sentence_dense.get(passage.id, 0.0))
+    for i in corpus.pieces_of[hit.index]:
+        passage = corpus.sentence_passages[i]
+        n = passage.sentence_number
+        lexical[n] = max(lexical[n], float(result.sentence_lexical[i]))
+        dense[n] = max(dense[n], result.sentence_dense.get(passage.id, 0.0))
     score = (lexical / lexical.max() if lexical.max() > 0 else lexical) + dense
     ranked = [int(i) for i in np.argsort(-score, kind="stable")]
     chosen = {ranked[0]}

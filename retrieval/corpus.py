@@ -79,6 +79,8 @@ class Corpus:
         self.article_passages: list[Passage] = []
         self.sentence_passages: list[Passage] = []
         self.sentences: list[list[str]] = []
+        # Positions in sentence_passages of each article's pieces, so answers need not scan them all.
+        self.pieces_of: list[range] = []
         for index, ref in enumerate(self.articles):
             chapter = ref.book.chapter_of(ref.article).title
             self.article_passages.append(
@@ -93,6 +95,8 @@ class Corpus:
             sentences = split_sentences(ref.article)
             self.sentences.append(sentences)
             pieces = [(n, piece) for n, s in enumerate(sentences) for piece in split_pieces(s)]
+            first = len(self.sentence_passages)
+            self.pieces_of.append(range(first, first + len(pieces)))
             for number, (sentence_number, piece) in enumerate(pieces):
                 self.sentence_passages.append(
                     Passage(f"{ref.key}.{number}", index, "sentence", piece, f"{chapter} {piece}", sentence_number)
