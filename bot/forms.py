@@ -6,12 +6,13 @@ fills it, also after a restart.
 """
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
 from bot import inputs
-from bot.errors import InvalidInput
+from bot.db import Person
+from bot.errors import InvalidInput, NotFound
 
 CONFIRM = "confirm"
 
@@ -20,6 +21,34 @@ class FormRecord(Protocol):
     id: int
     step: str | None
     filled: list[str]
+
+
+class OwnedRecord(Protocol):
+    requester_id: int
+    status: str
+
+
+R = TypeVar("R", bound=OwnedRecord)
+
+
+def owned(
+    session: Session,
+    model: type[R],
+    record_id: int,
+    person: Person,
+    status: str,
+    labels: dict[str, str],
+    not_found: str,
+    refusal: str,
+) -> R:
+    """The person's own record, locked, if it is in `status`; else NotFound, or the refusal
+    (whose {status} names the record's actual status)."""
+    record = session.get(model, record_id, with_for_update=True)
+    if record is None or record.requester_id != person.id:
+        raise NotFound(not_found)
+    if record.status != status:
+        raise InvalidInput(refusal.format(status=labels[record.status]))
+    return record
 
 
 def fill(record: FormRecord, step: str) -> None:

@@ -1,8 +1,13 @@
 """Awaited text: which form field or reason a person's next private message fills."""
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
-from bot.db import PendingInput
+from bot.db import PendingInput, Person
+
+# Form purposes ("leave:field") -> how to abandon that form's draft; workflows register theirs.
+FORM_CANCELLERS: dict[str, Callable[[Session, Person, int], None]] = {}
 
 
 def expect_text(session: Session, person_id: int, purpose: str, target_id: int) -> None:
@@ -20,3 +25,17 @@ def clear(session: Session, person_id: int, purpose_prefix: str = "") -> None:
     row = session.get(PendingInput, person_id)
     if row is not None and row.purpose.startswith(purpose_prefix):
         session.delete(row)
+
+
+def cancel_awaited(session: Session, person: Person) -> bool:
+    """/cancel: abandon the form (its draft too) or prompt awaiting the person's text; False if none."""
+    row = session.get(PendingInput, person.id)
+    if row is None:
+        return False
+    cancel_form = FORM_CANCELLERS.get(row.purpose)
+    if cancel_form is not None:
+        cancel_form(session, person, row.target_id)
+    else:
+        session.delete(row)
+        session.commit()
+    return True

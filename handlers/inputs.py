@@ -15,10 +15,8 @@ from bot.roster import person_for
 from handlers.common import blocking, explains_domain_errors, services, tell
 
 TextRoute = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput], Awaitable[None]]
-CancelRoute = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput], Awaitable[None]]
-# Filled by workflow modules at import: purpose prefix ("leave") -> handlers.
+# Filled by workflow modules at import: purpose prefix ("leave") -> handler.
 TEXT_ROUTES: dict[str, TextRoute] = {}
-CANCEL_ROUTES: dict[str, CancelRoute] = {}
 
 
 def _lookup(context: ContextTypes.DEFAULT_TYPE, telegram_user_id: int) -> tuple[Person, PendingInput] | None:
@@ -49,14 +47,14 @@ async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/cancel: abandon whatever form or prompt is awaiting your text."""
     assert update.effective_user is not None
-    found = await blocking(_lookup, context, update.effective_user.id)
-    if found is None:
-        await tell(update, context, "现在没有正在填写的内容。")
-        return
-    person, pending = found
-    route = CANCEL_ROUTES.get(pending.purpose.split(":")[0])
-    if route is not None:
-        await route(update, context, person, pending)
+    user_id = update.effective_user.id
+
+    def work() -> bool:
+        with services(context).database.session() as session:
+            person = person_for(session, user_id)
+            return person is not None and inputs.cancel_awaited(session, person)
+
+    await tell(update, context, "已取消。" if await blocking(work) else "现在没有正在填写的内容。")
 
 
 def build_handlers() -> list[BaseHandler]:

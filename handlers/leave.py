@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import inputs as awaited_inputs
 from bot.db import LeaveRequest, PendingInput, Person
 from bot.leave import service
 from bot.leave.export import to_csv, to_xlsx
@@ -196,28 +195,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Pe
         await _after_decision(update, context, request)
 
 
-async def cancel_form(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput
-) -> None:
-    """/cancel while the leave workflow awaits text."""
-    found = services(context)
-
-    def work() -> None:
-        with found.database.session() as session:
-            actor = session.get(Person, person.id)
-            assert actor is not None
-            if pending.purpose == service.INPUT_PURPOSE:
-                service.cancel(session, actor, pending.target_id)
-            else:
-                awaited_inputs.clear(session, actor.id, "leave:")
-                session.commit()
-
-    await blocking(work)
-    await tell(update, context, "已取消。")
-
-
 inputs.TEXT_ROUTES["leave"] = on_text
-inputs.CANCEL_ROUTES["leave"] = cancel_form
 
 
 # ----- submission and decisions ----------------------------------------------------------------

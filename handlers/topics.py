@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import inputs as awaited_inputs
 from bot.db import PendingInput, Person, Topic
 from bot.errors import InvalidInput
 from bot.roster import require_person
@@ -229,27 +228,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Pe
         await _tell_requester(context, topic)
 
 
-async def cancel_form(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput
-) -> None:
-    """/cancel while the topic workflow awaits text."""
-
-    def work() -> None:
-        with services(context).database.session() as session:
-            actor = session.get(Person, person.id)
-            assert actor is not None
-            if pending.purpose == service.INPUT_PURPOSE:
-                service.cancel(session, actor, pending.target_id)
-            else:
-                awaited_inputs.clear(session, actor.id, "topic:")
-                session.commit()
-
-    await blocking(work)
-    await tell(update, context, "已取消。")
-
-
 inputs.TEXT_ROUTES["topic"] = on_text
-inputs.CANCEL_ROUTES["topic"] = cancel_form
 
 
 # ----- the chain -------------------------------------------------------------------------------

@@ -76,13 +76,7 @@ def _log(session: Session, request: LeaveRequest, actor: Person | None, action: 
 
 
 def _own(session: Session, person: Person, request_id: int, status: str, refusal: str) -> LeaveRequest:
-    """The person's own request, locked, if it is in `status`; else NotFound or the refusal."""
-    request = session.get(LeaveRequest, request_id, with_for_update=True)
-    if request is None or request.requester_id != person.id:
-        raise NotFound("找不到这份请假单。")
-    if request.status != status:
-        raise InvalidInput(refusal.format(status=STATUS_LABEL[request.status]))
-    return request
+    return forms.owned(session, LeaveRequest, request_id, person, status, STATUS_LABEL, "找不到这份请假单。", refusal)
 
 
 def _draft(session: Session, person: Person, request_id: int) -> LeaveRequest:
@@ -480,3 +474,6 @@ def requests_in_period(session: Session, start: date, end: date) -> list[LeaveRe
 
 def events_of(session: Session, request_id: int) -> list[LeaveEvent]:
     return list(session.scalars(select(LeaveEvent).where(LeaveEvent.request_id == request_id).order_by(LeaveEvent.id)))
+
+
+inputs.FORM_CANCELLERS[INPUT_PURPOSE] = cancel

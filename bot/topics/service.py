@@ -78,13 +78,7 @@ def _log(session: Session, topic: Topic, actor: Person | None, action: str, note
 
 
 def _own(session: Session, person: Person, topic_id: int, status: str, refusal: str) -> Topic:
-    """The person's own topic, locked, if it is in `status`; else NotFound or the refusal."""
-    topic = session.get(Topic, topic_id, with_for_update=True)
-    if topic is None or topic.requester_id != person.id:
-        raise NotFound("找不到这个议题。")
-    if topic.status != status:
-        raise InvalidInput(refusal.format(status=STATUS_LABEL[topic.status]))
-    return topic
+    return forms.owned(session, Topic, topic_id, person, status, STATUS_LABEL, "找不到这个议题。", refusal)
 
 
 def _draft(session: Session, person: Person, topic_id: int) -> Topic:
@@ -424,3 +418,6 @@ def awaiting(session: Session, person: Person) -> list[Topic]:
         for t in session.scalars(select(Topic).where(Topic.status == "in_review")).unique()
         if current_stage(t)["person_id"] == person.id
     ]
+
+
+inputs.FORM_CANCELLERS[INPUT_PURPOSE] = cancel
