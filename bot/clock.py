@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 
 class Clock:
-    """Local time in the office's time zone; `set` freezes it (tests), `resume` thaws it."""
+    """Local time in the office's time zone; `set` freezes it (tests, `zhengwu deliver --at`)."""
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
@@ -19,6 +19,3 @@ class Clock:
 
     def set(self, moment: datetime) -> None:
         self._frozen = moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
-
-    def resume(self) -> None:
-        self._frozen = None

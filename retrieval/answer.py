@@ -5,12 +5,11 @@ so it can never say something the rules do not. It cites only articles the searc
 """
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval.corpus import ArticleRef, Corpus
-from retrieval.decline import Coverage
 from retrieval.search import ArticleHit, SearchResult
 
 MAX_ARTICLES = 3
@@ -63,7 +62,6 @@ class Answer:
     latency_ms: float = 0.0
     generated_text: str | None = None
     related: tuple[Citation, ...] = ()
-    missing_terms: tuple[str, ...] = field(default=())
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -114,14 +112,14 @@ def _best_sentences(corpus: Corpus, result: SearchResult, hit: ArticleHit) -> tu
     return tuple(sentences[i] for i in sorted(chosen)), len(chosen) == len(sentences)
 
 
-def compose(corpus: Corpus, result: SearchResult, coverage: Coverage, answered: bool) -> Answer:
+def compose(corpus: Corpus, result: SearchResult, answered: bool) -> Answer:
     """Build the extractive answer (or the decline) for a search result."""
     if not answered or not result.hits:
-        return Answer(result.question, (), True, missing_terms=coverage.missing)
+        return Answer(result.question, (), True)
     selected = _select_hits(result)
     quotes = []
     for hit in selected:
         sentences, whole = _best_sentences(corpus, result, hit)
         quotes.append(Quote(Citation.of(hit.ref, hit.score), sentences, whole))
     related = tuple(Citation.of(h.ref, h.score) for h in result.hits if h not in selected)
-    return Answer(result.question, tuple(quotes), False, related=related, missing_terms=coverage.missing)
+    return Answer(result.question, tuple(quotes), False, related=related)

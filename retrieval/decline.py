@@ -26,10 +26,9 @@ _NON_TOPIC_WEIGHT = 0.4
 
 @dataclass(frozen=True)
 class Coverage:
-    """How much of the question the best articles explain, and which words they leave out."""
+    """How much of the question the best articles explain."""
 
     share: float
-    missing: tuple[str, ...]
 
     def answers(self, best_similarity: float, similarity_threshold: float) -> bool:
         """True when the rules cover the question: enough words explained, and close enough in meaning."""
@@ -48,17 +47,12 @@ def _explained(term: str, alternatives: tuple[str, ...], article_terms: set[str]
 def coverage(result: SearchResult, lexical: LexicalIndex) -> Coverage:
     """Rarity-weighted share of the question's content words found in the top articles."""
     if result.referenced:
-        return Coverage(1.0, ())
+        return Coverage(1.0)
     terms = set().union(*(lexical.article_terms[h.index] for h in result.hits[:_ARTICLES_CONSIDERED]))
     total = explained = 0.0
-    missing: list[str] = []
     for concept in concepts(result.question):
         weight = lexical.idf(concept.term) * (1.0 if concept.is_topic else _NON_TOPIC_WEIGHT)
         total += weight
         if _explained(concept.term, concept.alternatives, terms):
             explained += weight
-        else:
-            missing.append(concept.term)
-    if total == 0.0:
-        return Coverage(0.0, tuple(missing))
-    return Coverage(explained / total, tuple(missing))
+    return Coverage(explained / total if total else 0.0)

@@ -62,7 +62,7 @@ class RulesEngine:
         result = self.searcher.search(question)
         cover = coverage(result, self.lexical)
         best_similarity = result.hits[0].channels.get("dense_sentence", 1.0) if result.hits else 0.0
-        answer = compose(self.corpus, result, cover, cover.answers(best_similarity, self._threshold))
+        answer = compose(self.corpus, result, cover.answers(best_similarity, self._threshold))
         if self._writer and not answer.declined and not result.referenced:
             answer = self._generate(answer, result)
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)

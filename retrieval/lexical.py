@@ -31,8 +31,7 @@ class LexicalIndex:
         self._bigrams = _bm25([bigrams(t) for t in texts])
         self.article_terms: list[set[str]] = []
         for passage in corpus.article_passages:
-            text = f"{passage.indexed_text}"
-            self.article_terms.append(set(words(text)) | set(bigrams(text)))
+            self.article_terms.append(set(words(passage.indexed_text)) | set(bigrams(passage.indexed_text)))
         document_frequency = Counter(term for terms in self.article_terms for term in terms)
         self._idf = {t: math.log(1 + self._size / df) for t, df in document_frequency.items()}
         self.unknown_idf = math.log(1 + self._size)

@@ -35,7 +35,6 @@ class SearchResult:
     """Ranked articles for a question, plus the sentence scores answers are cut from."""
 
     question: str
-    expanded: str
     hits: list[ArticleHit]
     referenced: bool
     sentence_dense: dict[str, float] = field(default_factory=dict)
@@ -59,7 +58,6 @@ class HybridSearcher:
 
     def search(self, question: str, limit: int = 5) -> SearchResult:
         numbers = referenced_articles(question)
-        expanded = expand_query(question)
         if numbers:
             hits = [
                 ArticleHit(i, self.corpus.articles[i], 1.0, {"reference": 1.0})
@@ -68,9 +66,9 @@ class HybridSearcher:
                 if (i := self.corpus.find(book.key, n)) is not None
             ]
             if hits:
-                return SearchResult(question, expanded, hits[:limit], referenced=True)
+                return SearchResult(question, hits[:limit], referenced=True)
         whole, best_sentence, sentence_dense = self.dense.search(question, _DENSE_ARTICLES, _DENSE_SENTENCES)
-        bm25_words, bm25_bigrams, sentence_lexical = self.lexical.search(expanded)
+        bm25_words, bm25_bigrams, sentence_lexical = self.lexical.search(expand_query(question))
         channels = {
             "dense_article": whole,
             "dense_sentence": best_sentence,
@@ -88,4 +86,4 @@ class HybridSearcher:
             )
             for i in order
         ]
-        return SearchResult(question, expanded, hits, False, sentence_dense, sentence_lexical)
+        return SearchResult(question, hits, False, sentence_dense, sentence_lexical)

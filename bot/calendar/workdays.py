@@ -123,10 +123,6 @@ class WorkdayCalendar:
             day = info.date
         return Deadline(start, workdays, day, frozenset(sources))
 
-    def workdays_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in (start, end]."""
-        return sum(1 for d in _dates_between(start, end) if self.is_workday(d))
-
 
 def _dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """Dates after `start` up to and including `end`."""

@@ -1,7 +1,7 @@
 """Answering questions: ask the rules engine, log the exchange, record feedback, report stats."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -84,7 +84,6 @@ def record_feedback(session: Session, log_id: int, telegram_user_id: int, value:
 class QuestionStats:
     """What /stats shows an admin."""
 
-    since: datetime
     total: int
     declined: int
     mean_latency_ms: float
@@ -123,6 +122,4 @@ def question_stats(session: Session, days: int = 30, limit: int = 5) -> Question
         .order_by(func.count().desc(), QuestionLog.question)
         .limit(limit)
     ).all()
-    return QuestionStats(
-        since, total, declined, float(latency), up, down, list(disliked), [(q, n) for q, n in unanswered]
-    )
+    return QuestionStats(total, declined, float(latency), up, down, list(disliked), [(q, n) for q, n in unanswered])
