@@ -1,23 +1,18 @@
 """Assemble the Telegram application and run it (sandbox, polling or webhook)."""
 
+import asyncio
 import logging
 
-from sqlalchemy import select
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
 
 from bot.config import Settings
-from bot.db import Person
-from bot.sandbox.server import SandboxServer, SandboxUser
+from bot.delivery import Delivery
 from bot.services import Services, build_services
 from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics
-from handlers.common import on_error
+from handlers.common import on_error, unknown_button
 
 log = logging.getLogger(__name__)
-SANDBOX_TOKEN = "1000001:sandbox-token"
-VISITOR_ID = 99999
-# People on the roster without a Telegram id get sandbox accounts from here on, unbound.
-_UNBOUND_SANDBOX_IDS = 20000
 COMMANDS = [
     BotCommand("ask", "提问规则（群聊中用 /ask 问题）"),
     BotCommand("leave", "请假（填写请假单）"),
@@ -40,8 +35,20 @@ COMMANDS = [
 HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, qa)
 
 
+DELIVERY, DELIVERY_TASK = "delivery", "delivery_task"
+
+
 async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(COMMANDS)
+    delivery: Delivery = application.bot_data[DELIVERY]
+    interval = application.bot_data["services"].settings.reminder_scan_seconds
+    application.bot_data[DELIVERY_TASK] = asyncio.get_running_loop().create_task(delivery.run(interval))
+
+
+async def _post_stop(application: Application) -> None:
+    task = application.bot_data.pop(DELIVERY_TASK, None)
+    if task is not None:
+        task.cancel()
 
 
 def build_application(services: Services, token: str, base_url: str, *, limit_rate: bool = True) -> Application:
@@ -60,32 +67,20 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
         .rate_limiter(limiter)
         .concurrent_updates(8)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .build()
     )
     application.bot_data["services"] = services
+    # Sends the outbox (notices, cards, reminders): at once after a commit, else every scan interval.
+    application.bot_data[DELIVERY] = Delivery(services, application.bot)
     # Typed answers to a workflow's question go first; unclaimed text falls through to Q&A.
     application.add_handlers(inputs.build_handlers(), group=-1)
     for module in HANDLER_MODULES:
         application.add_handlers(module.build_handlers())
+    # Last in the same group: it answers only the presses no handler above claimed.
+    application.add_handler(CallbackQueryHandler(unknown_button))
     application.add_error_handler(on_error)
-    deadlines.schedule(application, services.settings.reminder_scan_seconds)
     return application
-
-
-def sandbox_users(services: Services) -> list[SandboxUser]:
-    """Sandbox accounts: everyone on the roster (bound where the roster gives an id) and a visitor."""
-    users = []
-    with services.database.session() as session:
-        for person in session.scalars(select(Person).where(Person.active).order_by(Person.id)):
-            user_id = person.telegram_user_id or _UNBOUND_SANDBOX_IDS + person.id
-            users.append(SandboxUser(user_id, f"{person.name}（{person.position}）"))
-    users.append(SandboxUser(VISITOR_ID, "访客（未绑定）"))
-    return users
-
-
-def sandbox_server(services: Services, host: str, port: int) -> SandboxServer:
-    groups = {chat_id: name for name, chat_id in services.settings.groups.items()}
-    return SandboxServer(SANDBOX_TOKEN, sandbox_users(services), groups, host=host, port=port)
 
 
 def run(settings: Settings) -> None:
@@ -93,10 +88,9 @@ def run(settings: Settings) -> None:
     services = build_services(settings)
     telegram = settings.telegram
     if settings.uses_sandbox:
-        server = sandbox_server(services, settings.sandbox.host, settings.sandbox.port)
-        server.start_in_thread()
-        print(f"\n沙盒已启动（没有 TELEGRAM_BOT_TOKEN）：在浏览器打开 {server.url}/ 与机器人对话\n", flush=True)
-        application = build_application(services, SANDBOX_TOKEN, server.bot_api_base_url, limit_rate=False)
+        from bot.sandbox.launch import sandbox_application
+
+        application = sandbox_application(services, settings.sandbox.host, settings.sandbox.port)
     else:
         assert telegram.token is not None
         application = build_application(services, telegram.token, telegram.api_base_url)

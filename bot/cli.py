@@ -108,8 +108,11 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
 
     from telegram.ext import AIORateLimiter, ExtBot
 
+    import handlers.deadlines  # noqa: F401 - registers the renderers the outbox needs
+    import handlers.leave  # noqa: F401
+    import handlers.topics  # noqa: F401
+    from bot.delivery import Delivery
     from bot.services import build_services
-    from handlers.deadlines import deliver_due
 
     if settings.telegram.token is None:
         raise ConfigError("deliver needs TELEGRAM_BOT_TOKEN (and [telegram] api_base_url for a local server)")
@@ -123,13 +126,14 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
         )
         total = 0
         async with bot:
+            delivery = Delivery(services, bot)
             while True:
-                claimed, sent = await deliver_due(services, bot, args.batch)
-                total += sent
-                if not claimed:
+                step = await delivery.step(args.batch)
+                total += step.sent
+                if not step.claimed:
                     return total
 
-    print(f"reminders sent: {asyncio.run(until_none_due())}")
+    print(f"messages sent: {asyncio.run(until_none_due())}")
     return 0
 
 
@@ -165,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="store an override: zhengwu calendar --set 2027-01-04 rest 元旦调休",
     )
     calendar.set_defaults(handler=_cmd_calendar)
-    deliver = commands.add_parser("deliver", help="send the reminders that are due, once (e.g. from cron)")
+    deliver = commands.add_parser("deliver", help="send the reminders and notices that are due, once (e.g. from cron)")
     deliver.add_argument("--at", help="deliver as if it were this local time (ISO format), for replays and tests")
     deliver.add_argument("--batch", type=int, default=50, help="reminders claimed per transaction")
     deliver.set_defaults(handler=_cmd_deliver)

@@ -11,3 +11,5 @@ class WorkContext:
     now: datetime
     calendar: WorkdayCalendar
     groups: dict[str, int]
+    # The group told of approved leaves ([leave] notice_group), if any.
+    leave_notice_chat: int | None = None

@@ -15,12 +15,10 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -35,6 +33,16 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utc(moment: datetime) -> datetime:
+    """Times are stored in UTC (SQLite keeps no time zone, so every stored time must agree)."""
+    return moment.astimezone(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored time as an aware datetime: times are stored in UTC, and SQLite drops the zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -112,6 +120,8 @@ class PendingInput(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[int] = mapped_column(Integer)
+    # The target's version when the prompt was made; a prompt whose item has moved on is dropped.
+    target_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -126,6 +136,7 @@ class LeaveRequest(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     step: Mapped[str | None] = mapped_column(String(16))
@@ -158,19 +169,6 @@ class LeaveRequest(Base):
     decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
 
 
-class LeaveEvent(Base):
-    """Audit trail of a leave request: who did what, when."""
-
-    __tablename__ = "leave_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("leave_requests.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    action: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
 class CalendarOverride(Base):
     """An admin's correction of the working-day calendar (e.g. next year's 调休 once announced)."""
 
@@ -188,6 +186,7 @@ class Deadline(Base):
     __table_args__ = (CheckConstraint("status IN ('open','done','cancelled')", name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     rule_key: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200))
     article: Mapped[int | None] = mapped_column(Integer)
@@ -211,33 +210,9 @@ class Deadline(Base):
     closed_by: Mapped[Person | None] = relationship(foreign_keys=[closed_by_id], lazy="joined")
 
 
-class Reminder(Base):
-    """One message to push to one chat at one time; delivery claims the row so it goes out once."""
-
-    __tablename__ = "reminders"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending','claimed','sent','failed','cancelled')", name="status"),
-        UniqueConstraint("deadline_id", "purpose", "chat_id", "send_at", name="uq_reminders_slot"),
-        Index("ix_reminders_due", "status", "send_at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(12))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    send_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(12), default="pending")
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-
-    deadline: Mapped[Deadline] = relationship(lazy="joined")
-
-
 class BlockedChat(Base):
-    """A chat that refused the bot's messages (403); admins are told once."""
+    """A chat the bot's messages cannot reach (403, or a permanent 400 such as chat not found);
+    admins are told once."""
 
     __tablename__ = "blocked_chats"
 
@@ -258,9 +233,11 @@ class Topic(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), default="draft")
-    step: Mapped[str | None] = mapped_column(String(24))
+    # A form step, e.g. check:<materials key> or reason:<materials key>.
+    step: Mapped[str | None] = mapped_column(String(64))
     filled: Mapped[list[str]] = mapped_column(JSON, default=list)
     meeting_type: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(String(200))
@@ -280,18 +257,3 @@ class Topic(Base):
 
     requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
     deputy: Mapped[Person | None] = relationship(foreign_keys=[deputy_id], lazy="joined")
-
-
-class TopicEvent(Base):
-    """Audit trail of a topic: every step, by whom and when."""
-
-    __tablename__ = "topic_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    action: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str | None] = mapped_column(Text)
-
-    actor: Mapped[Person | None] = relationship(lazy="joined")

@@ -7,7 +7,8 @@ ZhengwuError
     ├── NotRegistered      the Telegram account is not bound to anyone on the roster
     ├── PermissionDenied   the person may not do this
     ├── NotFound           the referenced record does not exist
-    └── InvalidInput       a value the user typed cannot be used
+    ├── InvalidInput       a value the user typed cannot be used
+    └── AlreadyHandled     the item moved on before this request (a second press, a stale card)
 """
 
 
@@ -41,3 +42,7 @@ class NotFound(DomainError):
 
 class InvalidInput(DomainError):
     """The user typed something that cannot be used."""
+
+
+class AlreadyHandled(DomainError):
+    """The item is no longer in the state the request was made for; the message names its state now."""

@@ -1,24 +1,48 @@
-"""Awaited text: which form field or reason a person's next private message fills."""
+"""Awaited text: which form field or reason a person's next private message fills.
+
+A prompt names its target item and the item's version when it was made: once the item has moved
+on (decided by someone else, withdrawn), the prompt is stale and the text is not taken for it.
+"""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.db import PendingInput, Person
-
-# Form purposes ("leave:field") -> how to abandon that form's draft; workflows register theirs.
-FORM_CANCELLERS: dict[str, Callable[[Session, Person, int], None]] = {}
+from bot.workflow.transitions import current_version
 
 
-def expect_text(session: Session, person_id: int, purpose: str, target_id: int) -> None:
-    """The person's next private text is for `purpose` on record `target_id` (replacing any other)."""
+@dataclass(frozen=True)
+class FormHooks:
+    """How /cancel finds and abandons a person's open form of one workflow."""
+
+    open_draft: Callable[[Session, Person], int | None]
+    cancel: Callable[[Session, Person, int], object]
+
+
+# Workflow prefix ("leave") -> its form hooks; each workflow registers its own.
+FORMS: dict[str, FormHooks] = {}
+
+
+def expect_text(session: Session, person_id: int, purpose: str, target_id: int, version: int) -> None:
+    """The person's next private text is for `purpose` on record `target_id` at `version`."""
     row = session.get(PendingInput, person_id) or PendingInput(person_id=person_id)
-    row.purpose, row.target_id = purpose, target_id
+    row.purpose, row.target_id, row.target_version = purpose, target_id, version
     session.add(row)
 
 
 def awaited(session: Session, person_id: int) -> PendingInput | None:
-    return session.get(PendingInput, person_id)
+    """The person's live prompt; a stale one (its item moved on) is removed and None returned."""
+    row = session.get(PendingInput, person_id)
+    if row is None:
+        return None
+    current = current_version(session, row.purpose.split(":")[0], row.target_id)
+    if current is None or current != row.target_version:
+        session.delete(row)
+        return None
+    return row
 
 
 def clear(session: Session, person_id: int, purpose_prefix: str = "") -> None:
@@ -27,15 +51,29 @@ def clear(session: Session, person_id: int, purpose_prefix: str = "") -> None:
         session.delete(row)
 
 
+def clear_target(session: Session, prefix: str, target_id: int) -> None:
+    """Nobody's prompt about this item stands any more (it was decided)."""
+    session.execute(
+        delete(PendingInput)
+        .where(PendingInput.purpose.startswith(f"{prefix}:"), PendingInput.target_id == target_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def cancel_awaited(session: Session, person: Person) -> bool:
-    """/cancel: abandon the form (its draft too) or prompt awaiting the person's text; False if none."""
+    """/cancel: abandon the prompt awaiting the person's text, or their open form (at any step,
+    buttons included); False if there is neither."""
     row = session.get(PendingInput, person.id)
-    if row is None:
-        return False
-    cancel_form = FORM_CANCELLERS.get(row.purpose)
-    if cancel_form is not None:
-        cancel_form(session, person, row.target_id)
-    else:
-        session.delete(row)
-        session.commit()
-    return True
+    if row is not None:
+        prefix = row.purpose.split(":")[0]
+        hooks = FORMS.get(prefix)
+        if hooks is not None and row.purpose == f"{prefix}:field":
+            hooks.cancel(session, person, row.target_id)
+        session.execute(delete(PendingInput).where(PendingInput.person_id == person.id))
+        return True
+    for hooks in FORMS.values():
+        draft = hooks.open_draft(session, person)
+        if draft is not None:
+            hooks.cancel(session, person, draft)
+            return True
+    return False

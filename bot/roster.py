@@ -3,6 +3,7 @@
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import select
@@ -11,7 +12,20 @@ from sqlalchemy.orm import Session
 from bot.db import InviteCode, Person, utcnow
 from bot.errors import InvalidInput, NotFound, NotRegistered, PermissionDenied, RosterError
 
-POSITIONS = ("区长", "常务副区长", "副区长", "办公室主任", "办公室副主任", "部门主要负责人", "工作人员")
+
+class Position(StrEnum):
+    """The positions the rules speak of (and the roster may name)."""
+
+    HEAD = "区长"
+    EXECUTIVE_DEPUTY = "常务副区长"
+    DEPUTY = "副区长"
+    OFFICE_DIRECTOR = "办公室主任"
+    OFFICE_VICE_DIRECTOR = "办公室副主任"
+    DEPARTMENT_HEAD = "部门主要负责人"
+    STAFF = "工作人员"
+
+
+POSITIONS = tuple(Position)
 
 
 @dataclass(frozen=True)

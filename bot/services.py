@@ -1,6 +1,8 @@
 """What every handler needs, built once per process and kept in bot_data."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -11,8 +13,11 @@ from bot.context import WorkContext
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database
+from bot.workflow.outbox import QUEUED, Doorbell
 from knowledge import load_library
 from retrieval.engine import RulesEngine
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -22,6 +27,18 @@ class Services:
     engine: RulesEngine | None
     library: RulebookLibrary
     clock: Clock
+    doorbell: Doorbell = field(default_factory=Doorbell)
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        """One unit of work: a session, `work`, one commit (a DomainError rolls everything back);
+        then the delivery loop is woken if the work queued messages. Domain functions never commit."""
+        with self.database.session() as session:
+            result = work(session)
+            session.commit()
+            queued = session.info.pop(QUEUED, False)
+        if queued:
+            self.doorbell.ring()
+        return result
 
     @property
     def rules_engine(self) -> RulesEngine:
@@ -31,7 +48,9 @@ class Services:
 
     def context(self, session: Session) -> WorkContext:
         """The time, the calendar with its overrides, and the group chats, for one unit of work."""
-        return WorkContext(self.clock.now(), load_calendar(session), self.settings.groups)
+        return WorkContext(
+            self.clock.now(), load_calendar(session), self.settings.groups, self.settings.leave_notice_group
+        )
 
 
 def build_services(settings: Settings, engine: RulesEngine | None = None, with_engine: bool = True) -> Services:

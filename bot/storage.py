@@ -22,6 +22,7 @@ class Database:
         self.engine: Engine = create_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -42,11 +43,20 @@ class Database:
 
 
 def _sqlite_pragmas(connection, _record) -> None:
+    # pysqlite's own BEGIN handling is switched off so that _sqlite_begin_immediate decides.
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:
+    """Take SQLite's write lock at BEGIN: a transaction that read a row and then writes it would
+    otherwise fail with SQLITE_BUSY instead of waiting, and two presses could both read "pending".
+    Writers queue on busy_timeout; compare-and-set then behaves as on PostgreSQL."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_database(settings: Settings) -> Database:

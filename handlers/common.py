@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.db import Person
 from bot.errors import DomainError
 from bot.roster import require_person
 from bot.services import Services
+from handlers.callbacks import CallbackData, MalformedCallback
 from handlers.render import split_html
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,54 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 async def blocking(function: Callable[..., T], *args: Any) -> T:
     """Run database and retrieval work off the event loop."""
     return await asyncio.to_thread(function, *args)
+
+
+async def command(context: ContextTypes.DEFAULT_TYPE, work: Callable[[Session], T]) -> T:
+    """Run one unit of work off the event loop: one session, one commit, then the outbox is woken."""
+    return await blocking(services(context).run, work)
+
+
+C = TypeVar("C", bound=CallbackData)
+ButtonHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, C], Awaitable[str | None]]
+STALE_BUTTON = "这个按钮已失效或无法识别，请重新打开相关消息（或重新发送命令）。"
+
+
+def button(kind: type[C]) -> Callable[[ButtonHandler[C]], Handler]:
+    """A button press: the data parsed as `kind`, the handler run, and the press answered exactly
+    once, after the handler's edits, with what it returns (or the DomainError's message)."""
+
+    def wrap(handler: ButtonHandler[C]) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            query = update.callback_query
+            assert query is not None
+            alert = True
+            try:
+                reply = await handler(update, context, kind.parse(query.data or ""))
+                alert = False
+            except MalformedCallback:
+                reply = STALE_BUTTON
+            except DomainError as exc:
+                reply = str(exc)
+            await answer_press(update, reply, alert)
+
+        return wrapper
+
+    return wrap
+
+
+async def answer_press(update: Update, text: str | None, alert: bool = False) -> None:
+    """Answer a press; one that is too old to answer is not an error (what it did is committed)."""
+    assert update.callback_query is not None
+    try:
+        await update.callback_query.answer(text[:200] if text else None, show_alert=alert and bool(text))
+    except BadRequest as exc:
+        log.info("could not answer a button press: %s", exc.message)
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any press no handler claims (forged, or from a button this release no longer has)."""
+    await answer_press(update, STALE_BUTTON, alert=True)
 
 
 async def send_html(
@@ -122,10 +171,28 @@ def registered_only(handler: Handler) -> Handler:
     return explains_domain_errors(wrapper)
 
 
+async def send_overview(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    waiting_note: str | None,
+    mine: tuple[str, InlineKeyboardMarkup | None] | None,
+    nothing: str,
+) -> None:
+    """A list command's reply: a note that cards for what awaits the person follow (they come from
+    the outbox), then the person's own items, or `nothing`."""
+    assert update.effective_chat is not None
+    if waiting_note is None and mine is None:
+        await tell(update, context, nothing)
+    if waiting_note is not None:
+        await send_html(context, update.effective_chat.id, waiting_note)
+    if mine is not None:
+        await send_html(context, update.effective_chat.id, *mine)
+
+
 FormShower = Callable[[Update, ContextTypes.DEFAULT_TYPE, int, bool], Awaitable[None]]
 
 
-def form_command(open_form: Callable[[Session, Person], Any], show_form: FormShower, private_hint: str) -> Handler:
+def form_command(open_form: Callable[[Session, Person], int], show_form: FormShower, private_hint: str) -> Handler:
     """A /command that starts or resumes a person's form in a private chat and shows its current step."""
 
     @registered_only
@@ -135,24 +202,33 @@ def form_command(open_form: Callable[[Session, Person], Any], show_form: FormSho
             await tell(update, context, private_hint)
             return
 
-        def work() -> int:
-            with services(context).database.session() as session:
-                return open_form(session, require_person(session, update.effective_user.id)).id
-
-        await show_form(update, context, await blocking(work), False)
+        user_id = update.effective_user.id
+        form_id = await command(context, lambda session: open_form(session, require_person(session, user_id)))
+        await show_form(update, context, form_id, False)
 
     return start
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the traceback; tell the user briefly; never let an error stop the bot."""
-    log.error("unhandled error while handling %r", update, exc_info=context.error)
+    """Log the traceback with the update's kind and ids only (never what people wrote); tell the
+    user briefly; stop the update so no later handler (Q&A) also takes it."""
+    log.error("unhandled error while handling %s", describe(update), exc_info=context.error)
+    if isinstance(update, Update):
+        try:
+            if update.callback_query:
+                await update.callback_query.answer(APOLOGY, show_alert=True)
+            elif update.effective_chat:
+                await context.bot.send_message(update.effective_chat.id, APOLOGY)
+        except Exception:  # the apology itself failed (e.g. the network is down); the log has the cause
+            log.exception("could not send the apology")
+    raise ApplicationHandlerStop
+
+
+def describe(update: object) -> str:
+    """An update as kind and ids, for logs: reasons and questions stay out of them."""
     if not isinstance(update, Update):
-        return
-    try:
-        if update.callback_query:
-            await update.callback_query.answer(APOLOGY, show_alert=True)
-        elif update.effective_chat:
-            await context.bot.send_message(update.effective_chat.id, APOLOGY)
-    except Exception:  # the apology itself failed (e.g. the network is down); the log has the cause
-        log.exception("could not send the apology")
+        return type(update).__name__
+    kind = "callback" if update.callback_query else "message" if update.message else "update"
+    chat = update.effective_chat.id if update.effective_chat else None
+    user = update.effective_user.id if update.effective_user else None
+    return f"{kind} update {update.update_id} (chat {chat}, user {user})"

@@ -1,40 +1,65 @@
-"""Deadlines in chat: /deadline, /consult, /deadlines, the reminder buttons, and delivery.
+"""Deadlines in chat: /deadline, /consult, /deadlines, the reminder cards and their buttons.
 
-Delivery is a periodic scan of the database (never in-memory jobs): claim what is due, send it,
-record the outcome. A 429 puts the reminder back for after `retry_after`; a 403 records the
-blocked chat and tells the admins.
+Reminders are outbox cards sent by bot.delivery in working hours; this module draws them, from
+the deadline as it is when they go out (a closed one is not reminded), and redraws them when the
+deadline moves on.
 """
 
-import logging
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
-from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, NetworkError, RetryAfter
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from sqlalchemy.orm import Session
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.db import Deadline, Person, Reminder
+from bot import delivery
+from bot.context import WorkContext
+from bot.db import Deadline, LeaveRequest, Person
 from bot.deadlines import service
-from bot.deadlines.rules import rules
+from bot.deadlines.rules import CloseAction, rules
+from bot.deadlines.service import DeadlineStatus, Purpose
+from bot.delivery import Rendered
 from bot.errors import InvalidInput
 from bot.roster import require_person
-from bot.services import Services
-from handlers.common import blocking, explains_domain_errors, registered_only, send_html, services, tell
-from handlers.render import bold, escape, keyboard, local_time, split_html
+from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
+from handlers import leave
+from handlers.callbacks import CallbackData
+from handlers.common import button, command, registered_only, send_html, services, tell
+from handlers.render import bold, escape, keyboard, local_time
 
-log = logging.getLogger(__name__)
-PURPOSE_HEADING = {
-    "before": "⏰ 期限提醒（明日到期）",
-    "due": "⏰ 期限提醒（今日到期）",
-    "after": "⏰ 期限已过，请尽快办理",
-    "snooze": "⏰ 延后提醒",
-    "escalation": "⚠️ 逾期未办结",
-}
+ESCALATION_HEADING = "⚠️ 逾期未办结"
+
+
+@dataclass(frozen=True)
+class ReminderButton(CallbackData, prefix="dl"):
+    """已办结 (done) / 延后 (snz) / 查看依据 (why) on a card drawn for `version`."""
+
+    deadline_id: int
+    version: int
+    action: str
 
 
 # ----- rendering -------------------------------------------------------------------------------
+
+
+def heading(deadline: Deadline, purpose: str, today: date, context: WorkContext) -> str:
+    """What a reminder says about time, from the real dates (Friday's reminder of Monday's deadline
+    says so, not "tomorrow")."""
+    if purpose == Purpose.ESCALATION:
+        return ESCALATION_HEADING
+    due = deadline.due_date
+    if purpose == Purpose.SNOOZE:
+        return "⏰ 延后提醒"
+    if due < today:
+        return f"⏰ 期限已过（{due.month}月{due.day}日到期），请尽快办理"
+    if due == today:
+        return "⏰ 期限提醒（今日到期）"
+    if (due - today).days == 1:
+        return "⏰ 期限提醒（明日到期）"
+    if due == context.calendar.next_workday(today).date:
+        return f"⏰ 期限提醒（下一个工作日 {due.month}月{due.day}日到期）"
+    return f"⏰ 期限提醒（{due.month}月{due.day}日到期）"
 
 
 def deadline_lines(deadline: Deadline) -> list[str]:
@@ -54,97 +79,62 @@ def deadline_lines(deadline: Deadline) -> list[str]:
     return lines
 
 
-def reminder_keyboard(deadline: Deadline) -> InlineKeyboardMarkup:
-    done = (
-        ("销假", f"lv:bk:{deadline.source.split(':')[1]}")
-        if deadline.rule_key == "leave_return" and deadline.source
-        else ("已办结", f"dl:done:{deadline.id}")
+def reminder_keyboard(session: Session, deadline: Deadline) -> InlineKeyboardMarkup:
+    rule = rules()[deadline.rule_key]
+    if rule.close_action == CloseAction.LEAVE_RETURN and deadline.source:
+        request = session.get(LeaveRequest, int(deadline.source.split(":")[1]))
+        assert request is not None
+        close = ("销假", leave.RequesterButton(request.id, request.version, "bk").pack())
+    else:
+        close = ("已办结", ReminderButton(deadline.id, deadline.version, "done").pack())
+    return keyboard(
+        [
+            [
+                close,
+                *(
+                    (label, ReminderButton(deadline.id, deadline.version, a).pack())
+                    for label, a in (("延后", "snz"), ("查看依据", "why"))
+                ),
+            ]
+        ]
     )
-    return keyboard([[done, ("延后", f"dl:snz:{deadline.id}"), ("查看依据", f"dl:why:{deadline.id}")]])
 
 
-# ----- delivery ----------------------------------------------------------------------------------
-
-
-async def deliver_due(found: Services, bot: Bot, batch: int = 50) -> tuple[int, int]:
-    """Claim one batch of due reminders and send them; returns (claimed, sent)."""
-    now = found.clock.now()
-
-    def claim() -> list[Reminder]:
-        with found.database.session() as session:
-            return service.claim_due(session, now, found.context(session).calendar, batch)
-
-    claimed = await blocking(claim)
-    sent = 0
-    for reminder in claimed:
-        sent += await _deliver_one(found, bot, reminder)
-    await _report_blocked(found, bot)
-    return len(claimed), sent
-
-
-async def _deliver_one(found: Services, bot: Bot, reminder: Reminder) -> int:
-    deadline = reminder.deadline
-    text = "\n".join([PURPOSE_HEADING[reminder.purpose], *deadline_lines(deadline)])
-    if reminder.purpose == "escalation" and deadline.rule_key == "consultation_reply":
-        text += "\n按第六十条，逾期不回复视为无不同意见。"
-    markup = None if reminder.purpose == "escalation" else reminder_keyboard(deadline)
-    try:
-        for part in split_html(text):
-            await bot.send_message(reminder.chat_id, part, parse_mode="HTML", reply_markup=markup)
-    except RetryAfter as exc:
-        retry = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-        await _record(
-            found, service.retry_later, reminder.id, found.clock.now() + timedelta(seconds=retry), f"429: {exc}"
+def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+    deadline = session.get(Deadline, card.subject_id)
+    if deadline is None:
+        return None
+    is_open = deadline.status == DeadlineStatus.OPEN
+    if card.message_id is None and not is_open:
+        return None  # not sent yet and no longer owed
+    purpose = row.template if card.message_id is None else _purpose(session, card)
+    lines = deadline_lines(deadline)
+    if not is_open:
+        # A closed item's card says so first, whenever it is redrawn (never "今日到期").
+        who = deadline.closed_by.name if deadline.closed_by else ""
+        when = (
+            local_time(deadline.closed_at, context.now.tzinfo).strftime("%m月%d日 %H:%M") if deadline.closed_at else ""
         )
-        return 0
-    except Forbidden as exc:
-        await _record(found, service.mark_blocked, reminder.id, reminder.chat_id, f"403: {exc}")
-        return 0
-    except NetworkError as exc:
-        await _record(
-            found, service.retry_later, reminder.id, found.clock.now() + timedelta(minutes=1), f"network: {exc}"
-        )
-        return 0
-    await _record(found, service.mark_sent, reminder.id, found.clock.now())
-    return 1
+        return Rendered("\n".join([f"✅ 已办结（{escape(who)}，{when}）", *lines]), None, deadline.version)
+    if card.role == CardRole.NEW_DEADLINE:
+        top = "📌 新的期限事项"
+    else:
+        top = heading(deadline, purpose, context.now.date(), context)
+    rule = rules()[deadline.rule_key]
+    if purpose == Purpose.ESCALATION and rule.escalation_note:
+        lines.append(escape(rule.escalation_note))
+    markup = None if purpose == Purpose.ESCALATION else reminder_keyboard(session, deadline)
+    return Rendered("\n".join([top, *lines]), markup, deadline.version)
 
 
-async def _record(found: Services, action: Callable[..., None], *args: Any) -> None:
-    """Record a delivery outcome in its own unit of work."""
-
-    def work() -> None:
-        with found.database.session() as session:
-            action(session, *args)
-
-    await blocking(work)
+def _purpose(session: Session, card: Card) -> str | None:
+    """The purpose a card was first sent for (its first outbox row)."""
+    return session.scalar(
+        select(OutboxMessage.template).where(OutboxMessage.card_id == card.id).order_by(OutboxMessage.id).limit(1)
+    )
 
 
-async def _report_blocked(found: Services, bot: Bot) -> None:
-    def work() -> tuple[list[str], list[int]]:
-        with found.database.session() as session:
-            rows = service.blocked_chats_to_report(session, found.clock.now())
-            admins = session.scalars(select(Person.telegram_user_id).where(Person.is_admin, Person.active)).all()
-            return [f"{r.chat_id}（{r.description}）" for r in rows], [a for a in admins if a]
-
-    blocked, admins = await blocking(work)
-    if not blocked:
-        return
-    text = "⚠️ 以下会话拒收机器人消息，提醒未能送达，请核实：\n" + "\n".join(f"• {escape(b)}" for b in blocked)
-    for admin in admins:
-        try:
-            await bot.send_message(admin, text, parse_mode="HTML")
-        except Forbidden:
-            log.warning("admin %s has blocked the bot too", admin)
-
-
-async def scan(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """JobQueue callback: deliver what is due."""
-    await deliver_due(services(context), context.bot)
-
-
-def schedule(application: Application, interval_s: float) -> None:
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(scan, interval=interval_s, first=interval_s, name="reminders")
+delivery.CARD_RENDERERS[Subject.DEADLINE] = render_card
 
 
 # ----- commands and buttons ----------------------------------------------------------------------
@@ -164,100 +154,80 @@ async def start_consultation(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, rule_key: str) -> None:
     assert update.effective_user is not None and update.effective_chat is not None
-    text = " ".join(context.args or [])
-    found = services(context)
+    text, user_id, found = " ".join(context.args or []), update.effective_user.id, services(context)
 
-    def work() -> Deadline:
-        with found.database.session() as session:
-            person = require_person(session, update.effective_user.id)
-            departments = set(session.scalars(select(Person.department).where(Person.department.is_not(None))))
-            if rule_key == "consultation_reply":
-                text_with_period = text if "工作日" in text else f"{text}，5个工作日"
-                wanted = service.parse_adhoc(text_with_period, departments)
-                if wanted.department is None:
-                    raise InvalidInput(
-                        "请用 @ 写明征求意见的部门，例如：/consult 关于老旧小区改造方案的意见，@区财政局"
-                    )
-            else:
-                wanted = service.parse_adhoc(text, departments)
-            work_context = found.context(session)
-            deadline = service.create_deadline(
-                session,
-                rule_key,
-                work_context.now.date(),
-                work_context.now,
-                work_context.calendar,
-                found.settings.groups,
-                title=wanted.title,
-                workdays=wanted.workdays,
-                department=wanted.department,
-                requester=person,
-                source=rule_key,
-            )
-            session.commit()
-            return deadline
+    def work(session: Session) -> str:
+        person = require_person(session, user_id)
+        departments = set(session.scalars(select(Person.department).where(Person.department.is_not(None))))
+        if rule_key == "consultation_reply":
+            text_with_period = text if "工作日" in text else f"{text}，5个工作日"
+            wanted = service.parse_adhoc(text_with_period, departments)
+            if wanted.department is None:
+                raise InvalidInput("请用 @ 写明征求意见的部门，例如：/consult 关于老旧小区改造方案的意见，@区财政局")
+        else:
+            wanted = service.parse_adhoc(text, departments)
+        work_context = found.context(session)
+        deadline = service.create_deadline(
+            session,
+            rule_key,
+            work_context.now.date(),
+            work_context,
+            title=wanted.title,
+            workdays=wanted.workdays,
+            department=wanted.department,
+            requester=person,
+            source=rule_key,
+        )
+        return "\n".join(["✅ 已登记期限事项（已通知承办方）：", *deadline_lines(deadline)])
 
-    deadline = await blocking(work)
-    await send_html(context, update.effective_chat.id, "\n".join(["✅ 已登记期限事项：", *deadline_lines(deadline)]))
+    await send_html(context, update.effective_chat.id, await command(context, work))
 
 
 @registered_only
 async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/deadlines: open items for me or my department."""
     assert update.effective_user is not None and update.effective_chat is not None
+    user_id = update.effective_user.id
 
-    def work() -> list[Deadline]:
-        with services(context).database.session() as session:
-            return service.open_for(session, require_person(session, update.effective_user.id))
+    def work(session: Session) -> list[tuple[str, InlineKeyboardMarkup]]:
+        items = service.open_for(session, require_person(session, user_id))
+        return [("\n".join(deadline_lines(d)), reminder_keyboard(session, d)) for d in items]
 
-    items = await blocking(work)
+    items = await command(context, work)
     if not items:
         await tell(update, context, "没有未办结的期限事项。")
-        return
-    for deadline in items:
-        await send_html(
-            context, update.effective_chat.id, "\n".join(deadline_lines(deadline)), reminder_keyboard(deadline)
-        )
+    for text, markup in items:
+        await send_html(context, update.effective_chat.id, text, markup)
 
 
-@explains_domain_errors
-async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(ReminderButton)
+async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: ReminderButton) -> str | None:
     """已办结 / 延后 / 查看依据 under a reminder."""
     query = update.callback_query
-    assert query is not None and query.data is not None and query.message is not None
-    _, action, deadline_id = query.data.split(":")
-    found = services(context)
+    assert query is not None and query.message is not None
+    found, chat_id = services(context), query.message.chat.id
     zone = found.settings.timezone
 
-    def work() -> str:
-        with found.database.session() as session:
-            if action == "why":
-                deadline = service.get(session, int(deadline_id))
-                return str(deadline.article or 0)
-            person = require_person(session, query.from_user.id)
-            work_context = found.context(session)
-            if action == "done":
-                deadline = service.close(session, int(deadline_id), person, work_context.now)
-                return f"✅ 已办结：{deadline.title}（{person.name}）"
-            at = service.snooze(
-                session, int(deadline_id), person, query.message.chat.id, work_context.now, work_context.calendar
-            )
+    def work(session: Session) -> str:
+        if data.action == "why":
+            return str(service.get(session, data.deadline_id).article or 0)
+        person = require_person(session, query.from_user.id)
+        work_context = found.context(session)
+        if data.action == "done":
+            service.close(session, data.deadline_id, data.version, person, work_context)
+            return "已标记办结"
+        if data.action == "snz":
+            at = service.snooze(session, data.deadline_id, data.version, person, chat_id, work_context)
             return f"好的，{local_time(at, zone).strftime('%m月%d日 %H:%M')} 再提醒一次。"
+        raise InvalidInput("这个按钮已失效。")
 
-    outcome = await blocking(work)
-    if action == "why":
-        await query.answer()
-        views = found.library.find(f"第{outcome}条") if outcome != "0" else []
-        text = (
-            "\n\n".join(f"{bold(v.citation)}\n{escape(v.article.text)}" for v in views)
-            or "这是交办事项，没有对应条文。"
-        )
-        await send_html(context, query.message.chat.id, text)
-    elif action == "done":
-        await query.answer("已标记办结")
-        await send_html(context, query.message.chat.id, escape(outcome))
-    else:
-        await query.answer(outcome)
+    outcome = await command(context, work)
+    if data.action != "why":
+        return outcome
+    views = found.library.find(f"第{outcome}条") if outcome != "0" else []
+    text = "\n\n".join(f"{bold(v.citation)}\n{escape(v.article.text)}" for v in views) or "这是交办事项，没有对应条文。"
+    await send_html(context, chat_id, text)
+    return None
 
 
 def build_handlers() -> list[BaseHandler]:
@@ -265,5 +235,5 @@ def build_handlers() -> list[BaseHandler]:
         CommandHandler("deadline", create_adhoc),
         CommandHandler("consult", start_consultation),
         CommandHandler("deadlines", list_open),
-        CallbackQueryHandler(reminder_button, pattern=r"^dl:(done|snz|why):\d+$"),
+        CallbackQueryHandler(reminder_button, pattern=ReminderButton.matches),
     ]

@@ -5,6 +5,7 @@ Runs before the Q&A handler; when nothing is awaited the text falls through and 
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
@@ -12,24 +13,24 @@ from bot import inputs
 from bot.db import PendingInput, Person
 from bot.errors import DomainError
 from bot.roster import person_for
-from handlers.common import blocking, explains_domain_errors, services, tell
+from handlers.common import command, explains_domain_errors, tell
 
 TextRoute = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput], Awaitable[None]]
 # Filled by workflow modules at import: purpose prefix ("leave") -> handler.
 TEXT_ROUTES: dict[str, TextRoute] = {}
 
 
-def _lookup(context: ContextTypes.DEFAULT_TYPE, telegram_user_id: int) -> tuple[Person, PendingInput] | None:
-    with services(context).database.session() as session:
-        person = person_for(session, telegram_user_id)
-        pending = inputs.awaited(session, person.id) if person else None
-        return (person, pending) if person and pending else None
-
-
 async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Give a private text to the form or prompt that awaits it (else let Q&A have it)."""
     assert update.effective_user is not None
-    found = await blocking(_lookup, context, update.effective_user.id)
+    user_id = update.effective_user.id
+
+    def lookup(session: Session) -> tuple[Person, PendingInput] | None:
+        person = person_for(session, user_id)
+        pending = inputs.awaited(session, person.id) if person else None  # drops a stale prompt
+        return (person, pending) if person and pending else None
+
+    found = await command(context, lookup)
     if found is None:
         return
     person, pending = found
@@ -40,6 +41,8 @@ async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     except DomainError as exc:
         # Bad input changes nothing; the same question stands and the text is not a rules question.
         await tell(update, context, str(exc))
+    # The text belonged to the prompt: it is never also taken as a question (nor after an error:
+    # the error handler stops the update as well).
     raise ApplicationHandlerStop
 
 
@@ -49,12 +52,11 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_user is not None
     user_id = update.effective_user.id
 
-    def work() -> bool:
-        with services(context).database.session() as session:
-            person = person_for(session, user_id)
-            return person is not None and inputs.cancel_awaited(session, person)
+    def work(session: Session) -> bool:
+        person = person_for(session, user_id)
+        return person is not None and inputs.cancel_awaited(session, person)
 
-    await tell(update, context, "已取消。" if await blocking(work) else "现在没有正在填写的内容。")
+    await tell(update, context, "已取消。" if await command(context, work) else "现在没有正在填写的内容。")
 
 
 def build_handlers() -> list[BaseHandler]:

@@ -1,38 +1,46 @@
-"""Leave reports in chat: the /leave form, the approver's buttons, 销假 (/back), /leaves, /export.
+"""Leave reports in chat: the /leave form, the approver's card, 销假 (/back), /leaves, /export.
 
 The form's state is the draft row's `step` (bot.leave.service), so it survives restarts; the table
-below says what each step asks and which buttons it offers.
+below says what each step asks. Every other message about a request is a card or a notice in the
+outbox (bot.delivery), drawn by the renderers at the bottom of this module.
 """
 
+from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot import delivery
+from bot.context import WorkContext
 from bot.db import LeaveRequest, PendingInput, Person
+from bot.delivery import Rendered
 from bot.leave import service
 from bot.leave.export import to_csv, to_xlsx
-from bot.leave.routing import KINDS, MEETINGS, default_acting
-from bot.leave.service import STATUS_LABEL, Step
+from bot.leave.routing import KINDS, MEETINGS, default_acting, route
+from bot.leave.service import STATUS_LABEL, Decision, LeaveStatus, Step
 from bot.roster import require_admin, require_person
+from bot.workflow import outbox
+from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from handlers import inputs
+from handlers.callbacks import CallbackData
 from handlers.common import (
     blocking,
+    button,
+    command,
     edit_html,
-    explains_domain_errors,
     form_command,
-    notify,
     registered_only,
     send_html,
+    send_overview,
     services,
     show,
     tell,
 )
 from handlers.render import bold, escape, keyboard, local_time
 
-CANCEL_BUTTON = ("取消", "lv:c:{id}")
-# Each step of the form: the question, and whether it offers buttons of its own.
+# Each step of the form: the question it asks.
 STEP_QUESTIONS: dict[Step, str] = {
     Step.KIND: "请选择请假类型：",
     Step.MEETING: "请选择不能出席的会议：",
@@ -52,16 +60,50 @@ EDITABLE = {
     Step.REASON: "事由",
     Step.ACTING: "代行人",
 }
+RETURN_PROMPT = "销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{id}），没有请回复“无”："
+
+
+# ----- buttons -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormButton(CallbackData, prefix="lf"):
+    """A button of the form: k(ind), m(eeting), a(cting), e(dit), s(ubmit), c(ancel) with a value."""
+
+    request_id: int
+    action: str
+    value: str = "-"
+
+
+@dataclass(frozen=True)
+class DecisionButton(CallbackData, prefix="ld"):
+    """批准 (ok) / 不批准 (no) / 退回补充 (rt) on the approval card drawn for `version`."""
+
+    request_id: int
+    version: int
+    action: str
+
+
+@dataclass(frozen=True)
+class RequesterButton(CallbackData, prefix="lr"):
+    """The requester's 撤回 (wd), 修改后重新提交 (re) and 销假 (bk) on a card drawn for `version`."""
+
+    request_id: int
+    version: int
+    action: str
+
+
+DECISIONS = {"ok": Decision.APPROVE, "no": Decision.REJECT, "rt": Decision.RETURN}
 
 
 # ----- rendering -------------------------------------------------------------------------------
 
 
-def _facts(request: LeaveRequest) -> list[str]:
+def _facts(request: LeaveRequest, today: date) -> list[str]:
     lines = [
         f"申请人：{escape(request.requester.name)}（{escape(request.requester.position)}）",
         f"类型：{escape(request.kind or '')}" + (f"（{escape(request.meeting)}）" if request.meeting else ""),
-        f"时间：{escape(service.period_label(request))}",
+        f"时间：{escape(service.period_label(request, today))}",
     ]
     if request.destination:
         lines.append(f"目的地：{escape(request.destination)}")
@@ -71,257 +113,303 @@ def _facts(request: LeaveRequest) -> list[str]:
     return lines
 
 
-def _form_view(request: LeaveRequest, acting_default: Person | None) -> tuple[str, InlineKeyboardMarkup]:
+def _form_view(request: LeaveRequest, acting_default: Person | None, today: date) -> tuple[str, InlineKeyboardMarkup]:
     step = Step(request.step)
-    cancel = (CANCEL_BUTTON[0], CANCEL_BUTTON[1].format(id=request.id))
+
+    def data(action: str, value: object = "-") -> str:
+        return FormButton(request.id, action, str(value)).pack()
+
+    cancel = ("取消", data("c"))
     title = bold(f"📝 请假单 #{request.id}")
     if step == Step.KIND:
-        rows = [[(k, f"lv:k:{request.id}:{i}") for i, k in enumerate(KINDS[j : j + 3], start=j)] for j in (0, 3)]
+        rows = [[(k, data("k", i)) for i, k in enumerate(KINDS[j : j + 3], start=j)] for j in (0, 3)]
         return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([*rows, [cancel]])
     if step == Step.MEETING:
-        rows = [[(m, f"lv:m:{request.id}:{i}")] for i, m in enumerate(MEETINGS)]
+        rows = [[(m, data("m", i))] for i, m in enumerate(MEETINGS)]
         return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([*rows, [cancel]])
     if step == Step.ACTING:
-        options = [("无需代行", f"lv:a:{request.id}:0")]
+        options = [("无需代行", data("a", 0))]
         if acting_default:
-            options.insert(0, (f"{acting_default.name}（默认）", f"lv:a:{request.id}:{acting_default.id}"))
+            options.insert(0, (f"{acting_default.name}（默认）", data("a", acting_default.id)))
         return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([options, [cancel]])
     if step == Step.CONFIRM:
-        edits = [(f"改{label}", f"lv:e:{request.id}:{s.value}") for s, label in EDITABLE.items() if s in request.filled]
+        edits = [(f"改{label}", data("e", s.value)) for s, label in EDITABLE.items() if s in request.filled]
         rows = [edits[i : i + 4] for i in range(0, len(edits), 4)]
-        body = "\n".join(_facts(request))
-        return f"{title}\n{STEP_QUESTIONS[step]}\n{body}", keyboard(
-            [[("✅ 提交", f"lv:s:{request.id}"), cancel], *rows]
-        )
+        body = "\n".join(_facts(request, today))
+        return f"{title}\n{STEP_QUESTIONS[step]}\n{body}", keyboard([[("✅ 提交", data("s")), cancel], *rows])
     return f"{title}\n{escape(STEP_QUESTIONS[step])}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
 
 
-def _approval_view(request: LeaveRequest, basis: str | None = None) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [bold(f"📝 请假审批 #{request.id}"), *_facts(request)]
-    if basis:
-        lines.append(f"依据：{escape(basis)}")
-    for note in request.conflicts:
-        lines.append(f"⚠️ {escape(note)}")
-    buttons = [("批准", f"lv:ok:{request.id}"), ("不批准", f"lv:no:{request.id}"), ("退回补充", f"lv:rt:{request.id}")]
-    return "\n".join(lines), keyboard([buttons])
+def _outcome_line(request: LeaveRequest, context: WorkContext) -> str:
+    status = LeaveStatus(request.status)
+    if status == LeaveStatus.PENDING:
+        return f"📨 已提交给 {escape(request.approver.name if request.approver else '')} 审批（{bold('待审批')}）"
+    if request.decided_at is None:
+        return f"状态：{bold(STATUS_LABEL[status])}"
+    if request.decided_by is None:
+        return f"结果：{bold('已备案')}（无需审批）" + (
+            f"；现{STATUS_LABEL[status]}" if status != LeaveStatus.APPROVED else ""
+        )
+    who = request.decided_by.name
+    when = local_time(request.decided_at, context.now.tzinfo).strftime("%m月%d日 %H:%M")  # type: ignore[arg-type]
+    note = (
+        f"，理由：{escape(request.decision_note)}" if request.decision_note and status != LeaveStatus.APPROVED else ""
+    )
+    later = f"；现{STATUS_LABEL[status]}" if status in (LeaveStatus.COMPLETED, LeaveStatus.WITHDRAWN) else ""
+    decided = STATUS_LABEL[LeaveStatus.APPROVED] if later and status == LeaveStatus.COMPLETED else STATUS_LABEL[status]
+    return f"结果：{bold(decided)}（{escape(who)}，{when}）{note}{later}"
 
 
-def _outcome_line(request: LeaveRequest, zone: ZoneInfo) -> str:
-    who = request.decided_by.name if request.decided_by else "系统"
-    when = local_time(request.decided_at, zone).strftime("%m月%d日 %H:%M") if request.decided_at else ""
-    note = f"，理由：{escape(request.decision_note)}" if request.decision_note and request.status != "approved" else ""
-    return f"结果：{bold(STATUS_LABEL[request.status])}（{escape(who)}，{when}）{note}"
+def _basis(session: Session, request: LeaveRequest) -> str:
+    """Why this approver (the rule, in words), as routing gives it."""
+    return escape(route(session, request.requester, request.kind or "", request.meeting).basis)
+
+
+def _approval_card(session: Session, request: LeaveRequest, card: Card, context: WorkContext) -> Rendered:
+    lines = [
+        bold(f"📝 请假审批 #{request.id}"),
+        *_facts(request, context.now.date()),
+        f"依据：{_basis(session, request)}",
+    ]
+    lines += [f"⚠️ {escape(note)}" for note in request.conflicts]
+    if card.retired:
+        return Rendered("\n".join([*lines, "（已退回补充并重新提交，请以新的审批消息为准）"]), None, request.version)
+    if request.status == LeaveStatus.PENDING:
+        buttons = [
+            (label, DecisionButton(request.id, request.version, action).pack())
+            for label, action in (("批准", "ok"), ("不批准", "no"), ("退回补充", "rt"))
+        ]
+        return Rendered("\n".join(lines), keyboard([buttons]), request.version)
+    return Rendered("\n".join([*lines, _outcome_line(request, context)]), None, request.version)
+
+
+def _requester_card(session: Session, request: LeaveRequest, context: WorkContext) -> Rendered:
+    status = LeaveStatus(request.status)
+    lines = [
+        bold(f"📝 我的请假单 #{request.id}"),
+        *_facts(request, context.now.date()),
+        _outcome_line(request, context),
+    ]
+    if request.kind:
+        lines.append(f"依据：{_basis(session, request)}")
+    if request.conflicts and status == LeaveStatus.PENDING:
+        lines += [f"⚠️ {escape(note)}" for note in request.conflicts]
+    actions = {
+        LeaveStatus.PENDING: ("撤回", "wd"),
+        LeaveStatus.RETURNED: ("修改后重新提交", "re"),
+        LeaveStatus.APPROVED: ("销假", "bk"),
+    }
+    markup = None
+    if status in actions:
+        label, action = actions[status]
+        markup = keyboard([[(label, RequesterButton(request.id, request.version, action).pack())]])
+    return Rendered("\n".join(lines), markup, request.version)
+
+
+def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+    request = session.get(LeaveRequest, card.subject_id)
+    if request is None:
+        return None
+    if card.role == CardRole.APPROVAL:
+        return _approval_card(session, request, card, context)
+    return _requester_card(session, request, context)
+
+
+def _who(request: LeaveRequest) -> str:
+    return f"{request.requester.name}{request.requester.position}"
+
+
+NOTICES = {
+    "leave.acting": lambda r, today: f"📌 {_who(r)} {service.period_label(r, today)} {r.kind}，期间由您代行职责。",
+    "leave.acting_ends": lambda r, today: f"📌 {_who(r)} 已销假返岗，您的代行职责结束。",
+    "leave.withdrawn": lambda r, today: (
+        f"↩️ {_who(r)} 撤回了请假单 #{r.id}（{service.period_label(r, today)}），无需再审批。"
+    ),
+    "leave.returned": lambda r, today: (
+        f"📌 {r.requester.name} 已销假（请假单 #{r.id}，{service.period_label(r, today)}）。"
+        + (f"\n报告：{r.return_report}" if r.return_report else "")
+    ),
+    "leave.group_away": lambda r, today: (
+        f"📢 {_who(r)} {service.period_label(r, today)} {service.group_kind(r)}"
+        + (f"，期间由 {r.acting.name} 代行职责" if r.acting else "")
+        + "。"
+    ),
+    "leave.group_back": lambda r, today: f"📢 {_who(r)} 已销假返岗。",
+}
+
+
+def render_notice(session: Session, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+    request = session.get(LeaveRequest, int(row.payload["request_id"]))
+    if request is None:
+        return None
+    return Rendered(escape(NOTICES[row.template or ""](request, context.now.date())))
+
+
+delivery.CARD_RENDERERS[Subject.LEAVE] = render_card
+for _template in NOTICES:
+    delivery.NOTICE_RENDERERS[_template] = render_notice
 
 
 # ----- the form --------------------------------------------------------------------------------
 
 
 async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int, edit: bool) -> None:
+    found = services(context)
+
     def load() -> tuple[str, InlineKeyboardMarkup]:
-        with services(context).database.session() as session:
+        with found.database.session() as session:
             request = session.get(LeaveRequest, request_id)
             assert request is not None
-            return _form_view(request, default_acting(session, request.requester))
+            return _form_view(request, default_acting(session, request.requester), found.clock.today())
 
     text, markup = await blocking(load)
     await show(update, context, text, markup, edit)
 
 
-@explains_domain_errors
-async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(FormButton)
+async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: FormButton) -> str | None:
     """Buttons of the form: kind, meeting, acting person, edit a field, submit, cancel."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, request_id, *rest = query.data.split(":")
-    value = rest[0] if rest else ""
-    found = services(context)
+    assert query is not None and query.message is not None
+    found, rid, value = services(context), data.request_id, data.value
+    origin = (query.message.chat.id, query.message.message_id)
 
-    def work() -> service.Submitted | str | None:
-        with found.database.session() as session:
-            person = require_person(session, query.from_user.id)
-            rid = int(request_id)
-            if action == "k":
-                service.choose_kind(session, person, rid, KINDS[int(value)])
-            elif action == "m":
-                service.choose_meeting(session, person, rid, MEETINGS[int(value)])
-            elif action == "a":
-                service.choose_acting(session, person, rid, int(value) or None)
-            elif action == "e":
-                service.edit_field(session, person, rid, Step(value))
-            elif action == "c":
-                service.cancel(session, person, rid)
-                return "cancelled"
-            elif action == "s":
-                return service.submit(session, person, rid, found.context(session))
-            return None
+    def work(session: Session) -> service.Submitted | None:
+        person = require_person(session, query.from_user.id)
+        if data.action == "k":
+            service.choose_kind(session, person, rid, KINDS[_index(value, KINDS)])
+        elif data.action == "m":
+            service.choose_meeting(session, person, rid, MEETINGS[_index(value, MEETINGS)])
+        elif data.action == "a":
+            service.choose_acting(session, person, rid, int(value) if value.isdigit() and value != "0" else None)
+        elif data.action == "e":
+            service.edit_field(session, person, rid, _step(value))
+        elif data.action == "c":
+            service.cancel(session, person, rid)
+        elif data.action == "s":
+            return service.submit(session, person, rid, found.context(session), origin)
+        else:
+            raise service.InvalidInput("这个按钮已失效，请重新发送 /leave。")
+        return None
 
-    outcome = await blocking(work)
-    await query.answer()
-    if outcome == "cancelled":
+    submitted = await command(context, work)
+    if data.action == "c":
         await edit_html(update, "已取消这份请假单。")
-    elif isinstance(outcome, service.Submitted):
-        await _after_submit(update, context, outcome)
-    else:
-        await _show_form(update, context, int(request_id), edit=True)
+        return None
+    if submitted is None:
+        await _show_form(update, context, rid, edit=True)
+        return None
+    return _submitted_answer(submitted)
+
+
+def _index(value: str, options: tuple[str, ...]) -> int:
+    if not value.isdigit() or int(value) >= len(options):
+        raise service.InvalidInput("这个选项已失效，请重新选择。")
+    return int(value)
+
+
+def _step(value: str) -> Step:
+    try:
+        return Step(value)
+    except ValueError:
+        raise service.InvalidInput("这个按钮已失效，请重新发送 /leave。") from None
+
+
+def _submitted_answer(submitted: service.Submitted) -> str:
+    if not submitted.needs_approval:
+        return "已备案。" + ("注意：" + submitted.conflicts[0] if submitted.conflicts else "")
+    if submitted.approver_reached:
+        return f"已提交给 {submitted.approver_name} 审批。"
+    return f"已提交，但审批人 {submitted.approver_name} 尚未绑定账号，请当面报告。"
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput) -> None:
     """A typed answer for the leave workflow: a form field, a refusal reason or a 销假 report."""
-    assert update.message is not None and update.message.text is not None
-    text = update.message.text
-    found = services(context)
-    purpose = pending.purpose
-
-    def work() -> LeaveRequest:
-        with found.database.session() as session:
-            actor = session.get(Person, person.id)
-            assert actor is not None
-            if purpose == service.INPUT_PURPOSE:
-                return service.enter_text(session, actor, pending.target_id, text, found.clock.today())
-            if purpose == "leave:back":
-                request = service.record_return(session, actor, pending.target_id, text, found.clock.now())
-            else:
-                request = service.decide(
-                    session, pending.target_id, actor, purpose.split(":")[1], found.context(session), text
-                )
-            return request
-
-    request = await blocking(work)
-    if purpose == service.INPUT_PURPOSE:
-        await _show_form(update, context, request.id, edit=False)
-    elif purpose == "leave:back":
-        await _after_return(update, context, request)
-    else:
-        await _after_decision(update, context, request)
-
-
-inputs.TEXT_ROUTES["leave"] = on_text
-
-
-# ----- submission and decisions ----------------------------------------------------------------
-
-
-async def _after_submit(update: Update, context: ContextTypes.DEFAULT_TYPE, submitted: service.Submitted) -> None:
-    request = submitted.request
-    if not submitted.needs_approval:
-        await edit_html(update, f"✅ 已备案：请假单 #{request.id}\n{escape(submitted.basis)}")
-        await _announce_approval(context, request)
-        return
-    text, markup = _approval_view(request, submitted.basis)
-    reached = await notify(context, request.approver, text, markup)
-    status = (
-        f"已提交给 {escape(request.approver.name)} 审批。"
-        if reached
-        else (f"已提交，但审批人 {escape(request.approver.name)} 尚未绑定账号，请当面报告。")
-    )
-    conflicts = "".join(f"\n⚠️ {escape(n)}" for n in request.conflicts)
-    await edit_html(update, f"📨 请假单 #{request.id} {status}\n{escape(submitted.basis)}{conflicts}")
-
-
-@explains_domain_errors
-async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """批准 / 不批准 / 退回补充 from the approver (the latter two then ask for a reason)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, request_id = query.data.split(":")
-    decision = {"ok": "approve", "no": "reject", "rt": "return"}[action]
+    assert update.message is not None and update.message.text is not None and update.effective_chat is not None
+    text, purpose, target = update.message.text, pending.purpose, pending.target_id
+    version = pending.target_version or 0
     found = services(context)
 
-    def work() -> LeaveRequest:
-        with found.database.session() as session:
-            actor = require_person(session, query.from_user.id)
-            if decision == "approve":
-                request = service.decide(session, int(request_id), actor, decision, found.context(session))
-            else:
-                request = service.ask_reason(session, int(request_id), actor, decision)
-            return request
-
-    request = await blocking(work)
-    if decision == "approve":
-        await query.answer("已批准")
-        await edit_html(
-            update, f"{_approval_view(request)[0]}\n{_outcome_line(request, services(context).settings.timezone)}"
+    def work(session: Session) -> str | None:
+        actor = session.get(Person, person.id)
+        assert actor is not None
+        if purpose == service.INPUT_PURPOSE:
+            service.enter_text(session, actor, target, text, found.clock.today())
+            return None
+        if purpose == service.RETURN_PURPOSE:
+            request = service.record_return(session, actor, target, version, text, found.context(session))
+            return f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。"
+        status = service.decide(
+            session, target, version, actor, Decision(purpose.split(":")[1]), found.context(session), text
         )
-        await _after_decision(update, context, request)
+        return f"已处理请假单 #{target}：{STATUS_LABEL[status]}。"
+
+    reply = await command(context, work)
+    if reply is None:
+        await _show_form(update, context, target, edit=False)
     else:
-        await query.answer()
-        label = "不批准" if decision == "reject" else "退回补充"
-        await send_html(context, query.from_user.id, f"请输入{label}的理由（请假单 #{request.id}）：")
+        await send_html(context, update.effective_chat.id, escape(reply))
 
 
-async def _after_decision(update: Update, context: ContextTypes.DEFAULT_TYPE, request: LeaveRequest) -> None:
-    outcome = _outcome_line(request, services(context).settings.timezone)
-    markup = None
-    if request.status == "returned":
-        markup = keyboard([[("修改后重新提交", f"lv:re:{request.id}")]])
-    elif request.status == "pending":
-        markup = keyboard([[("撤回", f"lv:wd:{request.id}")]])
-    await notify(
-        context,
-        request.requester,
-        f"📝 您的请假单 #{request.id}（{escape(service.period_label(request))}）\n{outcome}",
-        markup,
+inputs.TEXT_ROUTES[service.PREFIX] = on_text
+
+
+# ----- decisions and the requester's buttons ---------------------------------------------------
+
+
+@button(DecisionButton)
+async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: DecisionButton) -> str | None:
+    """批准 / 不批准 / 退回补充 on the approval card (the latter two then ask for a reason)."""
+    query = update.callback_query
+    assert query is not None
+    decision = DECISIONS.get(data.action)
+    if decision is None:
+        raise service.InvalidInput("这个按钮已失效。")
+    found = services(context)
+
+    def work(session: Session) -> None:
+        actor = require_person(session, query.from_user.id)
+        if decision == Decision.APPROVE:
+            service.decide(session, data.request_id, data.version, actor, decision, found.context(session))
+        else:
+            service.ask_reason(session, data.request_id, data.version, actor, decision)
+
+    await command(context, work)
+    if decision == Decision.APPROVE:
+        return "已批准"
+    label = "不批准" if decision == Decision.REJECT else "退回补充"
+    await send_html(
+        context, query.from_user.id, f"请输入{label}的理由（请假单 #{data.request_id}，发送 /cancel 放弃）："
     )
-    if update.message:
-        await send_html(context, update.message.chat.id, f"已处理请假单 #{request.id}：{outcome}")
-    if request.status == "approved":
-        await _announce_approval(context, request)
+    return None
 
 
-async def _announce_approval(context: ContextTypes.DEFAULT_TYPE, request: LeaveRequest) -> None:
-    """Tell the acting person what they cover; post the notice to the office group if configured."""
-    period = service.period_label(request)
-    who = f"{request.requester.name}{request.requester.position}"
-    if request.acting:
-        await notify(context, request.acting, escape(f"📌 {who} {period} {request.kind}，期间由您代行职责。"))
-    group = services(context).settings.leave_notice_group
-    if group is not None:
-        acting = f"，期间由 {request.acting.name} 代行职责" if request.acting else ""
-        await send_html(context, group, escape(f"📢 {who} {period} {request.kind}{acting}。"))
-
-
-@explains_domain_errors
-async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(RequesterButton)
+async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: RequesterButton) -> str | None:
     """The requester's buttons: withdraw a pending request, revise a returned one, 销假."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, request_id = query.data.split(":")
+    assert query is not None
     found = services(context)
 
-    def work() -> LeaveRequest:
-        with found.database.session() as session:
-            person = require_person(session, query.from_user.id)
-            if action == "wd":
-                return service.withdraw(session, person, int(request_id))
-            if action == "re":
-                return service.reopen(session, person, int(request_id))
-            return service.await_return_report(session, person, int(request_id))
+    def work(session: Session) -> int:
+        person = require_person(session, query.from_user.id)
+        if data.action == "wd":
+            service.withdraw(session, person, data.request_id, data.version, found.context(session))
+            return data.request_id
+        if data.action == "re":
+            return service.reopen(session, person, data.request_id, data.version, found.context(session))
+        if data.action == "bk":
+            return service.await_return_report(session, person, data.request_id, data.version, found.clock.today())
+        raise service.InvalidInput("这个按钮已失效。")
 
-    request = await blocking(work)
-    await query.answer()
-    if action == "wd":
-        await edit_html(update, f"已撤回请假单 #{request.id}。")
-    elif action == "re":
-        await _show_form(update, context, request.id, edit=False)
+    request_id = await command(context, work)
+    if data.action == "wd":
+        return "已撤回"
+    if data.action == "re":
+        await _show_form(update, context, request_id, edit=False)
     else:
-        await send_html(
-            context,
-            query.from_user.id,
-            f"销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{request.id}），没有请回复“无”：",
-        )
-
-
-async def _after_return(update: Update, context: ContextTypes.DEFAULT_TYPE, request: LeaveRequest) -> None:
-    assert update.effective_chat is not None
-    await send_html(
-        context, update.effective_chat.id, f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。"
-    )
-    report = f"\n报告：{escape(request.return_report)}" if request.return_report else ""
-    await notify(
-        context,
-        request.approver,
-        f"📌 {escape(request.requester.name)} 已销假（请假单 #{request.id}，{escape(service.period_label(request))}）。{report}",
-    )
+        await send_html(context, query.from_user.id, RETURN_PROMPT.format(id=request_id))
+    return None
 
 
 # ----- commands --------------------------------------------------------------------------------
@@ -331,60 +419,62 @@ async def _after_return(update: Update, context: ContextTypes.DEFAULT_TYPE, requ
 async def come_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/back: 销假 — record the return of an approved leave."""
     assert update.effective_user is not None and update.effective_chat is not None
+    user_id, today = update.effective_user.id, services(context).clock.today()
 
-    def work() -> list[tuple[int, str]]:
-        with services(context).database.session() as session:
-            person = require_person(session, update.effective_user.id)
-            open_leaves = service.returnable(session, person)
-            if len(open_leaves) == 1:
-                service.await_return_report(session, person, open_leaves[0].id)
-            return [(r.id, service.period_label(r)) for r in open_leaves]
+    def work(session: Session) -> list[tuple[int, int, str]]:
+        person = require_person(session, user_id)
+        open_leaves = service.returnable(session, person)
+        if len(open_leaves) == 1:
+            service.await_return_report(session, person, open_leaves[0][0], open_leaves[0][1], today)
+        return open_leaves
 
-    open_leaves = await blocking(work)
+    open_leaves = await command(context, work)
     if not open_leaves:
         await tell(update, context, "您没有需要销假的请假。")
     elif len(open_leaves) == 1:
-        await send_html(
-            context,
-            update.effective_chat.id,
-            f"销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{open_leaves[0][0]}），没有请回复“无”：",
-        )
+        await send_html(context, update.effective_chat.id, RETURN_PROMPT.format(id=open_leaves[0][0]))
     else:
-        markup = keyboard([[(f"#{rid} {period}", f"lv:bk:{rid}")] for rid, period in open_leaves])
+        markup = keyboard(
+            [[(f"#{rid} {period}", RequesterButton(rid, version, "bk").pack())] for rid, version, period in open_leaves]
+        )
         await send_html(context, update.effective_chat.id, "请选择要销假的请假：", markup)
 
 
 @registered_only
 async def list_leaves(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/leaves: my requests, and those waiting for my approval."""
+    """/leaves: my requests; and a fresh approval card for each request waiting for me."""
     assert update.effective_user is not None and update.effective_chat is not None
+    user_id, found = update.effective_user.id, services(context)
 
-    def work() -> list[tuple[str, InlineKeyboardMarkup | None]]:
-        with services(context).database.session() as session:
-            person = require_person(session, update.effective_user.id)
-            messages = []
-            for request in service.waiting_for(session, person):
-                messages.append(_approval_view(request, None))
-            mine = service.my_requests(session, person)
-            if mine:
-                lines = [bold("我的请假")]
-                buttons = []
-                for r in mine:
-                    lines.append(
-                        f"#{r.id} {escape(r.kind or '')} {escape(service.period_label(r))}：{STATUS_LABEL[r.status]}"
-                    )
-                    if r.status == "pending":
-                        buttons.append([(f"撤回 #{r.id}", f"lv:wd:{r.id}")])
-                    elif r.status == "approved":
-                        buttons.append([(f"销假 #{r.id}", f"lv:bk:{r.id}")])
-                messages.append(("\n".join(lines), keyboard(buttons) if buttons else None))
-            return messages
+    def work(session: Session) -> tuple[int, tuple[str, InlineKeyboardMarkup | None] | None]:
+        person = require_person(session, user_id)
+        now = found.clock.now()
+        waiting = service.waiting_for(session, person)
+        for request in waiting:
+            outbox.send_card(session, Subject.LEAVE, request.id, CardRole.APPROVAL, person, now)
+        mine = service.my_requests(session, person)
+        if not mine:
+            return len(waiting), None
+        lines, rows = [bold("我的请假")], []
+        for r in mine:
+            status = LeaveStatus(r.status)
+            lines.append(
+                f"#{r.id} {escape(r.kind or '')} {escape(service.period_label(r, now.date()))}：{STATUS_LABEL[status]}"
+            )
+            if status == LeaveStatus.PENDING:
+                rows.append([(f"撤回 #{r.id}", RequesterButton(r.id, r.version, "wd").pack())])
+            elif status == LeaveStatus.APPROVED:
+                rows.append([(f"销假 #{r.id}", RequesterButton(r.id, r.version, "bk").pack())])
+        return len(waiting), ("\n".join(lines), keyboard(rows) if rows else None)
 
-    messages = await blocking(work)
-    if not messages:
-        await tell(update, context, "没有请假记录，也没有待您审批的请假。")
-    for text, markup in messages:
-        await send_html(context, update.effective_chat.id, text, markup)
+    waiting, mine = await command(context, work)
+    await send_overview(
+        update,
+        context,
+        f"待您审批的请假有 {waiting} 份，审批消息随后发给您。" if waiting else None,
+        mine,
+        "没有请假记录，也没有待您审批的请假。",
+    )
 
 
 @registered_only
@@ -400,14 +490,14 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if start is None or end is None or end < start:
         await tell(update, context, "用法：/export 2026-12-01 2026-12-31 [csv|xlsx]")
         return
+    user_id = update.effective_user.id
 
-    def work() -> bytes:
-        with services(context).database.session() as session:
-            require_admin(session, update.effective_user.id)
-            rows = service.requests_in_period(session, start, end)
-            return to_csv(rows) if fmt == "csv" else to_xlsx(rows)
+    def work(session: Session) -> bytes:
+        require_admin(session, user_id)
+        rows = service.requests_in_period(session, start, end)
+        return to_csv(rows) if fmt == "csv" else to_xlsx(rows)
 
-    content = await blocking(work)
+    content = await command(context, work)
     await context.bot.send_document(
         update.effective_chat.id,
         content,
@@ -424,7 +514,7 @@ def build_handlers() -> list[BaseHandler]:
         CommandHandler("back", come_back),
         CommandHandler("leaves", list_leaves),
         CommandHandler("export", export),
-        CallbackQueryHandler(form_button, pattern=r"^lv:[kmaesc]:\d+(:\w+)?$"),
-        CallbackQueryHandler(decision_button, pattern=r"^lv:(ok|no|rt):\d+$"),
-        CallbackQueryHandler(requester_button, pattern=r"^lv:(wd|re|bk):\d+$"),
+        CallbackQueryHandler(form_button, pattern=FormButton.matches),
+        CallbackQueryHandler(decision_button, pattern=DecisionButton.matches),
+        CallbackQueryHandler(requester_button, pattern=RequesterButton.matches),
     ]

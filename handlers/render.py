@@ -7,11 +7,12 @@ escaped here; nothing else in handlers builds markup by hand.
 import html
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.db import aware
 from bot.qa.library import ArticleView
 from bot.qa.service import LoggedAnswer, QuestionStats
 from knowledge import Rulebook
@@ -76,8 +77,8 @@ def _open_tags(fragment: str) -> list[tuple[str, str]]:
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> datetime:
-    """A stored time (UTC; naive when SQLite dropped the zone) in the office's time zone."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+    """A stored time in the office's time zone."""
+    return aware(moment).astimezone(zone)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

@@ -39,8 +39,9 @@ async def open_book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None and query.data is not None
     rulebook_id = int(query.data.split(":")[1])
     text, markup = render.chapters_message(rulebook_id, services(context).library.book(rulebook_id))
-    await query.answer()
+    # Edit before answering: whoever acts on the answer must find the new list in place.
     await edit_html(update, text, markup)
+    await query.answer()
 
 
 @explains_domain_errors
@@ -54,8 +55,8 @@ async def open_chapter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await tell(update, context, "这一章不存在。")
         return
     text, markup = render.chapter_message(int(rulebook_id), book, int(number))
-    await query.answer()
     await edit_html(update, text, markup)
+    await query.answer()
 
 
 @explains_domain_errors

@@ -6,28 +6,36 @@ The form's state is the draft row's `step` (bot.topics.service); this table says
 
 import csv
 import io
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot import delivery
+from bot.context import WorkContext
 from bot.db import PendingInput, Person, Topic
+from bot.delivery import Rendered
 from bot.errors import InvalidInput
 from bot.roster import require_person
 from bot.topics import service
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.routing import MEETING_TYPES
-from bot.topics.service import STATUS_LABEL, Step
+from bot.topics.service import STATUS_LABEL, Review, Step, TopicStatus
+from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
+from bot.workflow.transitions import events_of
 from handlers import inputs
+from handlers.callbacks import CallbackData
 from handlers.common import (
     blocking,
+    button,
+    command,
     edit_html,
-    explains_domain_errors,
     form_command,
-    notify,
     registered_only,
     send_html,
+    send_overview,
     services,
     show,
     tell,
@@ -56,6 +64,47 @@ EDITABLE = {
     Step.DATE: "日期",
 }
 CHECK_LABEL = {"done": "已完成", "not_needed": "不需要"}
+
+
+@dataclass(frozen=True)
+class FormButton(CallbackData, prefix="tf"):
+    """A form button: f(ill) `step` with `value`, e(dit) `step`, s(ubmit), c(ancel)."""
+
+    topic_id: int
+    action: str
+    step: str = "-"
+    value: str = "-"
+
+
+@dataclass(frozen=True)
+class StageButton(CallbackData, prefix="ts"):
+    """通过 (ok) / 退回修改 (rt) / 不予上会 (no) at `stage` of a card drawn for `version`."""
+
+    topic_id: int
+    stage: int
+    version: int
+    action: str
+
+
+@dataclass(frozen=True)
+class TopicButton(CallbackData, prefix="tt"):
+    """修改后重新提交 (rv, at `version`), 记录 (his) and its CSV (csv)."""
+
+    topic_id: int
+    version: int
+    action: str
+
+
+@dataclass(frozen=True)
+class AgendaButton(CallbackData, prefix="ta"):
+    """Agenda: up, dn, dt (meeting date), or an outcome code (p1 = 通过·需发文 …) at `version`."""
+
+    topic_id: int
+    version: int
+    action: str
+
+
+REVIEWS = {"ok": Review.PASS, "rt": Review.RETURN, "no": Review.REJECT}
 
 
 # ----- rendering -------------------------------------------------------------------------------
@@ -87,49 +136,130 @@ def _departments(session: Session) -> list[str]:
 
 def _form_view(topic: Topic, departments: list[str], deputies: list[Person]) -> tuple[str, InlineKeyboardMarkup]:
     step = topic.step or Step.CONFIRM
-    cancel = ("取消", f"tp:c:{topic.id}")
+
+    def fill(value: object) -> str:
+        return FormButton(topic.id, "f", step.replace(":", "."), str(value)).pack()
+
+    cancel = ("取消", FormButton(topic.id, "c").pack())
     title = bold(f"📋 议题申报 #{topic.id}")
     rows: list[list[tuple[str, str]]] = []
     if step == Step.MEETING:
-        rows = [[(m, f"tp:f:{topic.id}:{step}:{i}")] for i, m in enumerate(MEETING_TYPES)]
+        rows = [[(m, fill(i))] for i, m in enumerate(MEETING_TYPES)]
     elif step == Step.DEPARTMENT:
-        rows = [[(d, f"tp:f:{topic.id}:{step}:{i}")] for i, d in enumerate(departments)]
+        rows = [[(d, fill(i))] for i, d in enumerate(departments)]
     elif step == Step.DEPUTY:
         rows = [
-            [(f"{d.name}（{d.position}）" + ("✓" if topic.deputy_id == d.id else ""), f"tp:f:{topic.id}:{step}:{d.id}")]
-            for d in deputies
+            [(f"{d.name}（{d.position}）" + ("✓" if topic.deputy_id == d.id else ""), fill(d.id))] for d in deputies
         ]
     elif step == Step.MATTER:
-        rows = [[(k, f"tp:f:{topic.id}:{step}:{i}")] for i, k in enumerate(MATTER_KINDS)]
+        rows = [[(k, fill(i))] for i, k in enumerate(MATTER_KINDS)]
     elif step.startswith("check:"):
         material = item(step.split(":")[1])
         question = f"材料：{bold(material.label)}\n依据：{escape(material.why)}（第{material.article}条）"
-        rows = [[("已完成", f"tp:f:{topic.id}:{step}:done"), ("不需要", f"tp:f:{topic.id}:{step}:skip")], [cancel]]
+        rows = [[("已完成", fill("done")), ("不需要", fill("skip"))], [cancel]]
         return f"{title}\n{question}", keyboard(rows)
     elif step.startswith("reason:"):
         material = item(step.split(":")[1])
-        return f"{title}\n请说明为什么不需要“{escape(material.label)}”：", keyboard([[cancel]])
+        return f"{title}\n请说明为什么不需要“{escape(material.label)}”（发送 /cancel 放弃）：", keyboard([[cancel]])
     elif step == Step.CONFIRM:
-        edits = [(f"改{label}", f"tp:e:{topic.id}:{s.value}") for s, label in EDITABLE.items()]
+        edits = [(f"改{label}", FormButton(topic.id, "e", s.value).pack()) for s, label in EDITABLE.items()]
         body = "\n".join(_facts(topic))
-        rows = [[("✅ 提交", f"tp:s:{topic.id}"), cancel], edits[:4], edits[4:]]
+        rows = [[("✅ 提交", FormButton(topic.id, "s").pack()), cancel], edits[:4], edits[4:]]
         return f"{title}\n{STEP_QUESTIONS[step]}\n{body}", keyboard(rows)
     return f"{title}\n{escape(STEP_QUESTIONS[step])}", keyboard([*rows, [cancel]])
 
 
-def _review_view(topic: Topic) -> tuple[str, InlineKeyboardMarkup]:
-    stage = service.current_stage(topic)
+def _stage_title(topic: Topic, stage_index: int) -> str:
+    stage = topic.chain[stage_index]
+    return (
+        f"📋 议题{stage['action']} #{topic.id}（{topic.meeting_type}，"
+        f"第{stage_index + 1}/{len(topic.chain)}步：{stage['role']}）"
+    )
+
+
+def _review_card(topic: Topic, card: Card) -> Rendered:
+    stage_index = card.stage or 0
     lines = [
-        bold(
-            f"📋 议题{stage['action']} #{topic.id}（{topic.meeting_type}，第{topic.stage + 1}/{len(topic.chain)}步：{stage['role']}）"
-        ),
+        bold(_stage_title(topic, stage_index)),
         f"申报人：{escape(topic.requester.name)}",
         *_facts(topic),
-        "依据：第四十九条 " + escape(" → ".join(f"{s['role']}{s['action']}" for s in topic.chain)),
+        "依据：第四十九条 " + escape(service.route_text(topic)),
     ]
-    base = f"{topic.id}:{topic.stage}"
-    buttons = [("通过", f"tp:ok:{base}"), ("退回修改", f"tp:rt:{base}"), ("不予上会", f"tp:no:{base}")]
-    return "\n".join(lines), keyboard([buttons, [("📜 记录", f"tp:his:{topic.id}")]])
+    history = [("📜 记录", TopicButton(topic.id, topic.version, "his").pack())]
+    live = not card.retired and topic.status == TopicStatus.IN_REVIEW and topic.stage == stage_index
+    if live:
+        buttons = [
+            (label, StageButton(topic.id, topic.stage, topic.version, action).pack())
+            for label, action in (("通过", "ok"), ("退回修改", "rt"), ("不予上会", "no"))
+        ]
+        return Rendered("\n".join(lines), keyboard([buttons, history]), topic.version)
+    lines.append(_stage_result(topic, stage_index, card.retired))
+    return Rendered("\n".join(lines), keyboard([history]), topic.version)
+
+
+def _stage_result(topic: Topic, stage_index: int, retired: bool) -> str:
+    """What became of the stage a card was sent for, and where the topic is now."""
+    passed = topic.status in (TopicStatus.ACCEPTED, TopicStatus.CONCLUDED) or (
+        topic.status == TopicStatus.IN_REVIEW and topic.stage > stage_index
+    )
+    now = f"；议题现在：{escape(_status_line(topic))}"
+    if retired:
+        return "（议题已修改后重新提交，请以新的审核消息为准）" + now
+    if passed:
+        return f"结果：{bold('通过')}（{escape(str(topic.chain[stage_index]['person_name']))}）{now}"
+    return f"结果：{bold(STATUS_LABEL[TopicStatus(topic.status)])}{now}"
+
+
+def _status_line(topic: Topic) -> str:
+    status = TopicStatus(topic.status)
+    if status == TopicStatus.IN_REVIEW:
+        stage = service.current_stage(topic)
+        return f"送{stage['role']} {stage['person_name']}{stage['action']}（第{topic.stage + 1}/{len(topic.chain)}步）"
+    if topic.outcome and status in (TopicStatus.CONCLUDED, TopicStatus.ACCEPTED, TopicStatus.RETURNED):
+        return f"{STATUS_LABEL[status]}（会议结果：{topic.outcome}）"
+    return STATUS_LABEL[status]
+
+
+def _requester_headline(topic: Topic) -> str:
+    status, title = TopicStatus(topic.status), escape(topic.title or "")
+    if status == TopicStatus.IN_REVIEW:
+        stage = service.current_stage(topic)
+        who = f"{stage['role']} {escape(str(stage['person_name']))}{stage['action']}"
+        return f"📨 议题 #{topic.id} 已送{who}。\n流程（第四十九条）：{escape(service.route_text(topic))}"
+    if status == TopicStatus.ACCEPTED:
+        return f"✅ 议题 #{topic.id}“{title}”已确定提请{escape(topic.meeting_type or '')}。"
+    if status == TopicStatus.RETURNED:
+        return f"↩️ 议题 #{topic.id} 被退回修改。"
+    if status == TopicStatus.REJECTED:
+        return f"⛔ 议题 #{topic.id} 不予上会。"
+    return f"📋 议题 #{topic.id}“{title}”：{escape(_status_line(topic))}"
+
+
+def _requester_card(session: Session, topic: Topic) -> Rendered:
+    lines = [_requester_headline(topic), f"议题：{escape(topic.title or '')}（{escape(topic.meeting_type or '')}）"]
+    events = events_of(session, Subject.TOPIC, topic.id)
+    if events:
+        last = events[-1]
+        lines.append(
+            f"最近：{escape(last.actor.name if last.actor else '')} {escape(last.action)}"
+            + (f"（{escape(last.note)}）" if last.note else "")
+        )
+    rows = [[("📜 记录", TopicButton(topic.id, topic.version, "his").pack())]]
+    if topic.status == TopicStatus.RETURNED:
+        rows.insert(0, [("修改后重新提交", TopicButton(topic.id, topic.version, "rv").pack())])
+    return Rendered("\n".join(lines), keyboard(rows), topic.version)
+
+
+def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+    topic = session.get(Topic, card.subject_id)
+    if topic is None:
+        return None
+    if card.role == CardRole.APPROVAL:
+        return _review_card(topic, card)
+    return _requester_card(session, topic)
+
+
+delivery.CARD_RENDERERS[Subject.TOPIC] = render_card
 
 
 # ----- the form --------------------------------------------------------------------------------
@@ -149,38 +279,38 @@ async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, topic_i
     await show(update, context, text, markup, edit)
 
 
-@explains_domain_errors
-async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(FormButton)
+async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: FormButton) -> str | None:
     """The form's buttons: choices, checklist statuses, edit, submit, cancel."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    action, topic_id = parts[1], int(parts[2])
-    found = services(context)
+    assert query is not None and query.message is not None
+    found, topic_id, step = services(context), data.topic_id, data.step.replace(".", ":")
+    origin = (query.message.chat.id, query.message.message_id)
 
-    def work() -> Topic | str | None:
-        with found.database.session() as session:
-            person = require_person(session, query.from_user.id)
-            if action == "f":
-                step, value = ":".join(parts[3:-1]), parts[-1]
-                return service.choose(session, person, topic_id, step, _button_value(session, step, value))
-            if action == "e":
-                service.edit_field(session, person, topic_id, parts[3])
-            elif action == "c":
-                service.cancel(session, person, topic_id)
-                return "cancelled"
-            elif action == "s":
-                return service.submit(session, person, topic_id)
-            return None
+    def work(session: Session) -> service.Submitted | None:
+        person = require_person(session, query.from_user.id)
+        if data.action == "f":
+            service.choose(session, person, topic_id, step, _button_value(session, step, data.value))
+        elif data.action == "e":
+            service.edit_field(session, person, topic_id, step)
+        elif data.action == "c":
+            service.cancel(session, person, topic_id)
+        elif data.action == "s":
+            return service.submit(session, person, topic_id, found.context(session), origin)
+        else:
+            raise InvalidInput("这个按钮已失效，请重新发送 /topic。")
+        return None
 
-    outcome = await blocking(work)
-    await query.answer()
-    if outcome == "cancelled":
+    submitted = await command(context, work)
+    if data.action == "c":
         await edit_html(update, "已取消这个议题。")
-    elif isinstance(outcome, Topic) and outcome.status == "in_review":
-        await _after_submit(update, context, outcome)
-    else:
+        return None
+    if submitted is None:
         await _show_form(update, context, topic_id, edit=True)
+        return None
+    if submitted.reached:
+        return f"已送{submitted.role} {submitted.person_name}{submitted.action}。"
+    return f"已提交，但{submitted.role} {submitted.person_name} 尚未绑定账号，请线下报送。"
 
 
 def _button_value(session: Session, step: str, value: str) -> str:
@@ -192,174 +322,108 @@ def _button_value(session: Session, step: str, value: str) -> str:
             raise InvalidInput("这个选项已失效，请重新选择。")
         return choices[int(value)]
     if step.startswith("check:"):
+        if step.split(":")[1] not in {i.key for kind in MATTER_KINDS for i in checklist_for(kind)}:
+            raise InvalidInput("这个选项已失效，请重新选择。")
         return "done" if value == "done" else "not_needed"
+    if step == Step.DEPUTY and not value.isdigit():
+        raise InvalidInput("这个选项已失效，请重新选择。")
     return value
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput) -> None:
     """A typed answer for the topic workflow: a form field, a reason, or a meeting date."""
     assert update.message is not None and update.message.text is not None and update.effective_chat is not None
-    text, purpose = update.message.text, pending.purpose
+    text, purpose, target, version = (
+        update.message.text,
+        pending.purpose,
+        pending.target_id,
+        pending.target_version or 0,
+    )
     found = services(context)
 
-    def work() -> Topic:
-        with found.database.session() as session:
-            actor = session.get(Person, person.id)
-            assert actor is not None
-            if purpose == service.INPUT_PURPOSE:
-                return service.enter_text(session, actor, pending.target_id, text, found.clock.today())
-            if purpose == "topic:meeting_date":
-                return service.set_meeting_date(session, actor, pending.target_id, text, found.clock.today())
-            topic = session.get(Topic, pending.target_id)
-            stage = topic.stage if topic else -1
-            return service.decide(session, pending.target_id, stage, actor, purpose.split(":")[1], text)
-
-    topic = await blocking(work)
-    if purpose == service.INPUT_PURPOSE:
-        await _show_form(update, context, topic.id, edit=False)
-    elif purpose == "topic:meeting_date":
-        await send_html(
-            context,
-            update.effective_chat.id,
-            f"已将议题 #{topic.id} 安排在 {topic.meeting_date} 的{escape(topic.meeting_type or '')}。",
+    def work(session: Session) -> str | None:
+        actor = session.get(Person, person.id)
+        assert actor is not None
+        if purpose == service.INPUT_PURPOSE:
+            service.enter_text(session, actor, target, text, found.clock.today())
+            return None
+        if purpose == service.MEETING_DATE_PURPOSE:
+            topic = service.set_meeting_date(session, actor, target, version, text, found.clock.today())
+            return f"已将议题 #{topic.id} 安排在 {topic.meeting_date} 的{topic.meeting_type or ''}。"
+        topic = session.get(Topic, target)
+        stage = topic.stage if topic else -1
+        status = service.decide(
+            session, target, stage, version, actor, Review(purpose.split(":")[1]), found.context(session), text
         )
+        return f"已处理议题 #{target}：{STATUS_LABEL[status]}。"
+
+    reply = await command(context, work)
+    if reply is None:
+        await _show_form(update, context, target, edit=False)
     else:
-        await send_html(context, update.effective_chat.id, f"已处理议题 #{topic.id}：{STATUS_LABEL[topic.status]}。")
-        await _tell_requester(context, topic)
+        await send_html(context, update.effective_chat.id, escape(reply))
 
 
-inputs.TEXT_ROUTES["topic"] = on_text
+inputs.TEXT_ROUTES[service.PREFIX] = on_text
 
 
-# ----- the chain -------------------------------------------------------------------------------
+# ----- the chain, the requester, history ---------------------------------------------------------
 
 
-async def _send_to_stage(context: ContextTypes.DEFAULT_TYPE, topic: Topic) -> bool:
-    def load() -> Person | None:
-        with services(context).database.session() as session:
-            return session.get(Person, int(service.current_stage(topic)["person_id"]))
-
-    stage_person = await blocking(load)
-    text, markup = _review_view(topic)
-    return await notify(context, stage_person, text, markup)
-
-
-async def _after_submit(update: Update, context: ContextTypes.DEFAULT_TYPE, topic: Topic) -> None:
-    reached = await _send_to_stage(context, topic)
-    stage = service.current_stage(topic)
-    route = " → ".join(f"{s['role']}{s['action']}" for s in topic.chain)
-    where = (
-        f"已送{stage['role']} {escape(str(stage['person_name']))}{stage['action']}"
-        if reached
-        else f"已提交，但{stage['role']} {escape(str(stage['person_name']))} 尚未绑定账号，请线下报送"
-    )
-    await edit_html(update, f"📨 议题 #{topic.id} {where}。\n流程（第四十九条）：{escape(route)}")
-
-
-async def _tell_requester(context: ContextTypes.DEFAULT_TYPE, topic: Topic) -> None:
-    if topic.status == "in_review":
-        stage = service.current_stage(topic)
-        text = f"📋 议题 #{topic.id} 上一步已通过，现送{stage['role']} {escape(str(stage['person_name']))}{stage['action']}。"
-        markup = None
-    elif topic.status == "accepted":
-        text, markup = (
-            f"✅ 议题 #{topic.id}“{escape(topic.title or '')}”已确定提请{escape(topic.meeting_type or '')}。",
-            None,
-        )
-    elif topic.status == "returned":
-        text = f"↩️ 议题 #{topic.id} 被退回修改。"
-        markup = keyboard([[("修改后重新提交", f"tp:rv:{topic.id}")]])
-    else:
-        text, markup = f"⛔ 议题 #{topic.id} 不予上会。", None
-    await notify(context, topic.requester, text + "\n" + await _last_note(context, topic), markup)
-
-
-async def _last_note(context: ContextTypes.DEFAULT_TYPE, topic: Topic) -> str:
-    def load() -> str:
-        with services(context).database.session() as session:
-            _, events = service.history(session, topic.id)
-            last = events[-1]
-            who = last.actor.name if last.actor else ""
-            return f"{escape(who)}：{escape(last.action)}" + (f"（{escape(last.note)}）" if last.note else "")
-
-    return await blocking(load)
-
-
-@explains_domain_errors
-async def stage_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(StageButton)
+async def stage_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: StageButton) -> str | None:
     """通过 / 退回修改 / 不予上会 at one stage (the latter two then ask for a reason)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, topic_id, stage = query.data.split(":")
-    decision = {"ok": "pass", "rt": "return", "no": "reject"}[action]
+    assert query is not None
+    decision = REVIEWS.get(data.action)
+    if decision is None:
+        raise InvalidInput("这个按钮已失效。")
+    found = services(context)
 
-    def work() -> Topic:
-        with services(context).database.session() as session:
-            actor = require_person(session, query.from_user.id)
-            if decision == "pass":
-                return service.decide(session, int(topic_id), int(stage), actor, decision)
-            return service.ask_reason(session, int(topic_id), int(stage), actor, decision)
+    def work(session: Session) -> None:
+        actor = require_person(session, query.from_user.id)
+        if decision == Review.PASS:
+            service.decide(session, data.topic_id, data.stage, data.version, actor, decision, found.context(session))
+        else:
+            service.ask_reason(session, data.topic_id, data.stage, data.version, actor, decision)
 
-    topic = await blocking(work)
-    if decision == "pass":
-        await query.answer("已通过")
-        await edit_html(
-            update, f"{_review_view_text(topic)}\n结果：{bold('通过')}（{escape(query.from_user.first_name)}）"
-        )
-        if topic.status == "in_review":
-            await _send_to_stage(context, topic)
-        await _tell_requester(context, topic)
-    else:
-        await query.answer()
-        label = "退回修改" if decision == "return" else "不予上会"
-        await send_html(context, query.from_user.id, f"请输入{label}的理由（议题 #{topic.id}）：")
+    await command(context, work)
+    if decision == Review.PASS:
+        return "已通过"
+    label = "退回修改" if decision == Review.RETURN else "不予上会"
+    await send_html(context, query.from_user.id, f"请输入{label}的理由（议题 #{data.topic_id}，发送 /cancel 放弃）：")
+    return None
 
 
-def _review_view_text(topic: Topic) -> str:
-    return f"{bold(f'📋 议题 #{topic.id}')}\n" + "\n".join(_facts(topic))
-
-
-# ----- requester, agenda and history -----------------------------------------------------------
-
-
-@explains_domain_errors
-async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(TopicButton)
+async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: TopicButton) -> str | None:
     """Revise a returned topic; show or export a topic's history."""
     query = update.callback_query
-    assert query is not None and query.data is not None and query.message is not None
-    _, action, topic_id = query.data.split(":")
-    found = services(context)
-    chat_id = query.message.chat.id
+    assert query is not None and query.message is not None
+    found, chat_id = services(context), query.message.chat.id
+    if data.action == "rv":
 
-    if action == "rv":
+        def revise(session: Session) -> int:
+            person = require_person(session, query.from_user.id)
+            return service.revise(session, person, data.topic_id, data.version, found.context(session))
 
-        def revise() -> int:
-            with found.database.session() as session:
-                return service.revise(session, require_person(session, query.from_user.id), int(topic_id)).id
+        await _show_form(update, context, await command(context, revise), edit=False)
+        return None
+    if data.action not in ("his", "csv"):
+        raise InvalidInput("这个按钮已失效。")
 
-        await query.answer()
-        await _show_form(update, context, await blocking(revise), edit=False)
-        return
+    def load(session: Session) -> tuple[Topic, list[tuple[str, str, str, str]]]:
+        require_person(session, query.from_user.id)
+        topic, events = service.history(session, data.topic_id)
+        zone = found.settings.timezone
+        rows = [
+            (local_time(e.at, zone).strftime("%Y-%m-%d %H:%M"), e.actor.name if e.actor else "", e.action, e.note or "")
+            for e in events
+        ]
+        return topic, rows
 
-    def load() -> tuple[Topic, list[tuple[str, str, str, str]]]:
-        with found.database.session() as session:
-            require_person(session, query.from_user.id)
-            topic, events = service.history(session, int(topic_id))
-            zone = found.settings.timezone
-            rows = [
-                (
-                    local_time(e.at, zone).strftime("%Y-%m-%d %H:%M"),
-                    e.actor.name if e.actor else "",
-                    e.action,
-                    e.note or "",
-                )
-                for e in events
-            ]
-            return topic, rows
-
-    topic, rows = await blocking(load)
-    await query.answer()
-    if action == "csv":
+    topic, rows = await command(context, load)
+    if data.action == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["时间", "人员", "动作", "说明"])
@@ -367,50 +431,62 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await context.bot.send_document(
             chat_id, buffer.getvalue().encode("utf-8-sig"), filename=f"议题{topic.id}记录.csv"
         )
-        return
-    lines = [bold(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{STATUS_LABEL[topic.status]}）")]
+        return None
+    lines = [bold(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{STATUS_LABEL[TopicStatus(topic.status)]}）")]
     lines += [
         f"{at} {escape(who)} {escape(what)}" + (f"：{escape(note)}" if note else "") for at, who, what, note in rows
     ]
-    await send_html(context, chat_id, "\n".join(lines), keyboard([[("导出 CSV", f"tp:csv:{topic.id}")]]))
+    csv_button = TopicButton(topic.id, topic.version, "csv").pack()
+    await send_html(context, chat_id, "\n".join(lines), keyboard([[("导出 CSV", csv_button)]]))
+    return None
 
 
 @registered_only
 async def list_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/topics: my topics, and those waiting for my review or decision."""
+    """/topics: my topics; and a fresh review card for each topic waiting for me."""
     assert update.effective_user is not None and update.effective_chat is not None
+    user_id, found = update.effective_user.id, services(context)
 
-    def work() -> list[tuple[str, InlineKeyboardMarkup | None]]:
-        with services(context).database.session() as session:
-            person = require_person(session, update.effective_user.id)
-            messages = [_review_view(t) for t in service.awaiting(session, person)]
-            mine = service.my_topics(session, person)
-            if mine:
-                lines = [bold("我申报的议题")] + [
-                    f"#{t.id} {escape(t.title or '')}（{escape(t.meeting_type or '')}）：{STATUS_LABEL[t.status]}"
-                    for t in mine
-                ]
-                messages.append(("\n".join(lines), keyboard([[(f"📜 #{t.id}", f"tp:his:{t.id}")] for t in mine])))
-            return messages
+    def work(session: Session) -> tuple[int, tuple[str, InlineKeyboardMarkup] | None]:
+        person = require_person(session, user_id)
+        now = found.clock.now()
+        waiting = service.awaiting(session, person)
+        for topic in waiting:
+            service.send_review_card(session, topic, now)
+        mine = service.my_topics(session, person)
+        if not mine:
+            return len(waiting), None
+        lines = [bold("我申报的议题")] + [
+            f"#{t.id} {escape(t.title or '')}（{escape(t.meeting_type or '')}）：{escape(_status_line(t))}"
+            for t in mine
+        ]
+        rows = [[(f"📜 #{t.id}", TopicButton(t.id, t.version, "his").pack())] for t in mine]
+        return len(waiting), ("\n".join(lines), keyboard(rows))
 
-    messages = await blocking(work)
-    if not messages:
-        await tell(update, context, "没有议题记录，也没有待您处理的议题。")
-    for text, markup in messages:
-        await send_html(context, update.effective_chat.id, text, markup)
+    waiting, mine = await command(context, work)
+    await send_overview(
+        update,
+        context,
+        f"待您处理的议题有 {waiting} 个，审核消息随后发给您。" if waiting else None,
+        mine,
+        "没有议题记录，也没有待您处理的议题。",
+    )
+
+
+# ----- agenda ----------------------------------------------------------------------------------
 
 
 @registered_only
 async def show_agenda(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/agenda: accepted topics of each upcoming meeting in order (the 区长 and 办公室 can arrange them)."""
     assert update.effective_user is not None and update.effective_chat is not None
+    user_id = update.effective_user.id
 
-    def work() -> tuple[list[Topic], bool]:
-        with services(context).database.session() as session:
-            person = require_person(session, update.effective_user.id)
-            return service.agenda(session), person.position in service.AGENDA_MANAGERS or person.is_admin
+    def work(session: Session) -> tuple[list[Topic], bool]:
+        person = require_person(session, user_id)
+        return service.agenda(session), person.position in service.AGENDA_MANAGERS or person.is_admin
 
-    topics, manager = await blocking(work)
+    topics, manager = await command(context, work)
     if not topics:
         await tell(update, context, "目前没有已确定上会的议题。")
         return
@@ -423,50 +499,51 @@ async def show_agenda(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         text = f"{topic.agenda_order}. {escape(topic.title or '')}（{escape(topic.department or '')}）"
         markup = None
         if manager:
+
+            def data(action: str, topic: Topic = topic) -> str:
+                return AgendaButton(topic.id, topic.version, action).pack()
+
             markup = keyboard(
                 [
-                    [("⬆️", f"tp:up:{topic.id}"), ("⬇️", f"tp:dn:{topic.id}"), ("📅 会期", f"tp:dt:{topic.id}")],
-                    [("通过·需发文", f"tp:out:{topic.id}:p1"), ("通过", f"tp:out:{topic.id}:p0")],
-                    [("原则通过·需发文", f"tp:out:{topic.id}:a1"), ("原则通过", f"tp:out:{topic.id}:a0")],
-                    [("暂缓", f"tp:out:{topic.id}:d0"), ("不通过", f"tp:out:{topic.id}:n0")],
+                    [("⬆️", data("up")), ("⬇️", data("dn")), ("📅 会期", data("dt"))],
+                    [("通过·需发文", data("p1")), ("通过", data("p0"))],
+                    [("原则通过·需发文", data("a1")), ("原则通过", data("a0"))],
+                    [("暂缓", data("d0")), ("不通过", data("n0"))],
                 ]
             )
         await send_html(context, update.effective_chat.id, text, markup)
 
 
-@explains_domain_errors
-async def agenda_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(AgendaButton)
+async def agenda_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: AgendaButton) -> str | None:
     """Arrange the agenda: move, set the meeting date, record the outcome."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    action, topic_id = parts[1], int(parts[2])
-    found = services(context)
+    assert query is not None
+    found, action = services(context), data.action
 
-    def work() -> Topic:
-        with found.database.session() as session:
-            actor = require_person(session, query.from_user.id)
-            if action in ("up", "dn"):
-                return service.move(session, actor, topic_id, -1 if action == "up" else 1)
-            if action == "dt":
-                return service.await_meeting_date(session, actor, topic_id)
-            code = parts[3]
-            return service.record_outcome(session, actor, topic_id, code[0], code[1] == "1", found.context(session))
-
-    topic = await blocking(work)
-    if action == "dt":
-        await query.answer()
-        await send_html(context, query.from_user.id, f"请输入议题 #{topic.id} 的会议日期（如 12月15日）：")
-    elif action == "out":
-        await query.answer("已记录")
-        note = (
-            "，已生成5个工作日印发期限（第五十条）"
-            if parts[3][1] == "1" and topic.outcome in ("通过", "原则通过")
-            else ""
+    def work(session: Session) -> Topic:
+        actor = require_person(session, query.from_user.id)
+        if action in ("up", "dn"):
+            return service.move(session, actor, data.topic_id, -1 if action == "up" else 1)
+        if action == "dt":
+            return service.await_meeting_date(session, actor, data.topic_id)
+        if len(action) != 2 or action[0] not in service.OUTCOMES or action[1] not in "01":
+            raise InvalidInput("这个按钮已失效。")
+        return service.record_outcome(
+            session, actor, data.topic_id, data.version, action[0], action[1] == "1", found.context(session)
         )
-        await edit_html(update, f"{escape(topic.title or '')}：会议结果 {bold(topic.outcome or '')}{note}")
-    else:
-        await query.answer("已调整顺序，发送 /agenda 查看")
+
+    topic = await command(context, work)
+    if action == "dt":
+        await send_html(
+            context, query.from_user.id, f"请输入议题 #{topic.id} 的会议日期（如 12月15日，发送 /cancel 放弃）："
+        )
+        return None
+    if action in ("up", "dn"):
+        return "已调整顺序，发送 /agenda 查看"
+    note = "，已生成5个工作日印发期限（第五十条）" if action[1] == "1" and topic.status == TopicStatus.CONCLUDED else ""
+    await edit_html(update, f"{escape(topic.title or '')}：会议结果 {bold(topic.outcome or '')}{note}")
+    return "已记录"
 
 
 def build_handlers() -> list[BaseHandler]:
@@ -474,8 +551,8 @@ def build_handlers() -> list[BaseHandler]:
         CommandHandler("topic", form_command(service.open_form, _show_form, "请在与我的私聊中发送 /topic 申报议题。")),
         CommandHandler("topics", list_topics),
         CommandHandler("agenda", show_agenda),
-        CallbackQueryHandler(form_button, pattern=r"^tp:(f|e|s|c):\d+"),
-        CallbackQueryHandler(stage_button, pattern=r"^tp:(ok|rt|no):\d+:\d+$"),
-        CallbackQueryHandler(topic_button, pattern=r"^tp:(rv|his|csv):\d+$"),
-        CallbackQueryHandler(agenda_button, pattern=r"^tp:(up|dn|dt|out):\d+"),
+        CallbackQueryHandler(form_button, pattern=FormButton.matches),
+        CallbackQueryHandler(stage_button, pattern=StageButton.matches),
+        CallbackQueryHandler(topic_button, pattern=TopicButton.matches),
+        CallbackQueryHandler(agenda_button, pattern=AgendaButton.matches),
     ]

@@ -4,9 +4,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from bot.config import DEFAULT_CONFIG, Settings, load_settings
@@ -48,17 +49,50 @@ def two_rulebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _no_postgres(reason: str) -> NoReturn:
+    """Skip, saying why; under CI a missing PostgreSQL fails instead, so it cannot pass unnoticed."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must test on PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
 def _reset_postgres(url: str) -> None:
-    """An empty public schema; skips the test (saying why) when the server cannot be reached."""
+    """An empty public schema."""
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
     except OperationalError as exc:
-        pytest.skip(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc.orig}")
+        _no_postgres(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc.orig}")
     finally:
         engine.dispose()
+
+
+def _fresh_database(url: str, name: str) -> str:
+    """An empty database `name` on the server of `url` (the session's live bot keeps its own, so a
+    test that resets the shared schema cannot pull it from under the bot)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        _no_postgres(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc.orig}")
+    finally:
+        engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def postgres_url(database: str | None = None) -> str:
+    """TEST_DATABASE_URL with an empty schema, or a new empty database named `database`."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        _no_postgres("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    if database is not None:
+        return _fresh_database(url, database)
+    _reset_postgres(url)
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -67,8 +101,4 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
-    _reset_postgres(url)
-    yield url
+    yield postgres_url()

@@ -17,6 +17,9 @@ from enum import Enum
 import chinese_calendar
 import holidays
 
+# Office hours: reminders are pushed only inside them, on working days.
+WORK_START, WORK_END = dt.time(9, 0), dt.time(18, 0)
+
 
 class DataSource(Enum):
     OVERRIDE = "管理员维护的调休表"
@@ -104,6 +107,18 @@ class WorkdayCalendar:
         while not (info := self.day(day)).is_workday:
             day -= dt.timedelta(days=1)
         return info
+
+    def in_working_hours(self, moment: dt.datetime) -> bool:
+        return self.is_workday(moment.date()) and WORK_START <= moment.time() < WORK_END
+
+    def next_working_moment(self, moment: dt.datetime) -> dt.datetime:
+        """`moment` if inside working hours, else 09:00 of the next working day (never at night)."""
+        if self.in_working_hours(moment):
+            return moment
+        day = moment.date()
+        if not (self.is_workday(day) and moment.time() < WORK_START):
+            day = self.next_workday(day).date
+        return dt.datetime.combine(day, WORK_START, tzinfo=moment.tzinfo)
 
     def shift(self, date: dt.date, workdays: int) -> dt.date:
         """`workdays` working days after (positive) or before (negative) `date`; 0 is `date` itself."""

@@ -1,31 +1,47 @@
 """Deadlines and their reminders.
 
-A deadline gets its reminder rows when it is created (before and on the due date, then one
-escalation), each at 09:00 on a working day in the office's time zone. Delivery claims due rows
-inside a transaction (FOR UPDATE SKIP LOCKED on PostgreSQL), so two bot processes never send the
-same reminder; a row claimed by a process that died is retried after a lease expires.
+A deadline gets its reminders when it is created (before and on the due date, then one
+escalation), each a card in the outbox at 09:00 on a working day, sent in working hours only
+(bot.delivery). Closing and snoozing are compare-and-set transitions on the deadline's version;
+every sent reminder is a live card, redrawn when the deadline moves on. Nothing here commits.
 """
 
-import os
 import re
-import socket
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.calendar import WorkdayCalendar
-from bot.db import BlockedChat, Deadline, Person, Reminder
-from bot.deadlines.rules import DeadlineRule, rules
+from bot.calendar.workdays import WORK_START
+from bot.context import WorkContext
+from bot.db import Deadline, Person, utc
+from bot.deadlines.rules import DeadlineRule, EscalateTo, rules
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.roster import holder
+from bot.roster import Position, holder
+from bot.workflow import outbox
+from bot.workflow.models import CardRole, Subject
+from bot.workflow.transitions import MODELS, log, transition
 from knowledge import chinese_to_int
 
-WORK_START, WORK_END = time(9, 0), time(18, 0)
-CLAIM_LEASE = timedelta(minutes=5)
 SNOOZE = timedelta(hours=2)
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class DeadlineStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Purpose(StrEnum):
+    """Why a reminder goes out."""
+
+    BEFORE = "before"
+    DUE = "due"
+    AFTER = "after"
+    SNOOZE = "snooze"
+    ESCALATION = "escalation"
 
 
 @dataclass(frozen=True)
@@ -36,27 +52,8 @@ class Audience:
     escalation_chat: int | None
 
 
-def in_working_hours(moment: datetime, calendar: WorkdayCalendar) -> bool:
-    return calendar.is_workday(moment.date()) and WORK_START <= moment.time() < WORK_END
-
-
-def next_working_moment(moment: datetime, calendar: WorkdayCalendar) -> datetime:
-    """`moment` if inside working hours, else 09:00 of the next working day (never at night)."""
-    if in_working_hours(moment, calendar):
-        return moment
-    day = moment.date()
-    if not (calendar.is_workday(day) and moment.time() < WORK_START):
-        day = calendar.next_workday(day).date
-    return datetime.combine(day, WORK_START, tzinfo=moment.tzinfo)
-
-
 def _at_nine(day: date, like: datetime) -> datetime:
     return datetime.combine(day, WORK_START, tzinfo=like.tzinfo)
-
-
-def utc(moment: datetime) -> datetime:
-    """Times are stored in UTC (SQLite keeps no time zone, so every stored time must agree)."""
-    return moment.astimezone(UTC)
 
 
 def audience(
@@ -74,15 +71,15 @@ def audience(
     if department and department in groups:
         chats.append(groups[department])
     if responsible is None and department:
-        responsible = holder(session, "部门主要负责人", department)
+        responsible = holder(session, Position.DEPARTMENT_HEAD, department)
     if responsible and responsible.telegram_user_id:
         chats.append(responsible.telegram_user_id)
     if not chats and requester and requester.telegram_user_id:
         chats.append(requester.telegram_user_id)
-    target = {"approver": approver, "requester": requester}.get(rule.escalate_to)
+    target = {EscalateTo.APPROVER: approver, EscalateTo.REQUESTER: requester}.get(rule.escalate_to)
     escalation: int | None = None
-    if rule.escalate_to == "office":
-        director = holder(session, "办公室主任")
+    if rule.escalate_to == EscalateTo.OFFICE:
+        director = holder(session, Position.OFFICE_DIRECTOR)
         escalation = groups.get("office") or (director.telegram_user_id if director else None)
     elif target is not None:
         escalation = target.telegram_user_id
@@ -93,9 +90,7 @@ def create_deadline(
     session: Session,
     rule_key: str,
     start: date,
-    now: datetime,
-    calendar: WorkdayCalendar,
-    groups: dict[str, int],
+    context: WorkContext,
     *,
     title: str | None = None,
     due: date | None = None,
@@ -106,8 +101,9 @@ def create_deadline(
     approver: Person | None = None,
     source: str | None = None,
 ) -> Deadline:
-    """Create a deadline and schedule its reminders (not committed: part of the caller's unit of work)."""
+    """Create a deadline, schedule its reminders and, if the rule says so, tell the responsible side."""
     rule = rules()[rule_key]
+    calendar = context.calendar
     period = workdays or rule.workdays
     warning = None
     if due is None:
@@ -121,7 +117,7 @@ def create_deadline(
         rule_key=rule.key,
         title=title or rule.title,
         article=rule.article or None,
-        status="open",
+        status=DeadlineStatus.OPEN,
         source=source,
         start_date=start,
         due_date=due,
@@ -134,177 +130,117 @@ def create_deadline(
     )
     session.add(deadline)
     session.flush()
-    _schedule(
-        session,
-        deadline,
-        rule,
-        audience(session, rule, groups, department, responsible, requester, approver),
-        now,
-        calendar,
-    )
+    to = audience(session, rule, context.groups, department, responsible, requester, approver)
+    _schedule(session, deadline, rule, to, context)
+    log(session, Subject.DEADLINE, deadline.id, requester.id if requester else None, "created")
+    if rule.announce:
+        for chat in to.chats:
+            outbox.send_card(
+                session, Subject.DEADLINE, deadline.id, CardRole.NEW_DEADLINE, None, context.now, chat_id=chat
+            )
     return deadline
 
 
-def _schedule(
-    session: Session, deadline: Deadline, rule: DeadlineRule, to: Audience, now: datetime, calendar: WorkdayCalendar
-) -> None:
+def _remind(session: Session, deadline: Deadline, purpose: Purpose, chat: int, at: datetime, now: datetime) -> None:
+    outbox.send_card(
+        session,
+        Subject.DEADLINE,
+        deadline.id,
+        CardRole.REMINDER,
+        None,
+        now,
+        chat_id=chat,
+        send_at=at,
+        working_hours_only=True,
+        purpose=purpose,
+        key=f"deadline:{deadline.id}:{purpose}:{chat}:{utc(at):%Y%m%d%H%M}",
+    )
+
+
+def _schedule(session: Session, deadline: Deadline, rule: DeadlineRule, to: Audience, context: WorkContext) -> None:
+    now, calendar = context.now, context.calendar
     slots = [
-        (("before" if o < 0 else "due" if o == 0 else "after"), _at_nine(calendar.shift(deadline.due_date, o), now))
+        (
+            Purpose.BEFORE if o < 0 else Purpose.DUE if o == 0 else Purpose.AFTER,
+            _at_nine(calendar.shift(deadline.due_date, o), now),
+        )
         for o in rule.remind
     ]
     upcoming = [(purpose, at) for purpose, at in slots if at >= now]
     if not upcoming and deadline.due_date >= now.date():
-        upcoming = [("due", next_working_moment(now, calendar))]
+        upcoming = [(Purpose.DUE, calendar.next_working_moment(now))]
     for purpose, at in upcoming:
         for chat in to.chats:
-            session.add(Reminder(deadline_id=deadline.id, purpose=purpose, chat_id=chat, send_at=utc(at)))
+            _remind(session, deadline, purpose, chat, at, now)
     if rule.escalate_after and to.escalation_chat is not None:
         at = _at_nine(calendar.shift(deadline.due_date, rule.escalate_after), now)
-        session.add(
-            Reminder(
-                deadline_id=deadline.id,
-                purpose="escalation",
-                chat_id=to.escalation_chat,
-                send_at=utc(max(at, next_working_moment(now, calendar))),
-            )
+        _remind(
+            session, deadline, Purpose.ESCALATION, to.escalation_chat, max(at, calendar.next_working_moment(now)), now
         )
-    session.flush()
-
-
-# ----- delivery ----------------------------------------------------------------------------------
-
-
-def claim_due(session: Session, now: datetime, calendar: WorkdayCalendar, limit: int = 50) -> list[Reminder]:
-    """Claim reminders due now (only inside working hours); committed before anything is sent."""
-    if not in_working_hours(now, calendar):
-        return []
-    now = utc(now)
-    query = (
-        select(Reminder)
-        .where(
-            Reminder.send_at <= now,
-            or_(
-                Reminder.status == "pending", (Reminder.status == "claimed") & (Reminder.claimed_at < now - CLAIM_LEASE)
-            ),
-        )
-        .order_by(Reminder.send_at, Reminder.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Reminder)
-    )
-    claimed = []
-    for reminder in session.scalars(query).unique():
-        if reminder.deadline.status != "open":
-            reminder.status = "cancelled"
-            continue
-        reminder.status, reminder.claimed_by, reminder.claimed_at = "claimed", WORKER, now
-        reminder.attempts += 1
-        claimed.append(reminder)
-    session.commit()
-    return claimed
-
-
-def mark_sent(session: Session, reminder_id: int, now: datetime) -> None:
-    session.execute(update(Reminder).where(Reminder.id == reminder_id).values(status="sent", sent_at=utc(now)))
-    session.commit()
-
-
-def retry_later(session: Session, reminder_id: int, at: datetime, error: str) -> None:
-    """A transient failure (429, network): send again at `at`, never drop it."""
-    session.execute(
-        update(Reminder)
-        .where(Reminder.id == reminder_id)
-        .values(status="pending", send_at=utc(at), claimed_by=None, last_error=error)
-    )
-    session.commit()
-
-
-def mark_blocked(session: Session, reminder_id: int, chat_id: int, error: str) -> None:
-    """The chat refused the bot (403): the reminder fails and the chat is recorded for the admins."""
-    session.execute(update(Reminder).where(Reminder.id == reminder_id).values(status="failed", last_error=error))
-    if session.get(BlockedChat, chat_id) is None:
-        session.add(BlockedChat(chat_id=chat_id, description=error))
-    session.commit()
-
-
-def blocked_chats_to_report(session: Session, now: datetime) -> list[BlockedChat]:
-    rows = list(
-        session.scalars(select(BlockedChat).where(BlockedChat.reported_at.is_(None)).with_for_update(skip_locked=True))
-    )
-    for row in rows:
-        row.reported_at = utc(now)
-    session.commit()
-    return rows
 
 
 # ----- user actions ------------------------------------------------------------------------------
 
 
-def _open_deadline(session: Session, deadline_id: int) -> Deadline:
-    deadline = session.get(Deadline, deadline_id, with_for_update=True)
-    if deadline is None:
-        raise NotFound("找不到这个期限事项。")
-    return deadline
-
-
 def may_act_on(deadline: Deadline, person: Person) -> bool:
     return (
         person.is_admin
-        or person.position == "办公室主任"
+        or person.position == Position.OFFICE_DIRECTOR
         or person.id in {deadline.responsible_id, deadline.requester_id, deadline.approver_id}
         or (deadline.department is not None and person.department == deadline.department)
     )
 
 
-def close(session: Session, deadline_id: int, person: Person, now: datetime) -> Deadline:
-    """已办结: legal once, by someone responsible for the item; stops its reminders."""
-    deadline = _open_deadline(session, deadline_id)
-    if not may_act_on(deadline, person):
-        raise PermissionDenied("只有承办部门、交办人或办公室可以标记办结。")
-    if deadline.status != "open":
-        raise InvalidInput(f"这个事项已经{'办结' if deadline.status == 'done' else '取消'}了。")
-    deadline.status, deadline.closed_at, deadline.closed_by = "done", utc(now), person
-    session.execute(
-        update(Reminder)
-        .where(Reminder.deadline_id == deadline.id, Reminder.status == "pending")
-        .values(status="cancelled")
+def _handled(deadline: Deadline) -> str:
+    state = {DeadlineStatus.DONE: "已经办结", DeadlineStatus.CANCELLED: "已经取消"}.get(
+        DeadlineStatus(deadline.status), "已经处理过"
     )
-    session.commit()
+    return f"这个事项{state}了。"
+
+
+def _claim(session: Session, deadline_id: int, version: int, person: Person, refusal: str) -> Deadline:
+    deadline = session.get(Deadline, deadline_id)
+    if deadline is None:
+        raise NotFound("找不到这个期限事项。")
+    if not may_act_on(deadline, person):
+        raise PermissionDenied(refusal)
+    if deadline.status != DeadlineStatus.OPEN:
+        raise InvalidInput(_handled(deadline))
+    return transition(session, deadline, version, _handled)
+
+
+def close(session: Session, deadline_id: int, version: int, person: Person, context: WorkContext) -> Deadline:
+    """已办结: legal once, by someone responsible for the item; its reminders stop and redraw."""
+    deadline = _claim(session, deadline_id, version, person, "只有承办部门、交办人或办公室可以标记办结。")
+    _close(session, deadline, person, context)
     return deadline
 
 
-def close_by_source(session: Session, source: str, person: Person | None, now: datetime) -> None:
+def _close(session: Session, deadline: Deadline, person: Person | None, context: WorkContext) -> None:
+    deadline.status, deadline.closed_at, deadline.closed_by = DeadlineStatus.DONE, utc(context.now), person
+    log(session, Subject.DEADLINE, deadline.id, person.id if person else None, "done")
+    outbox.redraw_cards(session, Subject.DEADLINE, deadline.id, context.now)
+
+
+def close_by_source(session: Session, source: str, person: Person | None, context: WorkContext) -> None:
     """Close the open deadline a workflow created (e.g. 销假 closes the leave's return deadline)."""
-    for deadline in session.scalars(select(Deadline).where(Deadline.source == source, Deadline.status == "open")):
-        deadline.status, deadline.closed_at, deadline.closed_by = "done", utc(now), person
-        session.execute(
-            update(Reminder)
-            .where(Reminder.deadline_id == deadline.id, Reminder.status == "pending")
-            .values(status="cancelled")
-        )
+    for deadline in session.scalars(
+        select(Deadline).where(Deadline.source == source, Deadline.status == DeadlineStatus.OPEN)
+    ):
+        transition(session, deadline, deadline.version, _handled)
+        _close(session, deadline, person, context)
 
 
 def snooze(
-    session: Session, deadline_id: int, person: Person, chat_id: int, now: datetime, calendar: WorkdayCalendar
+    session: Session, deadline_id: int, version: int, person: Person, chat_id: int, context: WorkContext
 ) -> datetime:
     """延后: one extra reminder to this chat two working hours later; the schedule stays as it was."""
-    deadline = _open_deadline(session, deadline_id)
-    if not may_act_on(deadline, person):
-        raise PermissionDenied("只有承办部门、交办人或办公室可以延后提醒。")
-    if deadline.status != "open":
-        raise InvalidInput("这个事项已经办结，不再提醒。")
-    later = now + SNOOZE
-    at = later if in_working_hours(later, calendar) else next_working_moment(later, calendar)
-    exists = session.scalar(
-        select(Reminder.id).where(
-            Reminder.deadline_id == deadline.id,
-            Reminder.purpose == "snooze",
-            Reminder.chat_id == chat_id,
-            Reminder.send_at == utc(at),
-        )
-    )
-    if exists is None:
-        session.add(Reminder(deadline_id=deadline.id, purpose="snooze", chat_id=chat_id, send_at=utc(at)))
-    session.commit()
+    deadline = _claim(session, deadline_id, version, person, "只有承办部门、交办人或办公室可以延后提醒。")
+    later = context.now + SNOOZE
+    at = context.calendar.next_working_moment(later)
+    _remind(session, deadline, Purpose.SNOOZE, chat_id, at, context.now)
+    log(session, Subject.DEADLINE, deadline.id, person.id, "snoozed", at.isoformat())
+    outbox.redraw_cards(session, Subject.DEADLINE, deadline.id, context.now)
     return at
 
 
@@ -315,7 +251,9 @@ def open_for(session: Session, person: Person) -> list[Deadline]:
         conditions.append(Deadline.department == person.department)
     return list(
         session.scalars(
-            select(Deadline).where(Deadline.status == "open", or_(*conditions)).order_by(Deadline.due_date, Deadline.id)
+            select(Deadline)
+            .where(Deadline.status == DeadlineStatus.OPEN, or_(*conditions))
+            .order_by(Deadline.due_date, Deadline.id)
         ).unique()
     )
 
@@ -325,6 +263,9 @@ def get(session: Session, deadline_id: int) -> Deadline:
     if deadline is None:
         raise NotFound("找不到这个期限事项。")
     return deadline
+
+
+MODELS[Subject.DEADLINE] = Deadline
 
 
 # ----- parsing what users type -------------------------------------------------------------------

@@ -24,8 +24,10 @@ class DayPart:
     day: date
     half: str | None
 
-    def label(self) -> str:
-        return f"{self.day.month}月{self.day.day}日{HALF_LABEL[self.half]}"
+    def label(self, today: date | None = None) -> str:
+        """12月3日上午; the year is shown when it is not the current one."""
+        year = f"{self.day.year}年" if today is not None and self.day.year != today.year else ""
+        return f"{year}{self.day.month}月{self.day.day}日{HALF_LABEL[self.half]}"
 
 
 @cache

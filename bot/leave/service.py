@@ -4,12 +4,14 @@
       ^                 │ ├──reject──> rejected
       └──resubmit── returned <──return──┘ └──withdraw──> withdrawn
 
-A decision is legal once, from the approver only, inside one transaction (the row is locked).
-The form is a draft row whose `step` says which field comes next, so it survives restarts.
+Leave is a one-stage review chain: the approver approves, rejects or sends back. Every move is a
+compare-and-set on the request's version (bot.workflow.transitions), legal once, from the right
+person; the messages it causes go into the outbox in the same transaction. Nothing here commits:
+the command that called it does, once.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -17,25 +19,55 @@ from sqlalchemy.orm import Session
 
 from bot import forms, inputs
 from bot.context import WorkContext
-from bot.db import LeaveEvent, LeaveRequest, Person
+from bot.db import LeaveRequest, Person, utc
 from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.leave.dates import AM, PM, DayPart, parse_day
 from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
-from bot.roster import holder
+from bot.roster import Position, holder
+from bot.workflow import outbox
+from bot.workflow.models import CardRole, Subject
+from bot.workflow.transitions import MODELS, hold, log, transition
 
 MAX_DESTINATION = 100
 MAX_REASON = 500
 MAX_NOTE = 500
+
+
+class LeaveStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+    COMPLETED = "completed"
+
+
 STATUS_LABEL = {
-    "draft": "填写中",
-    "pending": "待审批",
-    "approved": "已批准",
-    "rejected": "不批准",
-    "returned": "已退回补充",
-    "withdrawn": "已撤回",
-    "completed": "已销假",
+    LeaveStatus.DRAFT: "填写中",
+    LeaveStatus.PENDING: "待审批",
+    LeaveStatus.APPROVED: "已批准",
+    LeaveStatus.REJECTED: "不批准",
+    LeaveStatus.RETURNED: "已退回补充",
+    LeaveStatus.WITHDRAWN: "已撤回",
+    LeaveStatus.COMPLETED: "已销假",
 }
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+
+
+DECIDED_STATUS = {
+    Decision.APPROVE: LeaveStatus.APPROVED,
+    Decision.REJECT: LeaveStatus.REJECTED,
+    Decision.RETURN: LeaveStatus.RETURNED,
+}
+# Kinds whose nature is private: a group is told only "请假".
+PRIVATE_KINDS = ("病假", "事假")
 
 
 class Step(StrEnum):
@@ -49,12 +81,14 @@ class Step(StrEnum):
     CONFIRM = "confirm"
 
 
-TEXT_STEPS = (Step.START, Step.END, Step.DESTINATION, Step.REASON, Step.ACTING)
+TEXT_STEPS = {Step.START, Step.END, Step.DESTINATION, Step.REASON, Step.ACTING}
+PREFIX = Subject.LEAVE  # prompts of this workflow are "leave:<purpose>"
 INPUT_PURPOSE = "leave:field"
+RETURN_PURPOSE = "leave:back"
 
 
-def _steps_for(request: LeaveRequest) -> list[Step]:
-    steps = [Step.KIND]
+def _steps_for(request: LeaveRequest) -> list[str]:
+    steps: list[str] = [Step.KIND]
     if request.kind == "会议请假":
         steps.append(Step.MEETING)
     steps += [Step.START, Step.END]
@@ -63,45 +97,51 @@ def _steps_for(request: LeaveRequest) -> list[Step]:
     return steps + [Step.REASON, Step.ACTING]
 
 
-def _advance(session: Session, request: LeaveRequest) -> None:
-    forms.advance(session, request, _steps_for(request), request.requester_id, INPUT_PURPOSE, set(TEXT_STEPS))
-
-
-def _await_if_typed(session: Session, request: LeaveRequest) -> None:
-    forms.await_if_typed(session, request, request.requester_id, INPUT_PURPOSE, set(TEXT_STEPS))
-
-
 def _log(session: Session, request: LeaveRequest, actor: Person | None, action: str, note: str | None = None) -> None:
-    session.add(LeaveEvent(request_id=request.id, actor_id=actor.id if actor else None, action=action, note=note))
+    log(session, Subject.LEAVE, request.id, actor.id if actor else None, action, note)
 
 
-def _own(session: Session, person: Person, request_id: int, status: str, refusal: str) -> LeaveRequest:
-    return forms.owned(session, LeaveRequest, request_id, person, status, STATUS_LABEL, "找不到这份请假单。", refusal)
+def _own(
+    session: Session, person: Person, request_id: int, status: LeaveStatus, refusal: str, version: int | None = None
+) -> LeaveRequest:
+    return forms.owned(
+        session, LeaveRequest, request_id, person, status, STATUS_LABEL, "找不到这份请假单。", refusal, version
+    )
 
 
 def _draft(session: Session, person: Person, request_id: int) -> LeaveRequest:
-    return _own(session, person, request_id, "draft", "这份请假单{status}，不能再修改。")
+    return _own(session, person, request_id, LeaveStatus.DRAFT, "这份请假单已经处理过（{status}），不能再修改。")
+
+
+def _handled(request: LeaveRequest) -> str:
+    return f"这份请假已经处理过（{STATUS_LABEL[LeaveStatus(request.status)]}），不能重复处理。"
 
 
 # ----- the form ----------------------------------------------------------------------------------
 
 
-def open_form(session: Session, person: Person) -> LeaveRequest:
-    """Resume the person's unfinished form or start a new one."""
-    draft = session.scalar(
-        select(LeaveRequest).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "draft")
+def open_draft(session: Session, person: Person) -> int | None:
+    return session.scalar(
+        select(LeaveRequest.id).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == LeaveStatus.DRAFT)
     )
-    if draft is None:
-        draft = LeaveRequest(requester_id=person.id, status="draft", step=Step.KIND, filled=[])
+
+
+def open_form(session: Session, person: Person) -> int:
+    """Resume the person's unfinished form or start a new one; returns its id."""
+    draft_id = open_draft(session, person)
+    if draft_id is None:
+        draft = LeaveRequest(requester_id=person.id, status=LeaveStatus.DRAFT, step=Step.KIND, filled=[])
         session.add(draft)
         session.flush()
         _log(session, draft, person, "created")
-    _await_if_typed(session, draft)
-    session.commit()
-    return draft
+    else:
+        draft = session.get(LeaveRequest, draft_id)
+        assert draft is not None
+    forms.await_if_typed(session, draft, INPUT_PURPOSE, TEXT_STEPS)
+    return draft.id
 
 
-def choose_kind(session: Session, person: Person, request_id: int, kind: str) -> LeaveRequest:
+def choose_kind(session: Session, person: Person, request_id: int, kind: str) -> None:
     if kind not in KINDS:
         raise InvalidInput(f"没有这种请假类型：{kind!r}")
     request = _draft(session, person, request_id)
@@ -111,19 +151,19 @@ def choose_kind(session: Session, person: Person, request_id: int, kind: str) ->
         request.meeting = None
     if kind not in TRAVEL_KINDS:
         request.destination = None
-    return _save_and_advance(session, request)
+    _advance(session, request)
 
 
-def choose_meeting(session: Session, person: Person, request_id: int, meeting: str) -> LeaveRequest:
+def choose_meeting(session: Session, person: Person, request_id: int, meeting: str) -> None:
     if meeting not in MEETINGS:
         raise InvalidInput(f"没有这种会议：{meeting!r}")
     request = _draft(session, person, request_id)
     request.meeting = meeting
     forms.fill(request, Step.MEETING)
-    return _save_and_advance(session, request)
+    _advance(session, request)
 
 
-def choose_acting(session: Session, person: Person, request_id: int, acting_id: int | None) -> LeaveRequest:
+def choose_acting(session: Session, person: Person, request_id: int, acting_id: int | None) -> None:
     request = _draft(session, person, request_id)
     acting = None
     if acting_id is not None:
@@ -132,10 +172,10 @@ def choose_acting(session: Session, person: Person, request_id: int, acting_id: 
             raise InvalidInput("代行职责的人必须是花名册中的其他人。")
     request.acting = acting
     forms.fill(request, Step.ACTING)
-    return _save_and_advance(session, request)
+    _advance(session, request)
 
 
-def enter_text(session: Session, person: Person, request_id: int, text: str, today: date) -> LeaveRequest:
+def enter_text(session: Session, person: Person, request_id: int, text: str, today: date) -> None:
     """Fill the typed field the form is waiting for; bad input raises InvalidInput and changes nothing."""
     request = _draft(session, person, request_id)
     step = Step(request.step)
@@ -168,33 +208,28 @@ def enter_text(session: Session, person: Person, request_id: int, text: str, tod
     else:
         raise InvalidInput("现在请点选按钮，不需要输入文字。")
     forms.fill(request, step)
-    return _save_and_advance(session, request)
-
-
-def _save_and_advance(session: Session, request: LeaveRequest) -> LeaveRequest:
     _advance(session, request)
-    session.commit()
-    return request
 
 
-def edit_field(session: Session, person: Person, request_id: int, step: Step) -> LeaveRequest:
+def _advance(session: Session, request: LeaveRequest) -> None:
+    forms.advance(session, request, _steps_for(request), INPUT_PURPOSE, TEXT_STEPS)
+
+
+def edit_field(session: Session, person: Person, request_id: int, step: Step) -> None:
     """Go back to one field from the confirmation screen; its old value stays until replaced."""
     request = _draft(session, person, request_id)
     if step not in _steps_for(request):
         raise InvalidInput("这一项不需要填写。")
     forms.unfill(request, step)
     request.step = step
-    _await_if_typed(session, request)
-    session.commit()
-    return request
+    forms.await_if_typed(session, request, INPUT_PURPOSE, TEXT_STEPS)
 
 
 def cancel(session: Session, person: Person, request_id: int) -> None:
     request = _draft(session, person, request_id)
-    request.status = "withdrawn"
+    request.status = LeaveStatus.WITHDRAWN
     inputs.clear(session, person.id, "leave:")
     _log(session, request, person, "cancelled")
-    session.commit()
 
 
 # ----- submission and conflicts -----------------------------------------------------------------
@@ -208,7 +243,7 @@ def _period_key(day: date, half: str | None, end: bool = False) -> int:
     return base + 1 if half == PM else base
 
 
-def _overlapping(
+def overlapping(
     session: Session, person_id: int, request: LeaveRequest, statuses: tuple[str, ...]
 ) -> list[LeaveRequest]:
     assert request.start_date and request.end_date
@@ -230,28 +265,32 @@ def _overlapping(
     ]
 
 
+AWAY = (LeaveStatus.PENDING, LeaveStatus.APPROVED)
+
+
 @dataclass(frozen=True)
 class Conflicts:
     notes: list[str]
     ab_conflict: bool
+    # Art. 9: the 区长 and the 常务副区长 away together; the 区长 must name who presides.
+    head_and_executive: bool = False
 
 
 def check_conflicts(session: Session, request: LeaveRequest) -> Conflicts:
     """Refuse an overlap with one's own leave; flag AB partner, acting person and Art. 9 clashes."""
     requester = request.requester
-    own = _overlapping(session, requester.id, request, ("pending", "approved"))
+    own = overlapping(session, requester.id, request, AWAY)
     if own:
         other = own[0]
         raise InvalidInput(
-            f"与您已有的请假（{period_label(other)}，{STATUS_LABEL[other.status]}）时间重叠，不能重复提交。"
+            f"与您已有的请假（{period_label(other)}，{STATUS_LABEL[LeaveStatus(other.status)]}）时间重叠，不能重复提交。"
         )
     notes: list[str] = []
     ab_conflict = False
-    away = ("pending", "approved")
     partner = default_acting(session, requester) if requester.ab_partner_name else None
-    if partner and _overlapping(session, partner.id, request, away):
+    if partner and overlapping(session, partner.id, request, AWAY):
         ab_conflict = True
-        executive = holder(session, "常务副区长")
+        executive = holder(session, Position.EXECUTIVE_DEPUTY)
         notes.append(
             f"AB角 {partner.name} 同期也不在岗：互为AB角的领导原则上不同时外出，确需同时外出的，由常务副区长"
             f"{' ' + executive.name if executive else ''}代行职责（第七十九条）。"
@@ -259,21 +298,39 @@ def check_conflicts(session: Session, request: LeaveRequest) -> Conflicts:
     if (
         request.acting
         and request.acting.id != (partner.id if partner else None)
-        and _overlapping(session, request.acting.id, request, away)
+        and overlapping(session, request.acting.id, request, AWAY)
     ):
         notes.append(f"指定的代行人 {request.acting.name} 同期也不在岗，请另行安排。")
-    pair = {"区长": "常务副区长", "常务副区长": "区长"}.get(requester.position)
+    pair = {Position.HEAD: Position.EXECUTIVE_DEPUTY, Position.EXECUTIVE_DEPUTY: Position.HEAD}.get(
+        Position(requester.position)
+    )
     other_leader = holder(session, pair) if pair else None
-    if other_leader and _overlapping(session, other_leader.id, request, away):
+    both_away = bool(other_leader and overlapping(session, other_leader.id, request, AWAY))
+    if both_away:
         notes.append("区长和常务副区长同期外出：按第九条，区长可委托其他副区长主持工作，请明确受委托人。")
-    return Conflicts(notes, ab_conflict)
+    return Conflicts(notes, ab_conflict, both_away)
+
+
+def _involved(session: Session, request: LeaveRequest) -> list[int]:
+    """Everyone whose leave the conflict checks read: their rows are held while this one is decided,
+    so two partners submitting at the same moment see each other."""
+    requester = request.requester
+    ids = {requester.id}
+    partner = default_acting(session, requester)
+    for person in (partner, request.acting, holder(session, Position.HEAD), holder(session, Position.EXECUTIVE_DEPUTY)):
+        if person is not None:
+            ids.add(person.id)
+    return sorted(ids)
 
 
 @dataclass(frozen=True)
 class Submitted:
-    request: LeaveRequest
+    request_id: int
     needs_approval: bool
+    approver_reached: bool
+    approver_name: str | None
     basis: str
+    conflicts: tuple[str, ...]
 
 
 def _schedule_return(session: Session, request: LeaveRequest, context: WorkContext) -> None:
@@ -283,9 +340,7 @@ def _schedule_return(session: Session, request: LeaveRequest, context: WorkConte
         session,
         "leave_return",
         request.end_date,
-        context.now,
-        context.calendar,
-        context.groups,
+        context,
         title=f"{request.requester.name}的请假（#{request.id}，{period_label(request)}）销假",
         due=request.end_date,
         responsible=request.requester,
@@ -295,8 +350,27 @@ def _schedule_return(session: Session, request: LeaveRequest, context: WorkConte
     )
 
 
-def submit(session: Session, person: Person, request_id: int, context: WorkContext) -> Submitted:
-    """Check, route and submit a completed form; a report needing no approval is approved at once."""
+def acting_during(session: Session, request: LeaveRequest, conflicts: Conflicts) -> Person | None:
+    """Who acts while the requester is away: the one named, but never someone away at the same time;
+    AB partners away together hand over to the 常务副区长 (Art. 79)."""
+    executive = holder(session, Position.EXECUTIVE_DEPUTY)
+    acting = request.acting
+    if conflicts.ab_conflict and request.requester.position != Position.EXECUTIVE_DEPUTY:
+        acting = executive
+    if acting is not None and overlapping(session, acting.id, request, AWAY):
+        return None
+    return acting
+
+
+def submit(
+    session: Session, person: Person, request_id: int, context: WorkContext, origin: tuple[int, int] | None = None
+) -> Submitted:
+    """Check, route and submit a completed form; a report needing no approval is filed at once.
+    `origin` (chat id, message id) is the form message, which becomes the requester's card."""
+    request = session.get(LeaveRequest, request_id)
+    if request is not None and request.requester_id == person.id and request.status == LeaveStatus.DRAFT:
+        holder_ids = _involved(session, request)
+        session.execute(select(Person.id).where(Person.id.in_(holder_ids)).order_by(Person.id).with_for_update())
     request = _draft(session, person, request_id)
     missing = [s for s in _steps_for(request) if s not in request.filled]
     if missing:
@@ -306,145 +380,201 @@ def submit(session: Session, person: Person, request_id: int, context: WorkConte
     request.approver = routed.approver
     request.article = routed.article
     request.conflicts, request.ab_conflict = conflicts.notes, conflicts.ab_conflict
-    request.submitted_at = deadlines.utc(context.now)
+    request.submitted_at = utc(context.now)
     request.step = None
     inputs.clear(session, person.id, "leave:")
+    outbox.retire_cards(session, Subject.LEAVE, request.id, CardRole.APPROVAL, context.now)
+    if origin is not None:
+        outbox.adopt_card(session, Subject.LEAVE, request.id, CardRole.REQUESTER, person, *origin, context.now)
+    reached = False
     if routed.approver is None:
-        request.status = "approved"
-        request.decided_at = deadlines.utc(context.now)
+        request.status = LeaveStatus.APPROVED
+        request.decided_at = utc(context.now)
         request.decision_note = "备案（无需审批）"
+        request.acting = acting_during(session, request, conflicts)
         _log(session, request, person, "filed", routed.basis)
-        _schedule_return(session, request, context)
+        _announce_approval(session, request, context)
     else:
-        request.status = "pending"
+        request.status = LeaveStatus.PENDING
         _log(session, request, person, "submitted")
-    session.commit()
-    return Submitted(request, routed.approver is not None, routed.basis)
+        reached = outbox.send_card(session, Subject.LEAVE, request.id, CardRole.APPROVAL, routed.approver, context.now)
+    return Submitted(
+        request.id,
+        routed.approver is not None,
+        reached,
+        routed.approver.name if routed.approver else None,
+        routed.basis,
+        tuple(conflicts.notes),
+    )
+
+
+def _announce_approval(session: Session, request: LeaveRequest, context: WorkContext) -> None:
+    """Approved (or filed): the acting person and the office group are told; the 销假 clock starts."""
+    _schedule_return(session, request, context)
+    if request.acting is not None:
+        outbox.notify_person(session, request.acting, "leave.acting", context.now, request_id=request.id)
+    outbox.notice(session, context.leave_notice_chat, "leave.group_away", context.now, request_id=request.id)
 
 
 # ----- decisions ---------------------------------------------------------------------------------
 
 
-DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
-
-
-def _pending_for(session: Session, request_id: int, actor: Person) -> LeaveRequest:
-    request = session.get(LeaveRequest, request_id, with_for_update=True)
+def _pending_for(session: Session, request_id: int, version: int, actor: Person) -> LeaveRequest:
+    request = session.get(LeaveRequest, request_id)
     if request is None:
         raise NotFound("找不到这份请假单。")
     if request.approver_id != actor.id:
         raise PermissionDenied("您不是这份请假的审批人，不能处理。")
-    if request.status != "pending":
-        raise InvalidInput(f"这份请假已经处理过（{STATUS_LABEL[request.status]}），不能重复处理。")
+    if request.status != LeaveStatus.PENDING or request.version != version:
+        raise InvalidInput(_handled(request))
     return request
 
 
-def ask_reason(session: Session, request_id: int, actor: Person, decision: str) -> LeaveRequest:
-    """不批准 / 退回补充 need a reason: await it from the approver's next message."""
-    request = _pending_for(session, request_id, actor)
-    inputs.expect_text(session, actor.id, f"leave:{decision}", request.id)
-    session.commit()
-    return request
+def ask_reason(session: Session, request_id: int, version: int, actor: Person, decision: Decision) -> None:
+    """不批准 / 退回补充 need a reason: await it from the approver's next message (at this version)."""
+    request = _pending_for(session, request_id, version, actor)
+    # Held, not moved on: 批准 pressed meanwhile still wins, and its transition clears this prompt.
+    hold(session, request, version, _handled)
+    inputs.expect_text(session, actor.id, f"leave:{decision}", request.id, version)
 
 
 def decide(
-    session: Session, request_id: int, actor: Person, decision: str, context: WorkContext, note: str | None = None
-) -> LeaveRequest:
+    session: Session,
+    request_id: int,
+    version: int,
+    actor: Person,
+    decision: Decision,
+    context: WorkContext,
+    note: str | None = None,
+) -> LeaveStatus:
     """Approve, reject or send back; legal once, from the approver, with a reason for a refusal."""
-    request = _pending_for(session, request_id, actor)
-    if decision != "approve":
+    request = _pending_for(session, request_id, version, actor)
+    if decision != Decision.APPROVE:
         note = forms.bounded((note or "").strip(), MAX_NOTE, "理由")
-    if decision == "approve" and request.ab_conflict and request.requester.position != "常务副区长":
-        executive = holder(session, "常务副区长")
-        if executive is not None:
-            request.acting = executive
-    request.status = DECISIONS[decision]
-    request.decided_by, request.decided_at, request.decision_note = actor, deadlines.utc(context.now), note
-    inputs.clear(session, actor.id, "leave:")
+    transition(session, request, version, _handled)
+    request.status = DECIDED_STATUS[decision]
+    request.decided_by, request.decided_at, request.decision_note = actor, utc(context.now), note
+    inputs.clear_target(session, PREFIX, request.id)
     _log(session, request, actor, decision, note)
-    if request.status == "approved":
-        _schedule_return(session, request, context)
-    session.commit()
-    return request
+    if request.status == LeaveStatus.APPROVED:
+        conflicts = Conflicts(request.conflicts, request.ab_conflict)
+        request.acting = acting_during(session, request, conflicts)
+        _announce_approval(session, request, context)
+    _tell_requester(session, request, context)
+    return LeaveStatus(request.status)
 
 
-def reopen(session: Session, person: Person, request_id: int) -> LeaveRequest:
+def _tell_requester(session: Session, request: LeaveRequest, context: WorkContext) -> None:
+    """A new card for the requester (a notification with the item's buttons); older cards redrawn."""
+    outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
+    outbox.send_card(session, Subject.LEAVE, request.id, CardRole.REQUESTER, request.requester, context.now)
+
+
+def reopen(session: Session, person: Person, request_id: int, version: int, context: WorkContext) -> int:
     """A returned request goes back to the form's confirmation screen for revision."""
-    request = _own(session, person, request_id, "returned", "这份请假{status}，不能修改后重新提交。")
-    if session.scalar(
-        select(LeaveRequest.id).where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "draft")
-    ):
+    if open_draft(session, person):
         raise InvalidInput("您还有一份正在填写的请假单，请先提交或取消它。")
-    request.status = "draft"
+    request = _own(
+        session,
+        person,
+        request_id,
+        LeaveStatus.RETURNED,
+        "这份请假已经处理过（{status}），不能修改后重新提交。",
+        version,
+    )
+    request.status = LeaveStatus.DRAFT
     _advance(session, request)
     _log(session, request, person, "reopened")
-    session.commit()
-    return request
+    outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
+    return request.id
 
 
-def withdraw(session: Session, person: Person, request_id: int) -> LeaveRequest:
-    request = _own(session, person, request_id, "pending", "只有待审批的请假可以撤回，这份{status}。")
-    request.status = "withdrawn"
+def withdraw(session: Session, person: Person, request_id: int, version: int, context: WorkContext) -> None:
+    """The requester takes back a pending request; the approver is told and their card redrawn."""
+    request = _own(
+        session,
+        person,
+        request_id,
+        LeaveStatus.PENDING,
+        "这份请假已经处理过（{status}），只有待审批的请假可以撤回。",
+        version,
+    )
+    request.status = LeaveStatus.WITHDRAWN
+    inputs.clear_target(session, PREFIX, request.id)
     _log(session, request, person, "withdrawn")
-    session.commit()
-    return request
+    outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
+    outbox.notify_person(session, request.approver, "leave.withdrawn", context.now, request_id=request.id)
 
 
 # ----- 销假 and reminders --------------------------------------------------------------------------
 
 
-def returnable(session: Session, person: Person) -> list[LeaveRequest]:
-    """Approved leaves of the person not yet closed by 销假."""
-    return list(
-        session.scalars(
+def returnable(session: Session, person: Person) -> list[tuple[int, int, str]]:
+    """Approved leaves of the person not yet closed by 销假: (id, version, period)."""
+    return [
+        (r.id, r.version, period_label(r))
+        for r in session.scalars(
             select(LeaveRequest)
-            .where(LeaveRequest.requester_id == person.id, LeaveRequest.status == "approved")
+            .where(LeaveRequest.requester_id == person.id, LeaveRequest.status == LeaveStatus.APPROVED)
             .order_by(LeaveRequest.start_date)
         )
-    )
+    ]
 
 
-def await_return_report(session: Session, person: Person, request_id: int) -> LeaveRequest:
-    request = _approved_of(session, person, request_id)
-    inputs.expect_text(session, person.id, "leave:back", request.id)
-    session.commit()
-    return request
+def await_return_report(session: Session, person: Person, request_id: int, version: int | None, today: date) -> int:
+    """销假 starts: the person's next message is the report. Returns the request id."""
+    request = session.get(LeaveRequest, request_id)
+    if request is None or request.requester_id != person.id:
+        raise NotFound("找不到这份请假单。")
+    if request.status != LeaveStatus.APPROVED or (version is not None and version != request.version):
+        raise InvalidInput(f"这份请假{STATUS_LABEL[LeaveStatus(request.status)]}，不需要销假。")
+    if request.start_date and request.start_date > today:
+        raise InvalidInput(f"这份请假从 {period_label(request)}，还没有开始，不能销假。不再需要的话请联系审批人。")
+    inputs.expect_text(session, person.id, RETURN_PURPOSE, request.id, request.version)
+    return request.id
 
 
-def _approved_of(session: Session, person: Person, request_id: int) -> LeaveRequest:
-    return _own(session, person, request_id, "approved", "这份请假{status}，不需要销假。")
-
-
-def record_return(session: Session, person: Person, request_id: int, report: str, now: datetime) -> LeaveRequest:
+def record_return(
+    session: Session, person: Person, request_id: int, version: int, report: str, context: WorkContext
+) -> LeaveRequest:
     """销假: record the return and the report (“无” for none); legal once; ends the reminders."""
-    request = _approved_of(session, person, request_id)
     report = forms.bounded(report.strip(), MAX_REASON, "销假报告")
-    request.status = "completed"
-    request.returned_on = now.date()
-    deadlines.close_by_source(session, f"leave:{request.id}", person, now)
+    request = _own(session, person, request_id, LeaveStatus.APPROVED, "这份请假{status}，不需要销假。", version)
+    request.status = LeaveStatus.COMPLETED
+    request.returned_on = context.now.date()
+    deadlines.close_by_source(session, f"leave:{request.id}", person, context)
     request.return_report = None if report in {"无", "没有", "无。"} else report
     inputs.clear(session, person.id, "leave:")
     _log(session, request, person, "returned", request.return_report)
-    session.commit()
+    outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
+    outbox.notify_person(session, request.approver, "leave.returned", context.now, request_id=request.id)
+    if request.acting is not None:
+        outbox.notify_person(session, request.acting, "leave.acting_ends", context.now, request_id=request.id)
+    outbox.notice(session, context.leave_notice_chat, "leave.group_back", context.now, request_id=request.id)
     return request
 
 
 # ----- lists and export --------------------------------------------------------------------------
 
 
-def period_label(request: LeaveRequest) -> str:
+def period_label(request: LeaveRequest, today: date | None = None) -> str:
     if not request.start_date or not request.end_date:
         return "日期未填"
-    start = DayPart(request.start_date, request.start_half).label()
-    end = DayPart(request.end_date, request.end_half).label()
+    start = DayPart(request.start_date, request.start_half).label(today)
+    end = DayPart(request.end_date, request.end_half).label(today)
     return start if start == end else f"{start}–{end}"
+
+
+def group_kind(request: LeaveRequest) -> str:
+    """What a group may read about the kind of leave: never that it is sick or personal leave."""
+    return "请假" if request.kind in PRIVATE_KINDS else request.kind or "请假"
 
 
 def my_requests(session: Session, person: Person, limit: int = 10) -> list[LeaveRequest]:
     return list(
         session.scalars(
             select(LeaveRequest)
-            .where(LeaveRequest.requester_id == person.id, LeaveRequest.status != "draft")
+            .where(LeaveRequest.requester_id == person.id, LeaveRequest.status != LeaveStatus.DRAFT)
             .order_by(LeaveRequest.id.desc())
             .limit(limit)
         )
@@ -455,7 +585,7 @@ def waiting_for(session: Session, approver: Person) -> list[LeaveRequest]:
     return list(
         session.scalars(
             select(LeaveRequest)
-            .where(LeaveRequest.approver_id == approver.id, LeaveRequest.status == "pending")
+            .where(LeaveRequest.approver_id == approver.id, LeaveRequest.status == LeaveStatus.PENDING)
             .order_by(LeaveRequest.submitted_at)
         )
     )
@@ -466,14 +596,13 @@ def requests_in_period(session: Session, start: date, end: date) -> list[LeaveRe
     return list(
         session.scalars(
             select(LeaveRequest)
-            .where(LeaveRequest.status != "draft", LeaveRequest.start_date <= end, LeaveRequest.end_date >= start)
+            .where(
+                LeaveRequest.status != LeaveStatus.DRAFT, LeaveRequest.start_date <= end, LeaveRequest.end_date >= start
+            )
             .order_by(LeaveRequest.start_date, LeaveRequest.id)
         )
     )
 
 
-def events_of(session: Session, request_id: int) -> list[LeaveEvent]:
-    return list(session.scalars(select(LeaveEvent).where(LeaveEvent.request_id == request_id).order_by(LeaveEvent.id)))
-
-
-inputs.FORM_CANCELLERS[INPUT_PURPOSE] = cancel
+inputs.FORMS[PREFIX] = inputs.FormHooks(open_draft, cancel)
+MODELS[Subject.LEAVE] = LeaveRequest

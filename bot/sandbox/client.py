@@ -66,6 +66,17 @@ class SandboxClient:
 
         return self.wait_for(arrived, f"{count} bot message(s) in {chat_id}")
 
+    def wait_message(self, chat_id: int, after: int, *contains: str) -> Message:
+        """Wait for a bot message in the chat after `after` that contains every one of `contains`
+        (notices arrive from the outbox, in no fixed order with other messages)."""
+
+        def arrived() -> Message | None:
+            return next(
+                (m for m in self.bot_messages(chat_id, after) if all(c in m.get("text", "") for c in contains)), None
+            )
+
+        return self.wait_for(arrived, f"a message in {chat_id} with {contains!r}")
+
     def message(self, chat_id: int, message_id: int) -> Message:
         return next(m for m in self.messages(chat_id) if m["message_id"] == message_id)
 
@@ -84,6 +95,9 @@ class SandboxClient:
 
     def inject_fault(self, method: str, status: int, count: int = 1, retry_after: int | None = None) -> None:
         self._post("faults", {"method": method, "status": status, "count": count, "retry_after": retry_after})
+
+    def clear_faults(self) -> None:
+        self._http.delete("/sandbox/api/faults")
 
     def set_blocked(self, user_id: int, blocked: bool) -> None:
         self._post(f"users/{user_id}/blocked", {"blocked": blocked})

@@ -8,7 +8,9 @@ import threading
 
 from telegram.ext import Application
 
-from bot.app import SANDBOX_TOKEN, build_application, sandbox_server
+from bot.app import DELIVERY, build_application
+from bot.delivery import Step
+from bot.sandbox.launch import SANDBOX_TOKEN, sandbox_server
 from bot.sandbox.server import SandboxServer
 from bot.services import Services
 
@@ -40,6 +42,8 @@ class RunningBot:
     async def _stop(self) -> None:
         await self.application.updater.stop()
         await self.application.stop()
+        if self.application.post_stop:
+            await self.application.post_stop(self.application)
         await self.application.shutdown()
 
     def stop(self) -> None:
@@ -47,8 +51,20 @@ class RunningBot:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
-    def _call(self, coroutine) -> None:
-        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
+    def deliver(self) -> Step:
+        """Step the delivery loop once (until nothing more is due now): what the periodic scan
+        would do, without waiting for it."""
+
+        async def until_idle() -> Step:
+            total = Step(0, 0)
+            while (step := await self.application.bot_data[DELIVERY].step()).claimed:
+                total = Step(total.claimed + step.claimed, total.sent + step.sent)
+            return total
+
+        return self._call(until_idle())
+
+    def _call(self, coroutine):  # noqa: ANN001, ANN202 - any coroutine, its result
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(60)
 
 
 def start_sandbox(services: Services) -> SandboxServer:

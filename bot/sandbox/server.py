@@ -145,6 +145,7 @@ class SandboxServer:
         app.router.add_get("/sandbox/api/callbacks/{id}", self._api_callback)
         app.router.add_get("/sandbox/api/chats/{chat_id}/messages", self._api_messages)
         app.router.add_post("/sandbox/api/faults", self._api_fault)
+        app.router.add_delete("/sandbox/api/faults", self._api_clear_faults)
         app.router.add_post("/sandbox/api/users/{id}/blocked", self._api_block)
         app.router.add_get("/sandbox/api/files/{file_id}", self._api_file)
         app.router.add_static("/static/", STATIC)
@@ -452,6 +453,10 @@ class SandboxServer:
         self.state.faults.append(
             Fault(body["method"], int(body["status"]), int(body.get("count", 1)), body.get("retry_after"))
         )
+        return web.json_response({"ok": True})
+
+    async def _api_clear_faults(self, request: web.Request) -> web.Response:
+        self.state.faults.clear()
         return web.json_response({"ok": True})
 
     async def _api_block(self, request: web.Request) -> web.Response:

@@ -4,10 +4,14 @@
       ^                  │ 退回修改                │ 不予上会                        │ outcome recorded
       └──revise──── returned                 rejected                        concluded
 
-A review or decision is legal once, at its stage, from that stage's person, in one transaction.
+Leave is the one-stage case of the same review chain. Every move is a compare-and-set on the
+topic's version (bot.workflow.transitions): a review or decision is legal once, at its stage, from
+that stage's person. The messages it causes go into the outbox in the same transaction; nothing
+here commits.
 """
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import func, select
@@ -15,27 +19,60 @@ from sqlalchemy.orm import Session
 
 from bot import forms, inputs
 from bot.context import WorkContext
-from bot.db import Person, Topic, TopicEvent
+from bot.db import Person, Topic
 from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.leave.dates import parse_day
+from bot.roster import Position
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.routing import MEETING_TYPES, chain, deputy_for
+from bot.workflow import outbox
+from bot.workflow.models import CardRole, Subject, WorkflowEvent  # noqa: F401
+from bot.workflow.transitions import MODELS, events_of, hold, log, transition
 from knowledge import article_label
 
 MAX_TITLE, MAX_TEXT = 100, 1000
+PREFIX = Subject.TOPIC  # prompts of this workflow are "topic:<purpose>"
 INPUT_PURPOSE = "topic:field"
-OUTCOMES = {"p": "通过", "a": "原则通过", "d": "暂缓", "n": "不通过"}
+MEETING_DATE_PURPOSE = "topic:meeting_date"
+
+
+class TopicStatus(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    CONCLUDED = "concluded"
+
+
+class Outcome(StrEnum):
+    """What the meeting decided (code letters go into callback data)."""
+
+    PASSED = "通过"
+    PASSED_IN_PRINCIPLE = "原则通过"
+    DEFERRED = "暂缓"
+    NOT_PASSED = "不通过"
+
+
+OUTCOMES = {"p": Outcome.PASSED, "a": Outcome.PASSED_IN_PRINCIPLE, "d": Outcome.DEFERRED, "n": Outcome.NOT_PASSED}
 STATUS_LABEL = {
-    "draft": "填写中",
-    "in_review": "审核中",
-    "accepted": "已确定上会",
-    "returned": "已退回修改",
-    "rejected": "不予上会",
-    "withdrawn": "已撤回",
-    "concluded": "已上会",
+    TopicStatus.DRAFT: "填写中",
+    TopicStatus.IN_REVIEW: "审核中",
+    TopicStatus.ACCEPTED: "已确定上会",
+    TopicStatus.RETURNED: "已退回修改",
+    TopicStatus.REJECTED: "不予上会",
+    TopicStatus.WITHDRAWN: "已撤回",
+    TopicStatus.CONCLUDED: "已上会",
 }
-AGENDA_MANAGERS = ("区长", "办公室主任", "办公室副主任")
+AGENDA_MANAGERS = (Position.HEAD, Position.OFFICE_DIRECTOR, Position.OFFICE_VICE_DIRECTOR)
+
+
+class Review(StrEnum):
+    PASS = "pass"
+    RETURN = "return"
+    REJECT = "reject"
 
 
 class Step(StrEnum):
@@ -70,44 +107,58 @@ def steps_for(topic: Topic) -> list[str]:
 
 
 def _advance(session: Session, topic: Topic) -> None:
-    forms.advance(session, topic, steps_for(topic), topic.requester_id, INPUT_PURPOSE, TYPED)
+    forms.advance(session, topic, steps_for(topic), INPUT_PURPOSE, TYPED)
 
 
 def _log(session: Session, topic: Topic, actor: Person | None, action: str, note: str | None = None) -> None:
-    session.add(TopicEvent(topic_id=topic.id, actor=actor, action=action, note=note))
+    log(session, Subject.TOPIC, topic.id, actor.id if actor else None, action, note)
 
 
-def _own(session: Session, person: Person, topic_id: int, status: str, refusal: str) -> Topic:
-    return forms.owned(session, Topic, topic_id, person, status, STATUS_LABEL, "找不到这个议题。", refusal)
+def _own(
+    session: Session, person: Person, topic_id: int, status: str, refusal: str, version: int | None = None
+) -> Topic:
+    return forms.owned(session, Topic, topic_id, person, status, STATUS_LABEL, "找不到这个议题。", refusal, version)
+
+
+def _handled(topic: Topic) -> str:
+    return f"这一步已经处理过了（议题现在{STATUS_LABEL[TopicStatus(topic.status)]}）。"
 
 
 def _draft(session: Session, person: Person, topic_id: int) -> Topic:
-    return _own(session, person, topic_id, "draft", "这个议题{status}，不能再修改。")
+    return _own(session, person, topic_id, "draft", "这个议题已经处理过（{status}），不能再修改。")
 
 
-def _commit_advance(session: Session, topic: Topic, step: str) -> Topic:
+def _fill_and_advance(session: Session, topic: Topic, step: str) -> Topic:
     forms.fill(topic, step)
     _advance(session, topic)
-    session.commit()
     return topic
 
 
 # ----- the form ----------------------------------------------------------------------------------
 
 
-def open_form(session: Session, person: Person) -> Topic:
-    """Resume the person's unfinished topic or start a new one."""
-    topic = session.scalar(select(Topic).where(Topic.requester_id == person.id, Topic.status == "draft"))
+def open_draft(session: Session, person: Person) -> int | None:
+    return session.scalar(select(Topic.id).where(Topic.requester_id == person.id, Topic.status == TopicStatus.DRAFT))
+
+
+def open_form(session: Session, person: Person) -> int:
+    """Resume the person's unfinished topic or start a new one; returns its id."""
+    topic_id = open_draft(session, person)
+    topic = session.get(Topic, topic_id) if topic_id else None
     if topic is None:
         topic = Topic(
-            requester=person, status="draft", step=Step.MEETING, filled=[], checklist={}, department=person.department
+            requester=person,
+            status=TopicStatus.DRAFT,
+            step=Step.MEETING,
+            filled=[],
+            checklist={},
+            department=person.department,
         )
         session.add(topic)
         session.flush()
         _log(session, topic, person, "created")
-    forms.await_if_typed(session, topic, person.id, INPUT_PURPOSE, TYPED)
-    session.commit()
-    return topic
+    forms.await_if_typed(session, topic, INPUT_PURPOSE, TYPED)
+    return topic.id
 
 
 def choose(session: Session, person: Person, topic_id: int, step: str, value: str) -> Topic:
@@ -132,7 +183,7 @@ def choose(session: Session, person: Person, topic_id: int, step: str, value: st
         return _check(session, topic, step.split(":")[1], value)
     else:
         raise InvalidInput("这一项需要输入文字。")
-    return _commit_advance(session, topic, step)
+    return _fill_and_advance(session, topic, step)
 
 
 def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -145,12 +196,11 @@ def _check(session: Session, topic: Topic, key: str, status: str) -> Topic:
     material = item(key)
     if status == "done":
         topic.checklist = {**topic.checklist, key: {"status": "done"}}
-        return _commit_advance(session, topic, f"check:{key}")
+        return _fill_and_advance(session, topic, f"check:{key}")
     if material.mandatory:
         raise InvalidInput(f"{material.label}不能免除：{material.why}（{article_label(material.article)}）")
     topic.step = f"reason:{key}"
-    inputs.expect_text(session, topic.requester_id, INPUT_PURPOSE, topic.id)
-    session.commit()
+    inputs.expect_text(session, topic.requester_id, INPUT_PURPOSE, topic.id, topic.version)
     return topic
 
 
@@ -179,10 +229,10 @@ def enter_text(session: Session, person: Person, topic_id: int, text: str, today
     elif step.startswith("reason:"):
         key = step.split(":")[1]
         topic.checklist = {**topic.checklist, key: {"status": "not_needed", "reason": forms.bounded(text, 200, "理由")}}
-        return _commit_advance(session, topic, f"check:{key}")
+        return _fill_and_advance(session, topic, f"check:{key}")
     else:
         raise InvalidInput("现在请点选按钮，不需要输入文字。")
-    return _commit_advance(session, topic, step)
+    return _fill_and_advance(session, topic, step)
 
 
 def edit_field(session: Session, person: Person, topic_id: int, step: str) -> Topic:
@@ -191,17 +241,15 @@ def edit_field(session: Session, person: Person, topic_id: int, step: str) -> To
         raise InvalidInput("这一项不需要填写。")
     forms.unfill(topic, step)
     topic.step = step
-    forms.await_if_typed(session, topic, person.id, INPUT_PURPOSE, TYPED)
-    session.commit()
+    forms.await_if_typed(session, topic, INPUT_PURPOSE, TYPED)
     return topic
 
 
 def cancel(session: Session, person: Person, topic_id: int) -> None:
     topic = _draft(session, person, topic_id)
-    topic.status = "withdrawn"
+    topic.status = TopicStatus.WITHDRAWN
     inputs.clear(session, person.id, "topic:")
     _log(session, topic, person, "cancelled")
-    session.commit()
 
 
 def missing_materials(topic: Topic) -> list[str]:
@@ -215,8 +263,25 @@ def missing_materials(topic: Topic) -> list[str]:
     return problems
 
 
-def submit(session: Session, person: Person, topic_id: int) -> Topic:
-    """Check completeness and materials, then start the Art. 49 chain at its first stage."""
+@dataclass(frozen=True)
+class Submitted:
+    topic_id: int
+    role: str
+    action: str
+    person_name: str
+    reached: bool
+    route: str
+
+
+def route_text(topic: Topic) -> str:
+    return " → ".join(f"{s['role']}{s['action']}" for s in topic.chain)
+
+
+def submit(
+    session: Session, person: Person, topic_id: int, context: WorkContext, origin: tuple[int, int] | None = None
+) -> Submitted:
+    """Check completeness and materials, then start the Art. 49 chain at its first stage.
+    `origin` (chat id, message id) is the form message, which becomes the requester's card."""
     topic = _draft(session, person, topic_id)
     if any(s not in topic.filled for s in steps_for(topic)):
         raise InvalidInput("议题还没有填完，请先完成各项。")
@@ -227,11 +292,27 @@ def submit(session: Session, person: Person, topic_id: int) -> Topic:
     topic.chain = [
         {"role": s.role, "action": s.action, "person_id": s.person_id, "person_name": s.person_name} for s in stages
     ]
-    topic.stage, topic.status, topic.step = 0, "in_review", None
+    topic.stage, topic.status, topic.step = 0, TopicStatus.IN_REVIEW, None
     inputs.clear(session, person.id, "topic:")
     _log(session, topic, person, "submitted")
-    session.commit()
-    return topic
+    outbox.retire_cards(session, Subject.TOPIC, topic.id, CardRole.APPROVAL, context.now)
+    if origin is not None:
+        outbox.adopt_card(session, Subject.TOPIC, topic.id, CardRole.REQUESTER, person, *origin, context.now)
+    reached = _send_to_stage(session, topic, context)
+    stage = current_stage(topic)
+    return Submitted(
+        topic.id, str(stage["role"]), str(stage["action"]), str(stage["person_name"]), reached, route_text(topic)
+    )
+
+
+def _send_to_stage(session: Session, topic: Topic, context: WorkContext) -> bool:
+    return send_review_card(session, topic, context.now)
+
+
+def send_review_card(session: Session, topic: Topic, now: datetime) -> bool:
+    """A card for the person at the topic's current stage, with that stage's buttons."""
+    person = session.get(Person, int(current_stage(topic)["person_id"]))
+    return outbox.send_card(session, Subject.TOPIC, topic.id, CardRole.APPROVAL, person, now, stage=topic.stage)
 
 
 # ----- review and decision -----------------------------------------------------------------------
@@ -241,59 +322,77 @@ def current_stage(topic: Topic) -> dict[str, str | int]:
     return topic.chain[topic.stage]
 
 
-def _at_stage(session: Session, topic_id: int, stage: int, actor: Person) -> Topic:
-    topic = session.get(Topic, topic_id, with_for_update=True)
+def _at_stage(session: Session, topic_id: int, stage: int, version: int, actor: Person) -> Topic:
+    topic = session.get(Topic, topic_id)
     if topic is None:
         raise NotFound("找不到这个议题。")
-    if topic.status != "in_review" or topic.stage != stage:
-        raise InvalidInput(f"这一步已经处理过了（议题现在{STATUS_LABEL[topic.status]}）。")
+    if topic.status != TopicStatus.IN_REVIEW or topic.stage != stage or topic.version != version:
+        raise InvalidInput(_handled(topic))
     if current_stage(topic)["person_id"] != actor.id:
         raise PermissionDenied(f"这一步应由{current_stage(topic)['role']} {current_stage(topic)['person_name']}处理。")
     return topic
 
 
-def ask_reason(session: Session, topic_id: int, stage: int, actor: Person, decision: str) -> Topic:
-    """退回修改 / 不予上会 need a reason: await it from the actor's next message."""
-    topic = _at_stage(session, topic_id, stage, actor)
-    inputs.expect_text(session, actor.id, f"topic:{decision}", topic.id)
-    session.commit()
-    return topic
+def ask_reason(session: Session, topic_id: int, stage: int, version: int, actor: Person, decision: Review) -> None:
+    """退回修改 / 不予上会 need a reason: await it from the actor's next message (at this version)."""
+    topic = _at_stage(session, topic_id, stage, version, actor)
+    hold(session, topic, version, _handled)
+    inputs.expect_text(session, actor.id, f"topic:{decision}", topic.id, version)
 
 
-def decide(session: Session, topic_id: int, stage: int, actor: Person, decision: str, note: str | None = None) -> Topic:
+def decide(
+    session: Session,
+    topic_id: int,
+    stage: int,
+    version: int,
+    actor: Person,
+    decision: Review,
+    context: WorkContext,
+    note: str | None = None,
+) -> TopicStatus:
     """通过 moves to the next stage (the last makes the topic accepted); the others end the chain."""
-    topic = _at_stage(session, topic_id, stage, actor)
+    topic = _at_stage(session, topic_id, stage, version, actor)
+    reason = forms.bounded(note or "", 500, "理由") if decision != Review.PASS else None
+    transition(session, topic, version, _handled)
     role = str(current_stage(topic)["role"])
-    if decision == "pass":
+    if decision == Review.PASS:
         _log(session, topic, actor, f"{role}{current_stage(topic)['action']}通过")
         topic.stage += 1
         if topic.stage == len(topic.chain):
-            topic.status = "accepted"
-            last = session.scalar(
-                select(func.max(Topic.agenda_order)).where(
-                    Topic.status == "accepted", Topic.meeting_type == topic.meeting_type
-                )
-            )
-            topic.agenda_order = (last or 0) + 1
+            topic.status = TopicStatus.ACCEPTED
+            topic.agenda_order = _next_order(session, topic)
     else:
-        reason = forms.bounded(note or "", 500, "理由")
-        topic.status = "returned" if decision == "return" else "rejected"
-        _log(session, topic, actor, f"{role}{'退回修改' if decision == 'return' else '不予上会'}", reason)
-    inputs.clear(session, actor.id, "topic:")
-    session.commit()
-    return topic
+        topic.status = TopicStatus.RETURNED if decision == Review.RETURN else TopicStatus.REJECTED
+        _log(session, topic, actor, f"{role}{'退回修改' if decision == Review.RETURN else '不予上会'}", reason)
+    inputs.clear_target(session, PREFIX, topic.id)
+    outbox.redraw_cards(session, Subject.TOPIC, topic.id, context.now)
+    if topic.status == TopicStatus.IN_REVIEW:
+        _send_to_stage(session, topic, context)
+    outbox.send_card(session, Subject.TOPIC, topic.id, CardRole.REQUESTER, topic.requester, context.now)
+    return TopicStatus(topic.status)
 
 
-def revise(session: Session, person: Person, topic_id: int) -> Topic:
+def _next_order(session: Session, topic: Topic) -> int:
+    last = session.scalar(
+        select(func.max(Topic.agenda_order)).where(
+            Topic.status == TopicStatus.ACCEPTED, Topic.meeting_type == topic.meeting_type, Topic.id != topic.id
+        )
+    )
+    return (last or 0) + 1
+
+
+def revise(session: Session, person: Person, topic_id: int, version: int, context: WorkContext) -> int:
     """A returned topic goes back to the form's confirmation screen for revision."""
-    topic = _own(session, person, topic_id, "returned", "这个议题{status}，不能修改后重新提交。")
-    if session.scalar(select(Topic.id).where(Topic.requester_id == person.id, Topic.status == "draft")):
+    if open_draft(session, person):
         raise InvalidInput("您还有一个正在填写的议题，请先提交或取消它。")
-    topic.status = "draft"
+    topic = _own(
+        session, person, topic_id, TopicStatus.RETURNED, "这个议题已经处理过（{status}），不能修改后重新提交。", version
+    )
+    topic.status = TopicStatus.DRAFT
     _advance(session, topic)
     _log(session, topic, person, "revising")
-    session.commit()
-    return topic
+    outbox.redraw_cards(session, Subject.TOPIC, topic.id, context.now)
+    return topic.id
 
 
 # ----- agenda and outcome ------------------------------------------------------------------------
@@ -309,19 +408,24 @@ def agenda(session: Session) -> list[Topic]:
     return list(
         session.scalars(
             select(Topic)
-            .where(Topic.status == "accepted")
+            .where(Topic.status == TopicStatus.ACCEPTED)
             .order_by(Topic.meeting_type, Topic.meeting_date.is_(None), Topic.meeting_date, Topic.agenda_order)
         ).unique()
     )
 
 
-def _accepted(session: Session, topic_id: int) -> Topic:
-    topic = session.get(Topic, topic_id, with_for_update=True)
+def _accepted(session: Session, topic_id: int, version: int | None = None) -> Topic:
+    """An accepted topic, claimed for this unit of work (at `version`, when a button names one)."""
+    topic = session.get(Topic, topic_id)
     if topic is None:
         raise NotFound("找不到这个议题。")
-    if topic.status != "accepted":
-        raise InvalidInput(f"这个议题{STATUS_LABEL[topic.status]}，不在待开会议程中。")
-    return topic
+
+    def handled(current: Topic) -> str:
+        return f"这个议题已经处理过（现在{STATUS_LABEL[TopicStatus(current.status)]}），不在待开会议程中。"
+
+    if topic.status != TopicStatus.ACCEPTED:
+        raise InvalidInput(handled(topic))
+    return transition(session, topic, topic.version if version is None else version, handled)
 
 
 def move(session: Session, actor: Person, topic_id: int, direction: int) -> Topic:
@@ -336,75 +440,80 @@ def move(session: Session, actor: Person, topic_id: int, direction: int) -> Topi
     if not 0 <= other < len(same_meeting):
         raise InvalidInput("已经在最前（或最后）了。")
     neighbour = same_meeting[other]
+    transition(session, neighbour, neighbour.version, lambda _: "议程刚刚有变动，请重新发送 /agenda 查看。")
     topic.agenda_order, neighbour.agenda_order = neighbour.agenda_order, topic.agenda_order
     _log(session, topic, actor, "reordered", f"{'上移' if direction < 0 else '下移'}")
-    session.commit()
     return topic
 
 
 def await_meeting_date(session: Session, actor: Person, topic_id: int) -> Topic:
     _manager(actor)
-    topic = _accepted(session, topic_id)
-    inputs.expect_text(session, actor.id, "topic:meeting_date", topic.id)
-    session.commit()
+    topic = session.get(Topic, topic_id)
+    if topic is None or topic.status != TopicStatus.ACCEPTED:
+        raise InvalidInput("这个议题不在待开会议程中。")
+    inputs.expect_text(session, actor.id, MEETING_DATE_PURPOSE, topic.id, topic.version)
     return topic
 
 
-def set_meeting_date(session: Session, actor: Person, topic_id: int, text: str, today: date) -> Topic:
+def set_meeting_date(session: Session, actor: Person, topic_id: int, version: int, text: str, today: date) -> Topic:
     _manager(actor)
-    topic = _accepted(session, topic_id)
     day = parse_day(text, today).day
+    topic = _accepted(session, topic_id, version)
     topic.meeting_date = day
     inputs.clear(session, actor.id, "topic:")
     _log(session, topic, actor, "meeting_date", day.isoformat())
-    session.commit()
     return topic
 
 
 def record_outcome(
-    session: Session, actor: Person, topic_id: int, code: str, needs_document: bool, context: WorkContext
+    session: Session, actor: Person, topic_id: int, version: int, code: str, needs_document: bool, context: WorkContext
 ) -> Topic:
-    """The meeting's decision on a topic; a decision to issue a document starts the Art. 50 deadline."""
+    """The meeting's decision on a topic. 通过 / 原则通过 conclude it (a decision to issue a document
+    starts the Art. 50 deadline); 暂缓 puts it back on the agenda without a date; 不通过 returns it
+    to the requester, who may revise and submit it again."""
     _manager(actor)
-    topic = _accepted(session, topic_id)
     if code not in OUTCOMES:
         raise InvalidInput(f"没有这种会议结果：{code!r}")
+    topic = _accepted(session, topic_id, version)
     outcome = OUTCOMES[code]
-    topic.outcome, topic.status = outcome, "concluded"
+    topic.outcome = outcome
     _log(session, topic, actor, "outcome", outcome + ("，需印发文件" if needs_document else ""))
-    if needs_document and outcome in ("通过", "原则通过"):
-        meeting_day = min(topic.meeting_date or context.now.date(), context.now.date())
-        deadlines.create_deadline(
-            session,
-            "meeting_documents",
-            meeting_day,
-            context.now,
-            context.calendar,
-            context.groups,
-            title=f"印发议题文件：{topic.title}",
-            department=topic.department,
-            requester=actor,
-            source=f"topic:{topic.id}",
-        )
-    session.commit()
+    if outcome == Outcome.DEFERRED:
+        topic.meeting_date = None
+        topic.agenda_order = _next_order(session, topic)
+    elif outcome == Outcome.NOT_PASSED:
+        topic.status, topic.meeting_date, topic.agenda_order = TopicStatus.RETURNED, None, None
+        outbox.send_card(session, Subject.TOPIC, topic.id, CardRole.REQUESTER, topic.requester, context.now)
+    else:
+        topic.status = TopicStatus.CONCLUDED
+        if needs_document:
+            meeting_day = min(topic.meeting_date or context.now.date(), context.now.date())
+            deadlines.create_deadline(
+                session,
+                "meeting_documents",
+                meeting_day,
+                context,
+                title=f"印发议题文件：{topic.title}",
+                department=topic.department,
+                requester=actor,
+                source=f"topic:{topic.id}",
+            )
+    outbox.redraw_cards(session, Subject.TOPIC, topic.id, context.now)
     return topic
 
 
-def history(session: Session, topic_id: int) -> tuple[Topic, list[TopicEvent]]:
+def history(session: Session, topic_id: int) -> tuple[Topic, list[WorkflowEvent]]:
     topic = session.get(Topic, topic_id)
     if topic is None:
         raise NotFound("找不到这个议题。")
-    events = list(
-        session.scalars(select(TopicEvent).where(TopicEvent.topic_id == topic_id).order_by(TopicEvent.id)).unique()
-    )
-    return topic, events
+    return topic, events_of(session, Subject.TOPIC, topic_id)
 
 
 def my_topics(session: Session, person: Person, limit: int = 10) -> list[Topic]:
     return list(
         session.scalars(
             select(Topic)
-            .where(Topic.requester_id == person.id, Topic.status != "draft")
+            .where(Topic.requester_id == person.id, Topic.status != TopicStatus.DRAFT)
             .order_by(Topic.id.desc())
             .limit(limit)
         ).unique()
@@ -415,9 +524,10 @@ def awaiting(session: Session, person: Person) -> list[Topic]:
     """Topics whose current stage is this person's."""
     return [
         t
-        for t in session.scalars(select(Topic).where(Topic.status == "in_review")).unique()
+        for t in session.scalars(select(Topic).where(Topic.status == TopicStatus.IN_REVIEW)).unique()
         if current_stage(t)["person_id"] == person.id
     ]
 
 
-inputs.FORM_CANCELLERS[INPUT_PURPOSE] = cancel
+inputs.FORMS[PREFIX] = inputs.FormHooks(open_draft, cancel)
+MODELS[Subject.TOPIC] = Topic

@@ -7,13 +7,17 @@ from sqlalchemy import select
 
 from bot.calendar import WorkdayCalendar
 from bot.context import WorkContext
-from bot.db import Deadline, Person
-from bot.errors import InvalidInput, PermissionDenied
+from bot.db import Deadline, LeaveRequest, PendingInput, Person
+from bot.errors import AlreadyHandled, InvalidInput, PermissionDenied
+from bot.inputs import awaited
 from bot.leave import service
 from bot.leave.dates import parse_day
 from bot.leave.routing import route
+from bot.leave.service import Decision, LeaveStatus
 from bot.roster import RosterEntry, sync_roster
 from bot.storage import Database
+from bot.workflow.models import Subject
+from bot.workflow.transitions import events_of, transition
 
 TODAY = date(2026, 11, 29)
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
@@ -90,14 +94,24 @@ def test_unreadable_dates_are_explained(text: str) -> None:
 def _filed(session, who: str, start: str, end: str, kind: str = "事假") -> service.Submitted:
     requester = person(session, who)
     draft = service.open_form(session, requester)
-    service.choose_kind(session, requester, draft.id, kind)
-    service.enter_text(session, requester, draft.id, start, TODAY)
-    service.enter_text(session, requester, draft.id, end, TODAY)
+    service.choose_kind(session, requester, draft, kind)
+    service.enter_text(session, requester, draft, start, TODAY)
+    service.enter_text(session, requester, draft, end, TODAY)
     if kind in ("离包外出", "出国（境）"):
-        service.enter_text(session, requester, draft.id, "北京", TODAY)
-    service.enter_text(session, requester, draft.id, "事由", TODAY)
-    service.choose_acting(session, requester, draft.id, None)
-    return service.submit(session, requester, draft.id, CONTEXT)
+        service.enter_text(session, requester, draft, "北京", TODAY)
+    service.enter_text(session, requester, draft, "事由", TODAY)
+    service.choose_acting(session, requester, draft, None)
+    return service.submit(session, requester, draft, CONTEXT)
+
+
+def _request(session, submitted: service.Submitted) -> LeaveRequest:
+    request = session.get(LeaveRequest, submitted.request_id)
+    assert request is not None
+    return request
+
+
+def _on(day: date) -> WorkContext:
+    return WorkContext(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC), WorkdayCalendar(), {})
 
 
 def test_half_days_that_touch_do_not_overlap_but_whole_days_do(session) -> None:
@@ -109,30 +123,66 @@ def test_half_days_that_touch_do_not_overlap_but_whole_days_do(session) -> None:
 
 def test_a_decision_is_legal_once_and_only_from_the_approver(session) -> None:
     submitted = _filed(session, "副区丙", "12月14日", "12月15日", kind="离包外出")
-    request_id = submitted.request.id
+    request_id, version = submitted.request_id, _request(session, submitted).version
+    head = person(session, "区长甲")
     with pytest.raises(PermissionDenied):
-        service.decide(session, request_id, person(session, "常务乙"), "approve", CONTEXT)
+        service.decide(session, request_id, version, person(session, "常务乙"), Decision.APPROVE, CONTEXT)
     with pytest.raises(InvalidInput, match="理由不能为空"):
-        service.decide(session, request_id, person(session, "区长甲"), "reject", CONTEXT, "  ")
-    service.decide(session, request_id, person(session, "区长甲"), "approve", CONTEXT)
+        service.decide(session, request_id, version, head, Decision.REJECT, CONTEXT, "  ")
+    service.decide(session, request_id, version, head, Decision.APPROVE, CONTEXT)
     with pytest.raises(InvalidInput, match="已经处理过"):
-        service.decide(session, request_id, person(session, "区长甲"), "reject", CONTEXT, "改主意")
-    assert [e.action for e in service.events_of(session, request_id)] == ["created", "submitted", "approve"]
+        service.decide(session, request_id, version, head, Decision.REJECT, CONTEXT, "改主意")
+    with pytest.raises(InvalidInput, match="已经处理过"):
+        service.decide(session, request_id, version + 1, head, Decision.REJECT, CONTEXT, "改主意")
+    events = events_of(session, Subject.LEAVE, request_id)
+    assert [e.action for e in events] == ["created", "submitted", "approve"]
     [owed] = session.query(Deadline).filter(Deadline.source == f"leave:{request_id}").all()
     assert (owed.rule_key, owed.due_date, owed.status) == ("leave_return", date(2026, 12, 15), "open")
-    service.record_return(session, person(session, "副区丙"), request_id, "无", NOW)
+    requester, current = person(session, "副区丙"), _request(session, submitted).version
+    with pytest.raises(InvalidInput, match="还没有开始"):
+        service.await_return_report(session, requester, request_id, current, TODAY)
+    service.record_return(session, requester, request_id, current, "无", _on(date(2026, 12, 16)))
     assert owed.status == "done"
 
 
+def test_a_stale_version_moves_nothing(session) -> None:
+    """A card drawn for an earlier version (e.g. before 退回 and resubmission) cannot act."""
+    submitted = _filed(session, "科员庚", "12月10日", "12月10日")
+    request, approver = _request(session, submitted), person(session, "局长己")
+    with pytest.raises(AlreadyHandled, match="待审批"):
+        transition(session, request, request.version - 1, lambda r: f"已经处理过（{r.status}→待审批）")
+    service.decide(session, request.id, request.version, approver, Decision.APPROVE, CONTEXT)
+    assert request.status == LeaveStatus.APPROVED
+
+
+def test_approving_while_a_refusal_reason_is_awaited_drops_the_prompt(session) -> None:
+    submitted = _filed(session, "科员庚", "12月11日", "12月11日")
+    request, approver = _request(session, submitted), person(session, "局长己")
+    service.ask_reason(session, request.id, request.version, approver, Decision.REJECT)
+    assert awaited(session, approver.id) is not None
+    service.decide(session, request.id, request.version, approver, Decision.APPROVE, CONTEXT)
+    assert session.get(PendingInput, approver.id) is None, "no stray prompt after the other decision won"
+
+
 def test_district_head_and_executive_deputy_away_together_flags_article_9(session) -> None:
-    _filed(session, "常务乙", "12月21日", "12月23日", kind="离包外出")
+    first = _filed(session, "常务乙", "12月21日", "12月23日", kind="离包外出")
+    service.decide(
+        session,
+        first.request_id,
+        _request(session, first).version,
+        person(session, "区长甲"),
+        Decision.APPROVE,
+        CONTEXT,
+    )
     submitted = _filed(session, "区长甲", "12月22日", "12月22日", kind="离包外出")
-    assert any("第九条" in note for note in submitted.request.conflicts)
+    assert any("第九条" in note for note in submitted.conflicts), "the 区长 is warned"
+    assert _request(session, submitted).acting is None, "the absent 常务副区长 is not named acting"
 
 
 def test_ab_partner_away_is_flagged_and_the_executive_deputy_acts_on_approval(session) -> None:
     _filed(session, "副区丁", "12月28日", "12月29日", kind="离包外出")
     submitted = _filed(session, "副区丙", "12月29日", "12月30日", kind="离包外出")
-    assert submitted.request.ab_conflict
-    service.decide(session, submitted.request.id, person(session, "区长甲"), "approve", CONTEXT)
-    assert submitted.request.acting.name == "常务乙"
+    request = _request(session, submitted)
+    assert request.ab_conflict
+    service.decide(session, request.id, request.version, person(session, "区长甲"), Decision.APPROVE, CONTEXT)
+    assert request.acting.name == "常务乙"

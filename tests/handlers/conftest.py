@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery import Step
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.services import Services, build_services
-from tests.conftest import make_settings
+from retrieval.engine import RetrievalSettings, RulesEngine
+from tests.conftest import make_settings, postgres_url
 
 PRIVATE = {
     "district_head": 10001,
@@ -31,6 +33,10 @@ class LiveBot:
     services: Services
     running: RunningBot
 
+    def deliver(self) -> Step:
+        """Send what is due at the bot's (frozen) clock now, as the periodic scan would."""
+        return self.running.deliver()
+
     def restart(self) -> None:
         """Stop the bot and start a fresh process-like instance on the same database and server."""
         frozen = self.services.clock.now()
@@ -41,10 +47,27 @@ class LiveBot:
 
 
 @pytest.fixture(scope="session")
-def live_bot(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> Iterator[LiveBot]:
+def bot_engine(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> RulesEngine:
+    """The rules engine over both test rulebooks, shared by the bots on either database."""
+    chroma = tmp_path_factory.mktemp("bot_chroma")
+    return RulesEngine.from_settings(RetrievalSettings(knowledge_dir=two_rulebooks, chroma_dir=chroma))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def live_bot(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    two_rulebooks: Path,
+    bot_engine: RulesEngine,
+) -> Iterator[LiveBot]:
+    """The bot on SQLite, and again on PostgreSQL when TEST_DATABASE_URL names one. The periodic
+    scan is an hour apart: tests step delivery themselves (a commit still wakes it at once)."""
     tmp = tmp_path_factory.mktemp("bot")
-    settings = make_settings(tmp, retrieval_knowledge_dir=str(two_rulebooks), reminders_scan_seconds="0.2")
-    services = build_services(settings)
+    overrides = {"retrieval_knowledge_dir": str(two_rulebooks), "reminders_scan_seconds": "3600"}
+    if request.param == "postgresql":
+        overrides["database_url"] = postgres_url("zhengwu_live_bot")
+    settings = make_settings(tmp, **overrides)
+    services = build_services(settings, engine=bot_engine)
     services.clock.set(START_OF_TESTS)
     server = start_sandbox(services)
     running = RunningBot(services, server).start()

@@ -10,9 +10,34 @@ def press(client: SandboxClient, user: int, message: Message, label: str, expect
     return client.wait_edit(message, expect)
 
 
+# Cards and notices from the outbox may arrive at any moment; a form's reply is none of these.
+NOT_A_REPLY = (
+    "📌",
+    "📢",
+    "↩️",
+    "⛔",
+    "⏰",
+    "⚠️",
+    "📨",
+    "📝 我的",
+    "📝 请假审批",
+    "📋 议题审核",
+    "📋 议题确定",
+    "📋 议题 #",
+    "✅ 议题",
+)
+
+
 def answer(client: SandboxClient, user: int, text: str) -> Message:
-    """Type a form answer and return the bot's next message."""
-    return client.ask(user, text)[0]
+    """Type a form answer and return the bot's reply to it."""
+    sent = client.send(user, text)
+    return client.wait_for(
+        lambda: next(
+            (m for m in client.bot_messages(user, sent["message_id"]) if not m.get("text", "").startswith(NOT_A_REPLY)),
+            None,
+        ),
+        f"the reply to {text!r}",
+    )
 
 
 def fill_form(
@@ -27,7 +52,7 @@ def fill_form(
     acting: str = "无需代行",
 ) -> Message:
     """Fill a whole leave form; returns the confirmation message."""
-    [form] = client.ask(user, "/leave")
+    form = answer(client, user, "/leave")
     if meeting:
         form = press(client, user, form, kind, "请选择不能出席的会议")
         form = press(client, user, form, meeting, "请输入开始日期")

@@ -1,4 +1,4 @@
-"""Two delivery processes on one PostgreSQL database send each reminder exactly once."""
+"""Two delivery processes on one PostgreSQL database send each outbox message exactly once."""
 
 import os
 import re
@@ -7,44 +7,40 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.app import SANDBOX_TOKEN
 from bot.config import PROJECT_ROOT
-from bot.db import Reminder
 from bot.deadlines import service
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.harness import start_sandbox
+from bot.sandbox.launch import SANDBOX_TOKEN
 from bot.services import build_services
-from tests.conftest import _reset_postgres, make_settings
+from bot.workflow.models import Card, OutboxMessage
+from tests.conftest import make_settings, postgres_url
 
 REMINDERS = 40
 FINANCE_HEAD = 10008
 
 
 def test_two_processes_deliver_each_reminder_once(tmp_path: Path) -> None:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to test against")
-    _reset_postgres(url)
+    url = postgres_url()
     settings = make_settings(tmp_path, database_url=url)
     found = build_services(settings, with_engine=False)
     found.clock.set(datetime(2027, 3, 1, 17, 0))
-    with found.database.session() as session:
-        context = found.context(session)
+
+    def create(session: Session) -> None:
         for n in range(REMINDERS):
             service.create_deadline(
                 session,
                 "meeting_documents",
                 date(2027, 3, 1),
-                context.now,
-                context.calendar,
-                context.groups,
+                found.context(session),
                 title=f"并发测试事项{n:02d}号",
                 department="区财政局",
             )
-        session.commit()
+
+    found.run(create)
     server = start_sandbox(found)
     env = {
         **os.environ,
@@ -60,13 +56,17 @@ def test_two_processes_deliver_each_reminder_once(tmp_path: Path) -> None:
         ]
         outputs = [p.communicate(timeout=120)[0] for p in processes]
         assert [p.returncode for p in processes] == [0, 0]
-        counts = [int(re.search(r"reminders sent: (\d+)", out).group(1)) for out in outputs]
-        assert sum(counts) == REMINDERS
+        counts = [int(re.search(r"messages sent: (\d+)", out).group(1)) for out in outputs]
+        assert sum(counts) == 2 * REMINDERS, "each item's announcement and its day-before reminder"
         messages = SandboxClient(server.url).bot_messages(FINANCE_HEAD)
         for n in range(REMINDERS):
-            assert len([m for m in messages if f"并发测试事项{n:02d}号" in m["text"]]) == 1
+            about = [m for m in messages if f"并发测试事项{n:02d}号" in m["text"]]
+            assert len([m for m in about if m["text"].startswith("⏰")]) == 1
+            assert len([m for m in about if "新的期限事项" in m["text"]]) == 1
         with found.database.session() as session:
-            due = session.scalars(select(Reminder.status).where(Reminder.purpose == "before")).all()
+            due = session.scalars(
+                select(OutboxMessage.status).join(Card).where(OutboxMessage.template == "before")
+            ).all()
         assert due == ["sent"] * REMINDERS
     finally:
         server.stop_thread()

@@ -1,0 +1,336 @@
+"""The delivery loop: sends what the outbox holds (cards, redraws, notices, reminders) as the Bot
+API allows, and records each outcome.
+
+A row goes pending → claimed → sending → sent, each step committed:
+- rows are claimed with FOR UPDATE SKIP LOCKED, so two bot processes never take the same one;
+- `sending` is committed just before the Bot API call. After a crash a row still `claimed` was
+  never handed over and goes out again; a row left `sending` may already be in the chat and is
+  marked `unconfirmed` instead of being doubled (so is a send whose answer timed out);
+- 429 puts the row back for after retry_after; 5xx and connection errors retry with a growing
+  pause; 403 and permanent 400s (chat not found) fail the row, and the admins are told.
+
+Rendering happens at send time, from the database: a card shows its item as it is when it goes
+out, with buttons that carry the version they were drawn for. Renderers live with the handlers
+(one per card subject, one per notice template) and register themselves here.
+"""
+
+import asyncio
+import html
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.context import WorkContext
+from bot.db import BlockedChat, Person, aware, utc, utcnow
+from bot.services import Services
+from bot.workflow.models import Card, OutboxKind, OutboxMessage, OutboxStatus
+from bot.workflow.outbox import queue_redraw
+from bot.workflow.transitions import current_version
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+HOST = socket.gethostname()
+# A row claimed by a worker on another host that has not finished it for this long is taken over.
+CLAIM_LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 10
+# The loop never spins faster than this, whatever is due.
+MIN_PAUSE_S = 0.5
+# The first pause after a 5xx or a connection error; it doubles with each attempt.
+BACKOFF = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for the Bot API; `version` is the item version a card shows."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    version: int | None = None
+
+
+# Renderers return None when the message is no longer owed (e.g. a reminder of a closed deadline).
+CardRenderer = Callable[[Session, Card, OutboxMessage, WorkContext], Rendered | None]
+NoticeRenderer = Callable[[Session, OutboxMessage, WorkContext], Rendered | None]
+CARD_RENDERERS: dict[str, CardRenderer] = {}
+NOTICE_RENDERERS: dict[str, NoticeRenderer] = {}
+
+
+@dataclass(frozen=True)
+class Step:
+    claimed: int
+    sent: int
+
+
+@dataclass(frozen=True)
+class _Job:
+    row_id: int
+    kind: str
+    chat_id: int
+    message_id: int | None
+    rendered: Rendered | None
+
+
+class Delivery:
+    """One delivery worker. `step()` sends what is due now (tests step it); `run()` loops."""
+
+    def __init__(self, services: Services, bot: Bot) -> None:
+        self.services = services
+        self.bot = bot
+        self.worker = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._recovered = False
+        self._lock = asyncio.Lock()
+
+    async def run(self, interval_s: float) -> None:
+        """Deliver forever: at once when a unit of work rings the doorbell, when a notice put back
+        for a retry falls due, and otherwise every interval (reminders)."""
+        while True:
+            pause = interval_s
+            try:
+                while (await self.step()).claimed:
+                    pass
+                pause = await self._unit(self._pause_before_next, interval_s)
+            except Exception:  # a database outage must not end the loop; the rows wait in the outbox
+                log.exception("delivery step failed")
+            await self.services.doorbell.wait(pause)
+
+    def _pause_before_next(self, session: Session, interval_s: float) -> float:
+        """Seconds until the earliest pending notice is due (reminders keep to the scan interval)."""
+        due = session.scalar(
+            select(func.min(OutboxMessage.send_at)).where(
+                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.working_hours_only.is_(False)
+            )
+        )
+        if due is None:
+            return interval_s
+        wait = (aware(due) - self.services.clock.now()).total_seconds()
+        return min(interval_s, max(wait, MIN_PAUSE_S))
+
+    async def step(self, batch: int = 50) -> Step:
+        """Claim one batch of due rows and send them; one step at a time per worker."""
+        async with self._lock:
+            if not self._recovered:
+                await self._unit(self._recover)
+                self._recovered = True
+            claimed = await self._unit(self._claim, batch)
+            sent = 0
+            for row_id in claimed:
+                sent += await self._deliver(row_id)
+            await self._report_undeliverable()
+            return Step(len(claimed), sent)
+
+    async def _unit(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(self.services.run, lambda session: work(session, *args))
+
+    # ----- claiming ------------------------------------------------------------------------------
+
+    def _recover(self, session: Session) -> None:
+        """Rows left behind by a stopped worker of this host are settled at once, not after the lease."""
+        for row in session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_((OutboxStatus.CLAIMED, OutboxStatus.SENDING)))
+            .with_for_update(skip_locked=True)
+        ):
+            if row.claimed_by and _worker_gone(row.claimed_by, self.worker):
+                _release(row)
+
+    def _claim(self, session: Session, batch: int) -> list[int]:
+        local_now = self.services.clock.now()
+        calendar = self.services.context(session).calendar
+        now = utc(local_now)
+        stale = now - CLAIM_LEASE
+        for row in session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status.in_((OutboxStatus.CLAIMED, OutboxStatus.SENDING)),
+                OutboxMessage.claimed_at < stale,
+            )
+            .with_for_update(skip_locked=True)
+        ):
+            _release(row)
+        due = [OutboxMessage.send_at <= now, OutboxMessage.status == OutboxStatus.PENDING]
+        if not calendar.in_working_hours(local_now):
+            due.append(OutboxMessage.working_hours_only.is_(False))
+        rows = list(
+            session.scalars(
+                select(OutboxMessage)
+                .where(*due)
+                .order_by(OutboxMessage.send_at, OutboxMessage.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.status, row.claimed_by, row.claimed_at = OutboxStatus.CLAIMED, self.worker, now
+            row.attempts += 1
+        return [row.id for row in rows]
+
+    # ----- sending -------------------------------------------------------------------------------
+
+    async def _deliver(self, row_id: int) -> int:
+        job = await self._unit(self._prepare, row_id)
+        if job is None or job.rendered is None:
+            return 0
+        try:
+            message_id = await self._send(job)
+        except RetryAfter as exc:
+            wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
+            await self._settle(row_id, retry_in=timedelta(seconds=wait), error=f"429 retry after {wait}", flood=True)
+            return 0
+        except Forbidden as exc:
+            await self._settle(row_id, blocked=True, error=f"403: {exc.message}")
+            return 0
+        except BadRequest as exc:
+            if job.kind == OutboxKind.EDIT and "not modified" in exc.message.lower():
+                await self._settle(row_id, message_id=job.message_id, version=job.rendered.version)
+                return 1
+            await self._settle(row_id, blocked=True, error=f"400: {exc.message}")
+            return 0
+        except TimedOut as exc:
+            if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+                await self._settle(row_id, retry_in=BACKOFF, error="timeout before sending")
+            else:
+                await self._settle(row_id, unconfirmed=True, error="timeout: the Bot API may have accepted it")
+            return 0
+        except NetworkError as exc:
+            await self._settle(row_id, retry_in=BACKOFF, error=f"network: {exc.message}")
+            return 0
+        await self._settle(row_id, message_id=message_id, version=job.rendered.version)
+        return 1
+
+    def _prepare(self, session: Session, row_id: int) -> _Job | None:
+        """Render the row from the database as it is now and mark it `sending` (or drop it)."""
+        row = session.get(OutboxMessage, row_id)
+        if row is None or row.status != OutboxStatus.CLAIMED or row.claimed_by != self.worker:
+            return None
+        context = self.services.context(session)
+        rendered: Rendered | None = None
+        if row.kind == OutboxKind.NOTICE:
+            rendered = NOTICE_RENDERERS[row.template or ""](session, row, context)
+        elif row.card is not None:
+            card = row.card
+            if row.kind == OutboxKind.EDIT and card.message_id is None:
+                rendered = None  # not sent yet: it is drawn with the current state when it is
+            else:
+                rendered = CARD_RENDERERS[card.subject](session, card, row, context)
+        if rendered is None:
+            row.status = OutboxStatus.CANCELLED
+            return None
+        row.status = OutboxStatus.SENDING
+        message_id = row.card.message_id if row.card else None
+        return _Job(row.id, row.kind, row.chat_id, message_id, rendered)
+
+    async def _send(self, job: _Job) -> int | None:
+        assert job.rendered is not None
+        text, markup = job.rendered.text, job.rendered.markup
+        if job.kind == OutboxKind.EDIT:
+            await self.bot.edit_message_text(
+                text, chat_id=job.chat_id, message_id=job.message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+            return job.message_id
+        message = await self.bot.send_message(job.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        return message.message_id
+
+    async def _settle(
+        self,
+        row_id: int,
+        *,
+        message_id: int | None = None,
+        version: int | None = None,
+        retry_in: timedelta | None = None,
+        blocked: bool = False,
+        unconfirmed: bool = False,
+        flood: bool = False,
+        error: str | None = None,
+    ) -> None:
+        def record(session: Session) -> None:
+            row = session.get(OutboxMessage, row_id)
+            assert row is not None
+            row.last_error = error
+            now = utc(self.services.clock.now())
+            if flood:
+                row.attempts -= 1  # Telegram asked us to wait: not a failed attempt
+            if retry_in is not None and row.attempts < MAX_ATTEMPTS:
+                pause = retry_in if flood else retry_in * 2 ** max(row.attempts - 1, 0)
+                row.status, row.claimed_by, row.send_at = OutboxStatus.PENDING, None, now + pause
+            elif retry_in is not None or blocked:
+                row.status = OutboxStatus.FAILED
+                if session.get(BlockedChat, row.chat_id) is None:
+                    session.add(BlockedChat(chat_id=row.chat_id, description=error or "undeliverable"))
+            elif unconfirmed:
+                row.status = OutboxStatus.UNCONFIRMED
+            else:
+                row.status, row.sent_at = OutboxStatus.SENT, utcnow()
+                if row.card is not None:
+                    _record_card(session, row.card, message_id, version, now)
+
+        await self._unit(record)
+
+    async def _report_undeliverable(self) -> None:
+        def collect(session: Session) -> tuple[list[str], list[int]]:
+            rows = list(
+                session.scalars(
+                    select(BlockedChat).where(BlockedChat.reported_at.is_(None)).with_for_update(skip_locked=True)
+                )
+            )
+            for row in rows:
+                row.reported_at = utcnow()
+            admins = session.scalars(select(Person.telegram_user_id).where(Person.is_admin, Person.active)).all()
+            return [f"{r.chat_id}（{r.description}）" for r in rows], [a for a in admins if a]
+
+        blocked, admins = await self._unit(collect)
+        if not blocked:
+            return
+        text = "⚠️ 以下会话无法送达机器人消息（提醒或通知未送到），请核实：\n" + "\n".join(
+            f"• {html.escape(b, quote=False)}" for b in blocked
+        )
+        for admin in admins:
+            try:
+                await self.bot.send_message(admin, text, parse_mode=ParseMode.HTML)
+            except (Forbidden, BadRequest, NetworkError):
+                log.warning("could not tell admin %s of undeliverable chats", admin)
+
+
+def _record_card(session: Session, card: Card, message_id: int | None, version: int | None, now: datetime) -> None:
+    """The card is in the chat showing `version`; if the item moved on meanwhile, redraw it."""
+    if message_id is not None:
+        card.message_id = message_id
+    card.shown_version = version
+    current = current_version(session, card.subject, card.subject_id)
+    if card.message_id is not None and version is not None and current is not None and current != version:
+        queue_redraw(session, card, now)
+
+
+def _worker_gone(claimed_by: str, me: str) -> bool:
+    """Whether the worker that claimed a row has stopped (only knowable on this host)."""
+    host, pid, _ = (claimed_by.split(":") + ["", ""])[:3]
+    my_host, my_pid, _ = me.split(":")
+    if host != my_host:
+        return False
+    if pid == my_pid:
+        return claimed_by != me  # an earlier worker of this process, which has been stopped
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _release(row: OutboxMessage) -> None:
+    if row.status == OutboxStatus.CLAIMED:
+        row.status, row.claimed_by = OutboxStatus.PENDING, None
+    else:
+        row.status, row.last_error = OutboxStatus.UNCONFIRMED, "the worker stopped while sending"

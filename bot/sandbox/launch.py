@@ -1,0 +1,41 @@
+"""The no-token launch: a sandbox Bot API server with the roster's accounts, and the bot on it.
+
+The sandbox depends on the application, never the other way round (bot.app only calls in here).
+"""
+
+from sqlalchemy import select
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.db import Person
+from bot.sandbox.server import SandboxServer, SandboxUser
+from bot.services import Services
+
+SANDBOX_TOKEN = "1000001:sandbox-token"
+VISITOR_ID = 99999
+# People on the roster without a Telegram id get sandbox accounts from here on, unbound.
+_UNBOUND_SANDBOX_IDS = 20000
+
+
+def sandbox_users(services: Services) -> list[SandboxUser]:
+    """Sandbox accounts: everyone on the roster (bound where the roster gives an id) and a visitor."""
+    users = []
+    with services.database.session() as session:
+        for person in session.scalars(select(Person).where(Person.active).order_by(Person.id)):
+            user_id = person.telegram_user_id or _UNBOUND_SANDBOX_IDS + person.id
+            users.append(SandboxUser(user_id, f"{person.name}（{person.position}）"))
+    users.append(SandboxUser(VISITOR_ID, "访客（未绑定）"))
+    return users
+
+
+def sandbox_server(services: Services, host: str, port: int) -> SandboxServer:
+    groups = {chat_id: name for name, chat_id in services.settings.groups.items()}
+    return SandboxServer(SANDBOX_TOKEN, sandbox_users(services), groups, host=host, port=port)
+
+
+def sandbox_application(services: Services, host: str, port: int) -> Application:
+    """Start the sandbox server beside the bot and build the bot against it."""
+    server = sandbox_server(services, host, port)
+    server.start_in_thread()
+    print(f"\n沙盒已启动（没有 TELEGRAM_BOT_TOKEN）：在浏览器打开 {server.url}/ 与机器人对话\n", flush=True)
+    return build_application(services, SANDBOX_TOKEN, server.bot_api_base_url, limit_rate=False)

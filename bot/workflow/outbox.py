@@ -1,0 +1,175 @@
+"""Messages a transition causes, written in its transaction: nothing is announced that was not
+committed, and nothing committed is lost if the process dies before sending.
+
+Three kinds of row: a card (a message showing an item's state with its buttons, recorded in
+`cards` so it can be redrawn), the redraw of a sent card, and a notice about one event. Rows are
+sent by bot.delivery after the unit of work commits; the command layer rings the doorbell so that
+happens at once instead of at the next periodic scan.
+"""
+
+import asyncio
+import threading
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db import Person, utc
+from bot.workflow.models import Card, CardRole, OutboxKind, OutboxMessage, Subject
+
+# session.info key: this unit of work queued messages, so the delivery loop is woken after commit.
+QUEUED = "outbox_queued"
+
+
+def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
+    row.send_at = utc(row.send_at)
+    if row.dedupe_key and session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == row.dedupe_key)):
+        return row
+    session.add(row)
+    session.info[QUEUED] = True
+    return row
+
+
+def notice(
+    session: Session, chat_id: int | None, template: str, now: datetime, key: str | None = None, **payload: Any
+) -> bool:
+    """Queue a notice (rendered by the template's renderer from `payload`); False if there is no chat."""
+    if chat_id is None:
+        return False
+    _queue(
+        session,
+        OutboxMessage(
+            kind=OutboxKind.NOTICE, chat_id=chat_id, template=template, payload=payload, send_at=now, dedupe_key=key
+        ),
+    )
+    return True
+
+
+def notify_person(session: Session, person: Person | None, template: str, now: datetime, **payload: Any) -> bool:
+    """A notice to a roster person's private chat; False if their account is not bound."""
+    return notice(session, person.telegram_user_id if person else None, template, now, **payload)
+
+
+def send_card(
+    session: Session,
+    subject: Subject,
+    subject_id: int,
+    role: CardRole,
+    person: Person | None,
+    now: datetime,
+    *,
+    chat_id: int | None = None,
+    send_at: datetime | None = None,
+    working_hours_only: bool = False,
+    purpose: str | None = None,
+    key: str | None = None,
+    stage: int | None = None,
+) -> bool:
+    """Queue a new card for `person` (or for `chat_id`, e.g. a group); False if it reaches nobody."""
+    chat = chat_id if chat_id is not None else (person.telegram_user_id if person else None)
+    if chat is None:
+        return False
+    card = Card(
+        subject=subject,
+        subject_id=subject_id,
+        role=role,
+        person_id=person.id if person else None,
+        chat_id=chat,
+        stage=stage,
+    )
+    session.add(card)
+    session.flush()
+    _queue(
+        session,
+        OutboxMessage(
+            kind=OutboxKind.CARD,
+            chat_id=chat,
+            card_id=card.id,
+            template=purpose,
+            send_at=send_at or now,
+            working_hours_only=working_hours_only,
+            dedupe_key=key,
+        ),
+    )
+    return True
+
+
+def adopt_card(
+    session: Session,
+    subject: Subject,
+    subject_id: int,
+    role: CardRole,
+    person: Person,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+) -> None:
+    """A message already in the chat (the form the requester pressed ✅ 提交 on) becomes a card and
+    is redrawn with the item's state."""
+    card = Card(
+        subject=subject, subject_id=subject_id, role=role, person_id=person.id, chat_id=chat_id, message_id=message_id
+    )
+    session.add(card)
+    session.flush()
+    _queue(session, OutboxMessage(kind=OutboxKind.EDIT, chat_id=chat_id, card_id=card.id, send_at=now))
+
+
+def redraw_cards(session: Session, subject: Subject, subject_id: int, now: datetime) -> None:
+    """The item moved on: queue a redraw of each of its sent cards (unsent ones are drawn when sent)."""
+    for card in session.scalars(
+        select(Card).where(Card.subject == subject, Card.subject_id == subject_id, Card.message_id.is_not(None))
+    ):
+        queue_redraw(session, card, now)
+
+
+def retire_cards(session: Session, subject: Subject, subject_id: int, role: CardRole, now: datetime) -> None:
+    """Cards of an earlier round (the approval card of a request since sent back and resubmitted)
+    lose their buttons for good; the new round gets new cards."""
+    for card in session.scalars(
+        select(Card).where(
+            Card.subject == subject, Card.subject_id == subject_id, Card.role == role, Card.retired.is_(False)
+        )
+    ):
+        card.retired = True
+        if card.message_id is not None:
+            queue_redraw(session, card, now)
+
+
+def queue_redraw(session: Session, card: Card, now: datetime) -> None:
+    _queue(session, OutboxMessage(kind=OutboxKind.EDIT, chat_id=card.chat_id, card_id=card.id, send_at=now))
+
+
+class Doorbell:
+    """Wakes the delivery loop from any thread once a unit of work that queued messages commits.
+    A ring while the loop is busy (or not yet waiting) is kept, so no commit waits for the next scan."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rung = False
+        self._lock = threading.Lock()
+
+    def ring(self) -> None:
+        with self._lock:
+            self._rung = True
+            loop, event = self._loop, self._event
+        if loop is not None and event is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, timeout_s: float) -> None:
+        """Return when rung (also before this call, since the last return) or after `timeout_s`."""
+        with self._lock:
+            if self._event is None or self._loop is not asyncio.get_running_loop():
+                self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+            event = self._event
+            if self._rung:
+                self._rung = False
+                return
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except TimeoutError:
+            pass
+        with self._lock:
+            self._rung = False
+            event.clear()

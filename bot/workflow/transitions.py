@@ -1,0 +1,78 @@
+"""Compare-and-set: a state change is legal once, whoever else presses at the same moment.
+
+Every workflow row carries a `version`. A transition is one conditional UPDATE
+`... SET version = version + 1 WHERE id = :id AND version = :expected`, checked by its rowcount:
+of any number of concurrent attempts made for the same version exactly one matches, on SQLite
+(whose writers queue at BEGIN IMMEDIATE) and on PostgreSQL (whose second UPDATE waits for the
+first to commit and then finds the version gone). The row stays locked by the winner until the
+unit of work commits, so the changes that follow the transition are safe as well.
+"""
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from bot.errors import AlreadyHandled
+from bot.workflow.models import Subject, WorkflowEvent
+
+
+class Versioned(Protocol):
+    id: int
+    version: int
+    status: str
+
+
+V = TypeVar("V", bound=Versioned)
+# Each workflow's model by subject ("leave" → LeaveRequest); prompts and cards ask it for versions.
+MODELS: dict[str, type[Versioned]] = {}
+
+
+def current_version(session: Session, subject: str, item_id: int) -> int | None:
+    """The item's version as committed now (None if it is gone): a prompt or a card made for an
+    older one is stale."""
+    record = session.get(MODELS[subject], item_id, populate_existing=True)
+    return record.version if record else None
+
+
+def transition(session: Session, record: V, expected_version: int, handled: Callable[[V], str]) -> V:
+    """Claim the move from `expected_version` for this unit of work, or raise AlreadyHandled with
+    `handled(record)` describing the record as it is now."""
+    _compare_and_set(session, record, expected_version, 1, handled)
+    set_committed_value(record, "version", expected_version + 1)
+    return record
+
+
+def hold(session: Session, record: V, expected_version: int, handled: Callable[[V], str]) -> V:
+    """Check that the record is still at `expected_version` and keep it there until this unit of
+    work commits, without moving it on (e.g. while a reason for a refusal is asked for)."""
+    return _compare_and_set(session, record, expected_version, 0, handled)
+
+
+def _compare_and_set(session: Session, record: V, expected_version: int, step: int, handled: Callable[[V], str]) -> V:
+    model = type(record)
+    result = session.execute(
+        update(model)
+        .where(model.id == record.id, model.version == expected_version)
+        .values(version=model.version + step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.refresh(record)
+        raise AlreadyHandled(handled(record))
+    return record
+
+
+def log(
+    session: Session, subject: Subject, subject_id: int, actor_id: int | None, action: str, note: str | None = None
+) -> None:
+    """Add an entry to the one audit trail."""
+    session.add(WorkflowEvent(subject=subject, subject_id=subject_id, actor_id=actor_id, action=action, note=note))
+
+
+def events_of(session: Session, subject: Subject, subject_id: int) -> list[WorkflowEvent]:
+    """An item's audit trail, oldest first."""
+    query = select(WorkflowEvent).where(WorkflowEvent.subject == subject, WorkflowEvent.subject_id == subject_id)
+    return list(session.scalars(query.order_by(WorkflowEvent.id)).unique())

@@ -1,0 +1,67 @@
+"""Typed callback data: one frozen dataclass per kind of button packs itself into the Bot API's
+64 bytes and parses itself back, so data built in one place cannot be misread in another.
+
+    LeaveDecision(request_id=7, version=3, action="ok").pack() == "ld:7:3:ok"
+
+Fields are ints (non-negative) or short tokens without ":". Parsing anything else — forged,
+truncated, from an older release — raises MalformedCallback, which handlers turn into a reply.
+"""
+
+import dataclasses
+import re
+from typing import Any, ClassVar, Self, get_type_hints
+
+MAX_BYTES = 64
+_TOKEN = re.compile(r"[\w.\-]{1,32}")
+REGISTRY: dict[str, type["CallbackData"]] = {}
+
+
+class MalformedCallback(ValueError):
+    """Callback data that no button of this bot could have carried."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CallbackData:
+    prefix: ClassVar[str]
+
+    def __init_subclass__(cls, prefix: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if prefix:
+            if prefix in REGISTRY:
+                raise TypeError(f"callback prefix {prefix!r} is used twice")
+            cls.prefix = prefix
+            REGISTRY[prefix] = cls
+
+    def pack(self) -> str:
+        values = [str(getattr(self, f.name)) for f in dataclasses.fields(self)]
+        for value in values:
+            if ":" in value or not value:
+                raise ValueError(f"{type(self).__name__}: field value {value!r} cannot go into callback data")
+        data = ":".join([self.prefix, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data {data!r} is longer than {MAX_BYTES} bytes")
+        return data
+
+    @classmethod
+    def parse(cls, data: str) -> Self:
+        prefix, *values = data.split(":")
+        fields = dataclasses.fields(cls)
+        if prefix != cls.prefix or len(values) != len(fields):
+            raise MalformedCallback(data)
+        hints = get_type_hints(cls)
+        parsed: dict[str, Any] = {}
+        for field, value in zip(fields, values, strict=True):
+            if hints[field.name] is int:
+                if not value.isascii() or not value.isdigit() or len(value) > 12:
+                    raise MalformedCallback(data)
+                parsed[field.name] = int(value)
+            elif _TOKEN.fullmatch(value):
+                parsed[field.name] = value
+            else:
+                raise MalformedCallback(data)
+        return cls(**parsed)
+
+    @classmethod
+    def matches(cls, data: object) -> bool:
+        """For CallbackQueryHandler(pattern=...): the data is of this kind (it may still be malformed)."""
+        return isinstance(data, str) and data.split(":", 1)[0] == cls.prefix

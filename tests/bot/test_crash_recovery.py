@@ -1,0 +1,157 @@
+"""The bot process is killed (SIGKILL) after a decision commits and before its messages go out;
+after a restart every message arrives exactly once and the old card shows the final state.
+
+A real `zhengwu run` process polls the sandbox over HTTP. While the kill is prepared the sandbox
+fails every send (502), so the decision is committed but nothing has reached anyone.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import PROJECT_ROOT
+from bot.db import LeaveRequest, Person
+from bot.leave import service as leave
+from bot.sandbox.client import SandboxClient, buttons
+from bot.sandbox.harness import start_sandbox
+from bot.sandbox.launch import SANDBOX_TOKEN
+from bot.sandbox.server import SandboxServer
+from bot.services import Services, build_services
+from bot.workflow.models import OutboxMessage, OutboxStatus
+from retrieval.engine import RulesEngine
+from tests.conftest import make_settings
+
+HEAD, DEPUTY, DEPUTY_B, OFFICE_GROUP = 10001, 10003, 10004, -1001000000001
+WAIT_S = 60.0
+
+
+def _wait(probe: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if result := probe():
+            return result
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+class BotProcess:
+    """`zhengwu run` against the sandbox, as a separate process that can be killed."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run"], env=self.env, cwd=PROJECT_ROOT, stdout=out, stderr=out
+            )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def world(
+    database_url: str, tmp_path: Path, chroma_dir: Path, engine: RulesEngine
+) -> Iterator[tuple[Services, SandboxServer, BotProcess]]:
+    # A copy of the session's index of the shipped rulebook (`engine` built it): the bot process
+    # starts without re-embedding, and never shares a Chroma folder with this process.
+    shutil.copytree(chroma_dir, tmp_path / "chroma")
+    settings = make_settings(tmp_path, database_url=database_url)
+    found = build_services(settings, with_engine=False)
+    server = start_sandbox(found)
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
+        "ZHENGWU_TELEGRAM_API_BASE_URL": server.bot_api_base_url,
+        "ZHENGWU_DATABASE_URL": database_url,
+        "ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data"),
+        "ZHENGWU_RETRIEVAL_CHROMA_DIR": str(tmp_path / "chroma"),
+    }
+    bot = BotProcess(env, tmp_path / "bot.log")
+    yield found, server, bot
+    bot.stop()
+    server.stop_thread()
+    found.database.dispose()
+
+
+def _file_leave(found: Services) -> int:
+    today = found.clock.today()
+
+    def work(session: Session) -> int:
+        people = {p.telegram_user_id: p for p in session.scalars(select(Person))}
+        deputy = people[DEPUTY]
+        draft = leave.open_form(session, deputy)
+        leave.choose_kind(session, deputy, draft, "离包外出")
+        for text in ("2031-10-13", "2031-10-14", "呼和浩特", "汇报工作"):
+            leave.enter_text(session, deputy, draft, text, today)
+        leave.choose_acting(session, deputy, draft, people[DEPUTY_B].id)
+        leave.submit(session, deputy, draft, found.context(session))
+        return draft
+
+    return found.run(work)
+
+
+def _outbox(found: Services) -> list[OutboxMessage]:
+    """What is owed now: notices, cards and redraws (the 销假 reminders wait for 2031)."""
+    with found.database.session() as session:
+        query = select(OutboxMessage).where(OutboxMessage.working_hours_only.is_(False))
+        return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def test_killed_after_the_decision_commits_everyone_is_told_once_after_restart(world) -> None:
+    found, server, bot = world
+    client = SandboxClient(server.url, timeout_s=WAIT_S)
+    request_id = _file_leave(found)
+    bot.start()
+    card = client.wait_message(HEAD, 0, f"请假审批 #{request_id}")
+    for method in ("sendMessage", "editMessageText"):
+        client.inject_fault(method, 502, count=100_000)
+    sent_before = len(_outbox(found))
+    answer = client.wait_callback_answer(client.press(HEAD, card, buttons(card)["批准"]))
+    assert answer["text"] == "已批准"
+
+    def decided_and_tried() -> bool:
+        caused = _outbox(found)[sent_before:]
+        return bool(caused) and all(r.status == OutboxStatus.PENDING and r.attempts >= 1 for r in caused)
+
+    _wait(decided_and_tried, "the decision committed and its sends failed once")
+    with found.database.session() as session:
+        assert session.get(LeaveRequest, request_id).status == "approved"
+    bot.kill()
+    before = {chat: len(client.bot_messages(chat)) for chat in (DEPUTY, DEPUTY_B, OFFICE_GROUP)}
+    assert before[DEPUTY_B] == 0 and before[OFFICE_GROUP] == 0, "nothing went out before the kill"
+
+    client.clear_faults()
+    bot.start()
+    _wait(lambda: all(r.status == OutboxStatus.SENT for r in _outbox(found)), "every message sent after restart")
+
+    def told(chat: int, *contains: str) -> int:
+        return len([m for m in client.bot_messages(chat) if all(c in m.get("text", "") for c in contains)])
+
+    assert told(DEPUTY, f"#{request_id}", "结果：已批准") == 1
+    assert told(DEPUTY_B, "期间由您代行职责") == 1
+    assert told(OFFICE_GROUP, "离包外出") == 1
+    final = client.message(HEAD, card["message_id"])
+    assert "结果：已批准" in final["text"] and "reply_markup" not in final
