@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.db import Person
@@ -70,11 +70,12 @@ def button(kind: type[C]) -> Callable[[ButtonHandler[C]], Handler]:
 
 
 async def answer_press(update: Update, text: str | None, alert: bool = False) -> None:
-    """Answer a press; one that is too old to answer is not an error (what it did is committed)."""
+    """Answer a press. An answer the Bot API refuses (too old, 5xx, timeout) is not an error: what
+    the press did is committed, and its cards and notices go out through the outbox."""
     assert update.callback_query is not None
     try:
         await update.callback_query.answer(text[:200] if text else None, show_alert=alert and bool(text))
-    except BadRequest as exc:
+    except TelegramError as exc:
         log.info("could not answer a button press: %s", exc.message)
 
 

@@ -472,8 +472,6 @@ def _tell_requester(session: Session, request: LeaveRequest, context: WorkContex
 
 def reopen(session: Session, person: Person, request_id: int, version: int, context: WorkContext) -> int:
     """A returned request goes back to the form's confirmation screen for revision."""
-    if open_draft(session, person):
-        raise InvalidInput("您还有一份正在填写的请假单，请先提交或取消它。")
     request = _own(
         session,
         person,
@@ -482,6 +480,8 @@ def reopen(session: Session, person: Person, request_id: int, version: int, cont
         "这份请假已经处理过（{status}），不能修改后重新提交。",
         version,
     )
+    if open_draft(session, person):
+        raise InvalidInput("您还有一份正在填写的请假单，请先提交或取消它。")
     request.status = LeaveStatus.DRAFT
     _advance(session, request)
     _log(session, request, person, "reopened")

@@ -93,8 +93,12 @@ class SandboxClient:
         sent = self.send(user_id, text, chat_id)
         return self.wait_bot_messages(sent["chat"]["id"], sent["message_id"], count)
 
-    def inject_fault(self, method: str, status: int, count: int = 1, retry_after: int | None = None) -> None:
-        self._post("faults", {"method": method, "status": status, "count": count, "retry_after": retry_after})
+    def inject_fault(
+        self, method: str, status: int, count: int = 1, retry_after: int | None = None, delay_s: float = 0.0
+    ) -> None:
+        """The next `count` calls of `method` fail with `status` (200: succeed, after `delay_s`)."""
+        body = {"method": method, "status": status, "count": count, "retry_after": retry_after, "delay_s": delay_s}
+        self._post("faults", body)
 
     def clear_faults(self) -> None:
         self._http.delete("/sandbox/api/faults")

@@ -63,12 +63,14 @@ class SandboxUser:
 
 @dataclass
 class Fault:
-    """An error the server returns for the next `count` calls of `method`."""
+    """What the server does to the next `count` calls of `method`: answer with error `status`, or
+    (status 200 and a `delay_s`) answer correctly but late, as a slow Bot API does."""
 
     method: str
     status: int
     count: int
     retry_after: int | None = None
+    delay_s: float = 0.0
 
 
 @dataclass
@@ -198,17 +200,21 @@ class SandboxServer:
             return BotApiError(404, "Not Found: method not found").response()
         self.state.calls[method] = self.state.calls.get(method, 0) + 1
         try:
-            self._maybe_fail(method)
+            await self._maybe_fail(method)
             params = await _read_params(request)
             result = await handler(params)
         except BotApiError as exc:
             return exc.response()
         return web.json_response({"ok": True, "result": result})
 
-    def _maybe_fail(self, method: str) -> None:
+    async def _maybe_fail(self, method: str) -> None:
         for fault in self.state.faults:
             if fault.method == method and fault.count > 0:
                 fault.count -= 1
+                if fault.delay_s:
+                    await asyncio.sleep(fault.delay_s)
+                if fault.status == 200:
+                    return
                 if fault.status == 429:
                     raise BotApiError(429, f"Too Many Requests: retry after {fault.retry_after}", fault.retry_after)
                 raise BotApiError(fault.status, "Injected failure")
@@ -451,7 +457,13 @@ class SandboxServer:
     async def _api_fault(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.state.faults.append(
-            Fault(body["method"], int(body["status"]), int(body.get("count", 1)), body.get("retry_after"))
+            Fault(
+                body["method"],
+                int(body["status"]),
+                int(body.get("count", 1)),
+                body.get("retry_after"),
+                float(body.get("delay_s", 0)),
+            )
         )
         return web.json_response({"ok": True})
 

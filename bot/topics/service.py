@@ -383,11 +383,11 @@ def _next_order(session: Session, topic: Topic) -> int:
 
 def revise(session: Session, person: Person, topic_id: int, version: int, context: WorkContext) -> int:
     """A returned topic goes back to the form's confirmation screen for revision."""
-    if open_draft(session, person):
-        raise InvalidInput("您还有一个正在填写的议题，请先提交或取消它。")
     topic = _own(
         session, person, topic_id, TopicStatus.RETURNED, "这个议题已经处理过（{status}），不能修改后重新提交。", version
     )
+    if open_draft(session, person):
+        raise InvalidInput("您还有一个正在填写的议题，请先提交或取消它。")
     topic.status = TopicStatus.DRAFT
     _advance(session, topic)
     _log(session, topic, person, "revising")

@@ -237,6 +237,7 @@ def test_return_report_reaches_the_approver_and_overdue_return_is_reminded(live_
     done = answer(client, DEPUTY_B, "已返回，期间无重要情况")
     assert "已销假" in done["text"]
     client.wait_message(HEAD, before_head, "刘洋 已销假", "期间无重要情况")
+    client.wait_message(OFFICE_GROUP, 0, "刘洋副区长 已销假返岗")  # the office hears the leave ended
 
     clock.set(datetime(2027, 11, 3, 10, 0))
     before_head = _last_id(live_bot, HEAD)
