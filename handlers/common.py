@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.db import Person
@@ -92,19 +92,6 @@ async def send_html(
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None)
-
-
-async def notify(
-    context: ContextTypes.DEFAULT_TYPE, person: Person | None, text: str, markup: InlineKeyboardMarkup | None = None
-) -> bool:
-    """Message a roster person privately; False if they have no bound account or cannot be reached."""
-    if person is None or person.telegram_user_id is None:
-        return False
-    try:
-        await send_html(context, person.telegram_user_id, text, markup)
-    except Forbidden:
-        return False
-    return True
 
 
 async def edit_html(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

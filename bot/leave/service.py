@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import forms, inputs
@@ -369,8 +369,9 @@ def submit(
     `origin` (chat id, message id) is the form message, which becomes the requester's card."""
     request = session.get(LeaveRequest, request_id)
     if request is not None and request.requester_id == person.id and request.status == LeaveStatus.DRAFT:
-        holder_ids = _involved(session, request)
-        session.execute(select(Person.id).where(Person.id.in_(holder_ids)).order_by(Person.id).with_for_update())
+        for person_id in _involved(session, request):  # in id order, so two submissions never deadlock
+            # A write that changes nothing still holds the row until commit, on any database.
+            session.execute(update(Person).where(Person.id == person_id).values(active=Person.active))
     request = _draft(session, person, request_id)
     missing = [s for s in _steps_for(request) if s not in request.filled]
     if missing:
