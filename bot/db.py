@@ -1,7 +1,9 @@
 """Database models: one DeclarativeBase, named constraints, typed columns.
 
-Workflows add their tables here; every schema change comes with an Alembic migration in
-bot/migrations/versions, applied at start by bot.storage.open_database.
+The tables every feature shares live here; each workflow keeps its own in its package
+(bot/leave/models.py, bot/topics/models.py, bot/deadlines/models.py, bot/workflow/models.py).
+Every schema change comes with an Alembic migration in bot/migrations/versions, applied at start
+by bot.storage.open_database.
 """
 
 from datetime import UTC, date, datetime
@@ -10,7 +12,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -125,50 +126,6 @@ class PendingInput(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class LeaveRequest(Base):
-    """A leave report (请假) from draft to 销假; see bot.leave.service for the transitions."""
-
-    __tablename__ = "leave_requests"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('draft','pending','approved','rejected','returned','withdrawn','completed')", name="status"
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
-    step: Mapped[str | None] = mapped_column(String(16))
-    filled: Mapped[list[str]] = mapped_column(JSON, default=list)
-    kind: Mapped[str | None] = mapped_column(String(16))
-    meeting: Mapped[str | None] = mapped_column(String(32))
-    start_date: Mapped[date | None] = mapped_column(Date)
-    start_half: Mapped[str | None] = mapped_column(String(2))
-    end_date: Mapped[date | None] = mapped_column(Date)
-    end_half: Mapped[str | None] = mapped_column(String(2))
-    destination: Mapped[str | None] = mapped_column(String(200))
-    reason: Mapped[str | None] = mapped_column(Text)
-    acting_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    approver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    article: Mapped[int | None] = mapped_column(Integer)
-    conflicts: Mapped[list[str]] = mapped_column(JSON, default=list)
-    ab_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    decision_note: Mapped[str | None] = mapped_column(Text)
-    returned_on: Mapped[date | None] = mapped_column(Date)
-    return_report: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    # Joined so that a request read in a unit of work can be rendered after its session closes.
-    requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
-    acting: Mapped[Person | None] = relationship(foreign_keys=[acting_id], lazy="joined")
-    approver: Mapped[Person | None] = relationship(foreign_keys=[approver_id], lazy="joined")
-    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
-
-
 class CalendarOverride(Base):
     """An admin's correction of the working-day calendar (e.g. next year's 调休 once announced)."""
 
@@ -177,37 +134,6 @@ class CalendarOverride(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     is_workday: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(64), default="")
-
-
-class Deadline(Base):
-    """Something due by a date: from a rule (Art. 50, 60, 79 …) or set by a user."""
-
-    __tablename__ = "deadlines"
-    __table_args__ = (CheckConstraint("status IN ('open','done','cancelled')", name="status"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    rule_key: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(200))
-    article: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
-    source: Mapped[str | None] = mapped_column(String(40), index=True)
-    start_date: Mapped[date] = mapped_column(Date)
-    due_date: Mapped[date] = mapped_column(Date)
-    workdays: Mapped[int | None] = mapped_column(Integer)
-    calendar_warning: Mapped[str | None] = mapped_column(Text)
-    department: Mapped[str | None] = mapped_column(String(128))
-    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    requester_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    approver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-
-    responsible: Mapped[Person | None] = relationship(foreign_keys=[responsible_id], lazy="joined")
-    requester: Mapped[Person | None] = relationship(foreign_keys=[requester_id], lazy="joined")
-    approver: Mapped[Person | None] = relationship(foreign_keys=[approver_id], lazy="joined")
-    closed_by: Mapped[Person | None] = relationship(foreign_keys=[closed_by_id], lazy="joined")
 
 
 class BlockedChat(Base):
@@ -220,40 +146,3 @@ class BlockedChat(Base):
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     description: Mapped[str] = mapped_column(Text)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class Topic(Base):
-    """A meeting topic (议题) from draft through the Art. 49 chain to its recorded outcome."""
-
-    __tablename__ = "topics"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('draft','in_review','accepted','returned','rejected','withdrawn','concluded')", name="status"
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="draft")
-    # A form step, e.g. check:<materials key> or reason:<materials key>.
-    step: Mapped[str | None] = mapped_column(String(64))
-    filled: Mapped[list[str]] = mapped_column(JSON, default=list)
-    meeting_type: Mapped[str | None] = mapped_column(String(16))
-    title: Mapped[str | None] = mapped_column(String(200))
-    summary: Mapped[str | None] = mapped_column(Text)
-    department: Mapped[str | None] = mapped_column(String(128))
-    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    matter_kind: Mapped[str | None] = mapped_column(String(16))
-    consulted: Mapped[str | None] = mapped_column(Text)
-    desired_date: Mapped[date | None] = mapped_column(Date)
-    checklist: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
-    chain: Mapped[list[dict[str, str | int]]] = mapped_column(JSON, default=list)
-    stage: Mapped[int] = mapped_column(Integer, default=0)
-    meeting_date: Mapped[date | None] = mapped_column(Date)
-    agenda_order: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str | None] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
-    deputy: Mapped[Person | None] = relationship(foreign_keys=[deputy_id], lazy="joined")

@@ -1,7 +1,7 @@
 """Typed callback data: one frozen dataclass per kind of button packs itself into the Bot API's
 64 bytes and parses itself back, so data built in one place cannot be misread in another.
 
-    LeaveDecision(request_id=7, version=3, action="ok").pack() == "ld:7:3:ok"
+    DecisionButton(request_id=7, version=3, action="ok").pack() == "ld:7:3:ok"   # handlers.leave
 
 Fields are ints (non-negative) or short tokens without ":". Parsing anything else — forged,
 truncated, from an older release — raises MalformedCallback, which handlers turn into a reply.

@@ -15,12 +15,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import delivery
 from bot.context import WorkContext
-from bot.db import Deadline, LeaveRequest, Person
+from bot.db import Person
 from bot.deadlines import service
+from bot.deadlines.models import Deadline
 from bot.deadlines.rules import CloseAction, rules
 from bot.deadlines.service import DeadlineStatus, Purpose
 from bot.delivery import Rendered
 from bot.errors import InvalidInput
+from bot.leave.models import LeaveRequest
 from bot.roster import require_person
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from handlers import leave

@@ -14,15 +14,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import delivery
 from bot.context import WorkContext
-from bot.db import LeaveRequest, PendingInput, Person
+from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.leave import service
 from bot.leave.export import to_csv, to_xlsx
+from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, default_acting, route
-from bot.leave.service import STATUS_LABEL, Decision, LeaveStatus, Step
+from bot.leave.service import STATUS_LABEL, LeaveStatus, Step
 from bot.roster import require_admin, require_person
 from bot.workflow import outbox
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
+from bot.workflow.review import VERDICT_CODES, Verdict
 from handlers import inputs
 from handlers.callbacks import CallbackData
 from handlers.common import (
@@ -40,26 +42,7 @@ from handlers.common import (
 )
 from handlers.render import bold, escape, keyboard, local_time
 
-# Each step of the form: the question it asks.
-STEP_QUESTIONS: dict[Step, str] = {
-    Step.KIND: "请选择请假类型：",
-    Step.MEETING: "请选择不能出席的会议：",
-    Step.START: "请输入开始日期，如：12月3日、明天、下周一、2026-12-03 上午",
-    Step.END: "请输入结束日期（可加“上午”表示只请到中午）：",
-    Step.DESTINATION: "请输入目的地：",
-    Step.REASON: "请输入事由：",
-    Step.ACTING: "期间由谁代行职责？点按钮选择，或直接输入姓名：",
-    Step.CONFIRM: "请核对后提交：",
-}
-EDITABLE = {
-    Step.KIND: "类型",
-    Step.MEETING: "会议",
-    Step.START: "开始",
-    Step.END: "结束",
-    Step.DESTINATION: "目的地",
-    Step.REASON: "事由",
-    Step.ACTING: "代行人",
-}
+CONFIRM_QUESTION = "请核对后提交："
 RETURN_PROMPT = "销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{id}），没有请回复“无”："
 
 
@@ -93,9 +76,6 @@ class RequesterButton(CallbackData, prefix="lr"):
     action: str
 
 
-DECISIONS = {"ok": Decision.APPROVE, "no": Decision.REJECT, "rt": Decision.RETURN}
-
-
 # ----- rendering -------------------------------------------------------------------------------
 
 
@@ -115,6 +95,8 @@ def _facts(request: LeaveRequest, today: date) -> list[str]:
 
 def _form_view(request: LeaveRequest, acting_default: Person | None, today: date) -> tuple[str, InlineKeyboardMarkup]:
     step = Step(request.step)
+    field = service.FORM.field(step)
+    question = field.question if field else CONFIRM_QUESTION
 
     def data(action: str, value: object = "-") -> str:
         return FormButton(request.id, action, str(value)).pack()
@@ -123,21 +105,21 @@ def _form_view(request: LeaveRequest, acting_default: Person | None, today: date
     title = bold(f"📝 请假单 #{request.id}")
     if step == Step.KIND:
         rows = [[(k, data("k", i)) for i, k in enumerate(KINDS[j : j + 3], start=j)] for j in (0, 3)]
-        return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([*rows, [cancel]])
+        return f"{title}\n{question}", keyboard([*rows, [cancel]])
     if step == Step.MEETING:
         rows = [[(m, data("m", i))] for i, m in enumerate(MEETINGS)]
-        return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([*rows, [cancel]])
+        return f"{title}\n{question}", keyboard([*rows, [cancel]])
     if step == Step.ACTING:
         options = [("无需代行", data("a", 0))]
         if acting_default:
             options.insert(0, (f"{acting_default.name}（默认）", data("a", acting_default.id)))
-        return f"{title}\n{STEP_QUESTIONS[step]}", keyboard([options, [cancel]])
+        return f"{title}\n{question}", keyboard([options, [cancel]])
     if step == Step.CONFIRM:
-        edits = [(f"改{label}", data("e", s.value)) for s, label in EDITABLE.items() if s in request.filled]
+        edits = [(f"改{f.label}", data("e", f.step)) for f in service.FORM.fields if f.step in request.filled]
         rows = [edits[i : i + 4] for i in range(0, len(edits), 4)]
         body = "\n".join(_facts(request, today))
-        return f"{title}\n{STEP_QUESTIONS[step]}\n{body}", keyboard([[("✅ 提交", data("s")), cancel], *rows])
-    return f"{title}\n{escape(STEP_QUESTIONS[step])}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
+        return f"{title}\n{question}\n{body}", keyboard([[("✅ 提交", data("s")), cancel], *rows])
+    return f"{title}\n{escape(question)}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
 
 
 def _outcome_line(request: LeaveRequest, context: WorkContext) -> str:
@@ -340,7 +322,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Pe
             request = service.record_return(session, actor, target, version, text, found.context(session))
             return f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。"
         status = service.decide(
-            session, target, version, actor, Decision(purpose.split(":")[1]), found.context(session), text
+            session, target, version, actor, Verdict(purpose.split(":")[1]), found.context(session), text
         )
         return f"已处理请假单 #{target}：{STATUS_LABEL[status]}。"
 
@@ -362,22 +344,22 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     """批准 / 不批准 / 退回补充 on the approval card (the latter two then ask for a reason)."""
     query = update.callback_query
     assert query is not None
-    decision = DECISIONS.get(data.action)
-    if decision is None:
+    verdict = VERDICT_CODES.get(data.action)
+    if verdict is None:
         raise service.InvalidInput("这个按钮已失效。")
     found = services(context)
 
     def work(session: Session) -> None:
         actor = require_person(session, query.from_user.id)
-        if decision == Decision.APPROVE:
-            service.decide(session, data.request_id, data.version, actor, decision, found.context(session))
+        if verdict == Verdict.PASS:
+            service.decide(session, data.request_id, data.version, actor, verdict, found.context(session))
         else:
-            service.ask_reason(session, data.request_id, data.version, actor, decision)
+            service.ask_reason(session, data.request_id, data.version, actor, verdict)
 
     await command(context, work)
-    if decision == Decision.APPROVE:
+    if verdict == Verdict.PASS:
         return "已批准"
-    label = "不批准" if decision == Decision.REJECT else "退回补充"
+    label = "不批准" if verdict == Verdict.REJECT else "退回补充"
     await send_html(
         context, query.from_user.id, f"请输入{label}的理由（请假单 #{data.request_id}，发送 /cancel 放弃）："
     )

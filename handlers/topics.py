@@ -15,15 +15,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import delivery
 from bot.context import WorkContext
-from bot.db import PendingInput, Person, Topic
+from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.errors import InvalidInput
 from bot.roster import require_person
 from bot.topics import service
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
+from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES
-from bot.topics.service import STATUS_LABEL, Review, Step, TopicStatus
+from bot.topics.service import STATUS_LABEL, Step, TopicStatus
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
+from bot.workflow.review import VERDICT_CODES, Verdict
 from bot.workflow.transitions import events_of
 from handlers import inputs
 from handlers.callbacks import CallbackData
@@ -42,27 +44,7 @@ from handlers.common import (
 )
 from handlers.render import bold, escape, keyboard, local_time
 
-STEP_QUESTIONS: dict[str, str] = {
-    Step.MEETING: "请选择会议类型：",
-    Step.TITLE: "请输入议题名称：",
-    Step.SUMMARY: "请输入议题概要（需要会议研究决定什么）：",
-    Step.DEPARTMENT: "汇报部门是哪个？点按钮，或输入部门名称：",
-    Step.DEPUTY: "分管副区长（按部门推定，可改）：",
-    Step.MATTER: "事项类型（决定需要哪些材料）：",
-    Step.CONSULTED: "已征求哪些部门的意见？（没有请写“无”）",
-    Step.DATE: "希望上会的日期，如 12月10日、下周三：",
-    Step.CONFIRM: "请核对后提交：",
-}
-EDITABLE = {
-    Step.MEETING: "会议",
-    Step.TITLE: "名称",
-    Step.SUMMARY: "概要",
-    Step.DEPARTMENT: "部门",
-    Step.DEPUTY: "分管领导",
-    Step.MATTER: "类型",
-    Step.CONSULTED: "征求意见",
-    Step.DATE: "日期",
-}
+CONFIRM_QUESTION = "请核对后提交："
 CHECK_LABEL = {"done": "已完成", "not_needed": "不需要"}
 
 
@@ -102,9 +84,6 @@ class AgendaButton(CallbackData, prefix="ta"):
     topic_id: int
     version: int
     action: str
-
-
-REVIEWS = {"ok": Review.PASS, "rt": Review.RETURN, "no": Review.REJECT}
 
 
 # ----- rendering -------------------------------------------------------------------------------
@@ -162,11 +141,13 @@ def _form_view(topic: Topic, departments: list[str], deputies: list[Person]) -> 
         material = item(step.split(":")[1])
         return f"{title}\n请说明为什么不需要“{escape(material.label)}”（发送 /cancel 放弃）：", keyboard([[cancel]])
     elif step == Step.CONFIRM:
-        edits = [(f"改{label}", FormButton(topic.id, "e", s.value).pack()) for s, label in EDITABLE.items()]
+        edits = [(f"改{f.label}", FormButton(topic.id, "e", f.step).pack()) for f in service.FORM.fields]
         body = "\n".join(_facts(topic))
         rows = [[("✅ 提交", FormButton(topic.id, "s").pack()), cancel], edits[:4], edits[4:]]
-        return f"{title}\n{STEP_QUESTIONS[step]}\n{body}", keyboard(rows)
-    return f"{title}\n{escape(STEP_QUESTIONS[step])}", keyboard([*rows, [cancel]])
+        return f"{title}\n{CONFIRM_QUESTION}\n{body}", keyboard(rows)
+    field = service.FORM.field(step)
+    assert field is not None
+    return f"{title}\n{escape(field.question)}", keyboard([*rows, [cancel]])
 
 
 def _stage_title(topic: Topic, stage_index: int) -> str:
@@ -353,7 +334,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Pe
         topic = session.get(Topic, target)
         stage = topic.stage if topic else -1
         status = service.decide(
-            session, target, stage, version, actor, Review(purpose.split(":")[1]), found.context(session), text
+            session, target, stage, version, actor, Verdict(purpose.split(":")[1]), found.context(session), text
         )
         return f"已处理议题 #{target}：{STATUS_LABEL[status]}。"
 
@@ -375,22 +356,22 @@ async def stage_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
     """通过 / 退回修改 / 不予上会 at one stage (the latter two then ask for a reason)."""
     query = update.callback_query
     assert query is not None
-    decision = REVIEWS.get(data.action)
-    if decision is None:
+    verdict = VERDICT_CODES.get(data.action)
+    if verdict is None:
         raise InvalidInput("这个按钮已失效。")
     found = services(context)
 
     def work(session: Session) -> None:
         actor = require_person(session, query.from_user.id)
-        if decision == Review.PASS:
-            service.decide(session, data.topic_id, data.stage, data.version, actor, decision, found.context(session))
+        if verdict == Verdict.PASS:
+            service.decide(session, data.topic_id, data.stage, data.version, actor, verdict, found.context(session))
         else:
-            service.ask_reason(session, data.topic_id, data.stage, data.version, actor, decision)
+            service.ask_reason(session, data.topic_id, data.stage, data.version, actor, verdict)
 
     await command(context, work)
-    if decision == Review.PASS:
+    if verdict == Verdict.PASS:
         return "已通过"
-    label = "退回修改" if decision == Review.RETURN else "不予上会"
+    label = "退回修改" if verdict == Verdict.RETURN else "不予上会"
     await send_html(context, query.from_user.id, f"请输入{label}的理由（议题 #{data.topic_id}，发送 /cancel 放弃）：")
     return None
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from bot.calendar.workdays import WORK_START
 from bot.context import WorkContext
-from bot.db import Deadline, Person, utc
+from bot.db import Person, utc
+from bot.deadlines.models import Deadline
 from bot.deadlines.rules import DeadlineRule, EscalateTo, rules
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.roster import Position, holder

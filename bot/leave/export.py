@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from bot.db import LeaveRequest
+from bot.leave.models import LeaveRequest
 from bot.leave.service import STATUS_LABEL, period_label
 
 COLUMNS = (

@@ -19,19 +19,20 @@ from sqlalchemy.orm import Session
 
 from bot import forms, inputs
 from bot.context import WorkContext
-from bot.db import LeaveRequest, Person, utc
+from bot.db import Person, utc
 from bot.deadlines import service as deadlines
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.errors import InvalidInput, NotFound
 from bot.leave.dates import AM, PM, DayPart, parse_day
+from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
 from bot.roster import Position, holder
-from bot.workflow import outbox
+from bot.workflow import outbox, review
 from bot.workflow.models import CardRole, Subject
-from bot.workflow.transitions import MODELS, hold, log, transition
+from bot.workflow.review import Verdict
+from bot.workflow.transitions import MODELS, log
 
 MAX_DESTINATION = 100
 MAX_REASON = 500
-MAX_NOTE = 500
 
 
 class LeaveStatus(StrEnum):
@@ -55,17 +56,13 @@ STATUS_LABEL = {
 }
 
 
-class Decision(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    RETURN = "return"
-
-
+# Leave is the one-stage review chain: the approver's verdict, its status and its audit entry.
 DECIDED_STATUS = {
-    Decision.APPROVE: LeaveStatus.APPROVED,
-    Decision.REJECT: LeaveStatus.REJECTED,
-    Decision.RETURN: LeaveStatus.RETURNED,
+    Verdict.PASS: LeaveStatus.APPROVED,
+    Verdict.REJECT: LeaveStatus.REJECTED,
+    Verdict.RETURN: LeaveStatus.RETURNED,
 }
+AUDIT_ACTION = {Verdict.PASS: "approve", Verdict.REJECT: "reject", Verdict.RETURN: "return"}
 # Kinds whose nature is private: a group is told only "请假".
 PRIVATE_KINDS = ("病假", "事假")
 
@@ -81,20 +78,60 @@ class Step(StrEnum):
     CONFIRM = "confirm"
 
 
-TEXT_STEPS = {Step.START, Step.END, Step.DESTINATION, Step.REASON, Step.ACTING}
 PREFIX = Subject.LEAVE  # prompts of this workflow are "leave:<purpose>"
 INPUT_PURPOSE = "leave:field"
 RETURN_PURPOSE = "leave:back"
 
 
-def _steps_for(request: LeaveRequest) -> list[str]:
-    steps: list[str] = [Step.KIND]
-    if request.kind == "会议请假":
-        steps.append(Step.MEETING)
-    steps += [Step.START, Step.END]
-    if request.kind in TRAVEL_KINDS:
-        steps.append(Step.DESTINATION)
-    return steps + [Step.REASON, Step.ACTING]
+def _read_start(session: Session, request: LeaveRequest, text: str, today: date) -> None:
+    day = parse_day(text, today)
+    if day.day < today and request.kind != "病假":
+        raise InvalidInput(f"开始日期 {day.label(today)} 已经过去了。请假应事先报告，请输入今天或以后的日期。")
+    request.start_date, request.start_half = day.day, day.half
+    if request.end_date and _period_key(request.end_date, request.end_half, end=True) < _period_key(day.day, day.half):
+        forms.unfill(request, Step.END)
+
+
+def _read_end(session: Session, request: LeaveRequest, text: str, today: date) -> None:
+    day = parse_day(text, today)
+    assert request.start_date is not None
+    if _period_key(day.day, day.half, end=True) < _period_key(request.start_date, request.start_half):
+        start = DayPart(request.start_date, request.start_half).label(today)
+        raise InvalidInput(f"结束时间 {day.label(today)} 早于开始时间 {start}，请重新输入结束日期。")
+    request.end_date, request.end_half = day.day, day.half
+
+
+def _read_destination(session: Session, request: LeaveRequest, text: str, today: date) -> None:
+    request.destination = forms.bounded(text, MAX_DESTINATION, "目的地")
+
+
+def _read_reason(session: Session, request: LeaveRequest, text: str, today: date) -> None:
+    request.reason = forms.bounded(text, MAX_REASON, "事由")
+
+
+def _read_acting(session: Session, request: LeaveRequest, text: str, today: date) -> None:
+    acting = session.scalar(select(Person).where(Person.name == text, Person.active))
+    if acting is None or acting.id == request.requester_id:
+        raise InvalidInput(f"花名册中没有 {text!r}（或不能是您本人）。请输入代行人的姓名，或点按钮选择。")
+    request.acting = acting
+
+
+FORM = forms.FormSpec[LeaveRequest](
+    INPUT_PURPOSE,
+    (
+        forms.Field(Step.KIND, "类型", "请选择请假类型："),
+        forms.Field(Step.MEETING, "会议", "请选择不能出席的会议：", applies=lambda r: r.kind == "会议请假"),
+        forms.Field(
+            Step.START, "开始", "请输入开始日期，如：12月3日、明天、下周一、2026-12-03 上午", True, read=_read_start
+        ),
+        forms.Field(Step.END, "结束", "请输入结束日期（可加“上午”表示只请到中午）：", True, read=_read_end),
+        forms.Field(
+            Step.DESTINATION, "目的地", "请输入目的地：", True, lambda r: r.kind in TRAVEL_KINDS, _read_destination
+        ),
+        forms.Field(Step.REASON, "事由", "请输入事由：", True, read=_read_reason),
+        forms.Field(Step.ACTING, "代行人", "期间由谁代行职责？点按钮选择，或直接输入姓名：", True, read=_read_acting),
+    ),
+)
 
 
 def _log(session: Session, request: LeaveRequest, actor: Person | None, action: str, note: str | None = None) -> None:
@@ -137,7 +174,7 @@ def open_form(session: Session, person: Person) -> int:
     else:
         draft = session.get(LeaveRequest, draft_id)
         assert draft is not None
-    forms.await_if_typed(session, draft, INPUT_PURPOSE, TEXT_STEPS)
+    forms.await_if_typed(session, FORM, draft)
     return draft.id
 
 
@@ -177,52 +214,21 @@ def choose_acting(session: Session, person: Person, request_id: int, acting_id: 
 
 def enter_text(session: Session, person: Person, request_id: int, text: str, today: date) -> None:
     """Fill the typed field the form is waiting for; bad input raises InvalidInput and changes nothing."""
-    request = _draft(session, person, request_id)
-    step = Step(request.step)
-    text = text.strip()
-    if step == Step.START:
-        day = parse_day(text, today)
-        if day.day < today and request.kind != "病假":
-            raise InvalidInput(f"开始日期 {day.label()} 已经过去了。请假应事先报告，请输入今天或以后的日期。")
-        request.start_date, request.start_half = day.day, day.half
-        if request.end_date and _period_key(request.end_date, request.end_half, end=True) < _period_key(
-            day.day, day.half
-        ):
-            forms.unfill(request, Step.END)
-    elif step == Step.END:
-        day = parse_day(text, today)
-        assert request.start_date is not None
-        if _period_key(day.day, day.half, end=True) < _period_key(request.start_date, request.start_half):
-            start = DayPart(request.start_date, request.start_half).label()
-            raise InvalidInput(f"结束时间 {day.label()} 早于开始时间 {start}，请重新输入结束日期。")
-        request.end_date, request.end_half = day.day, day.half
-    elif step == Step.DESTINATION:
-        request.destination = forms.bounded(text, MAX_DESTINATION, "目的地")
-    elif step == Step.REASON:
-        request.reason = forms.bounded(text, MAX_REASON, "事由")
-    elif step == Step.ACTING:
-        acting = session.scalar(select(Person).where(Person.name == text, Person.active))
-        if acting is None or acting.id == person.id:
-            raise InvalidInput(f"花名册中没有 {text!r}（或不能是您本人）。请输入代行人的姓名，或点按钮选择。")
-        request.acting = acting
-    else:
-        raise InvalidInput("现在请点选按钮，不需要输入文字。")
-    forms.fill(request, step)
-    _advance(session, request)
+    forms.enter_text(session, FORM, _draft(session, person, request_id), text, today)
 
 
 def _advance(session: Session, request: LeaveRequest) -> None:
-    forms.advance(session, request, _steps_for(request), INPUT_PURPOSE, TEXT_STEPS)
+    forms.advance(session, FORM, request)
 
 
 def edit_field(session: Session, person: Person, request_id: int, step: Step) -> None:
     """Go back to one field from the confirmation screen; its old value stays until replaced."""
     request = _draft(session, person, request_id)
-    if step not in _steps_for(request):
+    if step not in FORM.steps_for(request):
         raise InvalidInput("这一项不需要填写。")
     forms.unfill(request, step)
     request.step = step
-    forms.await_if_typed(session, request, INPUT_PURPOSE, TEXT_STEPS)
+    forms.await_if_typed(session, FORM, request)
 
 
 def cancel(session: Session, person: Person, request_id: int) -> None:
@@ -373,7 +379,7 @@ def submit(
             # A write that changes nothing still holds the row until commit, on any database.
             session.execute(update(Person).where(Person.id == person_id).values(active=Person.active))
     request = _draft(session, person, request_id)
-    missing = [s for s in _steps_for(request) if s not in request.filled]
+    missing = [s for s in FORM.steps_for(request) if s not in request.filled]
     if missing:
         raise InvalidInput("请假单还没有填完，请先完成各项。")
     conflicts = check_conflicts(session, request)
@@ -421,22 +427,20 @@ def _announce_approval(session: Session, request: LeaveRequest, context: WorkCon
 
 
 def _pending_for(session: Session, request_id: int, version: int, actor: Person) -> LeaveRequest:
+    """The request if it waits for `actor`, its approver, as the card drawn for `version` showed it."""
     request = session.get(LeaveRequest, request_id)
     if request is None:
         raise NotFound("找不到这份请假单。")
-    if request.approver_id != actor.id:
-        raise PermissionDenied("您不是这份请假的审批人，不能处理。")
-    if request.status != LeaveStatus.PENDING or request.version != version:
-        raise InvalidInput(_handled(request))
-    return request
+    turn = None
+    if request.status == LeaveStatus.PENDING and request.approver_id is not None:
+        turn = review.Turn(0, request.approver_id, "您不是这份请假的审批人，不能处理。")
+    return review.awaiting(request, turn, 0, version, actor, _handled)
 
 
-def ask_reason(session: Session, request_id: int, version: int, actor: Person, decision: Decision) -> None:
-    """不批准 / 退回补充 need a reason: await it from the approver's next message (at this version)."""
+def ask_reason(session: Session, request_id: int, version: int, actor: Person, verdict: Verdict) -> None:
+    """不批准 / 退回补充 need a reason: await it from the approver's next message."""
     request = _pending_for(session, request_id, version, actor)
-    # Held, not moved on: 批准 pressed meanwhile still wins, and its transition clears this prompt.
-    hold(session, request, version, _handled)
-    inputs.expect_text(session, actor.id, f"leave:{decision}", request.id, version)
+    review.ask_reason(session, Subject.LEAVE, request, version, actor, verdict, _handled)
 
 
 def decide(
@@ -444,19 +448,16 @@ def decide(
     request_id: int,
     version: int,
     actor: Person,
-    decision: Decision,
+    verdict: Verdict,
     context: WorkContext,
     note: str | None = None,
 ) -> LeaveStatus:
     """Approve, reject or send back; legal once, from the approver, with a reason for a refusal."""
     request = _pending_for(session, request_id, version, actor)
-    if decision != Decision.APPROVE:
-        note = forms.bounded((note or "").strip(), MAX_NOTE, "理由")
-    transition(session, request, version, _handled)
-    request.status = DECIDED_STATUS[decision]
-    request.decided_by, request.decided_at, request.decision_note = actor, utc(context.now), note
-    inputs.clear_target(session, PREFIX, request.id)
-    _log(session, request, actor, decision, note)
+    reason = review.conclude(session, Subject.LEAVE, request, version, verdict, note, _handled)
+    request.status = DECIDED_STATUS[verdict]
+    request.decided_by, request.decided_at, request.decision_note = actor, utc(context.now), reason
+    _log(session, request, actor, AUDIT_ACTION[verdict], reason)
     if request.status == LeaveStatus.APPROVED:
         conflicts = Conflicts(request.conflicts, request.ab_conflict)
         request.acting = acting_during(session, request, conflicts)

@@ -19,16 +19,18 @@ from sqlalchemy.orm import Session
 
 from bot import forms, inputs
 from bot.context import WorkContext
-from bot.db import Person, Topic
+from bot.db import Person
 from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.leave.dates import parse_day
 from bot.roster import Position
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
+from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES, chain, deputy_for
-from bot.workflow import outbox
+from bot.workflow import outbox, review
 from bot.workflow.models import CardRole, Subject, WorkflowEvent  # noqa: F401
-from bot.workflow.transitions import MODELS, events_of, hold, log, transition
+from bot.workflow.review import Verdict
+from bot.workflow.transitions import MODELS, events_of, log, transition
 from knowledge import article_label
 
 MAX_TITLE, MAX_TEXT = 100, 1000
@@ -69,12 +71,6 @@ STATUS_LABEL = {
 AGENDA_MANAGERS = (Position.HEAD, Position.OFFICE_DIRECTOR, Position.OFFICE_VICE_DIRECTOR)
 
 
-class Review(StrEnum):
-    PASS = "pass"
-    RETURN = "return"
-    REJECT = "reject"
-
-
 class Step(StrEnum):
     MEETING = "meeting"
     TITLE = "title"
@@ -87,27 +83,58 @@ class Step(StrEnum):
     CONFIRM = "confirm"
 
 
-TYPED = {Step.TITLE, Step.SUMMARY, Step.DEPARTMENT, Step.CONSULTED, Step.DATE, "reason"}
+def _read_title(session: Session, topic: Topic, text: str, today: date) -> None:
+    topic.title = forms.bounded(text, MAX_TITLE, "议题名称")
 
 
-def steps_for(topic: Topic) -> list[str]:
-    """The fields in order; each checklist item is a step `check:<key>`."""
-    fixed = [
-        Step.MEETING,
-        Step.TITLE,
-        Step.SUMMARY,
-        Step.DEPARTMENT,
-        Step.DEPUTY,
-        Step.MATTER,
-        Step.CONSULTED,
-        Step.DATE,
-    ]
-    items = [f"check:{i.key}" for i in checklist_for(topic.matter_kind)] if topic.matter_kind else []
-    return [*fixed, *items]
+def _read_summary(session: Session, topic: Topic, text: str, today: date) -> None:
+    topic.summary = forms.bounded(text, MAX_TEXT, "议题概要")
+
+
+def _read_department(session: Session, topic: Topic, text: str, today: date) -> None:
+    department = forms.bounded(text, 64, "汇报部门")
+    known = set(session.scalars(select(Person.department).where(Person.department.is_not(None))))
+    if department not in known:
+        raise InvalidInput(f"花名册中没有部门 {department!r}。可选：{'、'.join(sorted(known))}")
+    topic.department = department
+    topic.deputy = deputy_for(session, department)
+
+
+def _read_consulted(session: Session, topic: Topic, text: str, today: date) -> None:
+    topic.consulted = forms.bounded(text, MAX_TEXT, "征求意见的部门")
+
+
+def _read_date(session: Session, topic: Topic, text: str, today: date) -> None:
+    day = parse_day(text, today)
+    if day.day < today:
+        raise InvalidInput(f"{day.label(today)} 已经过去了，请输入今后的日期。")
+    topic.desired_date = day.day
+
+
+def _checklist_steps(topic: Topic) -> list[str]:
+    """Each item of the materials checklist is a step `check:<key>`."""
+    return [f"check:{i.key}" for i in checklist_for(topic.matter_kind)] if topic.matter_kind else []
+
+
+FORM = forms.FormSpec[Topic](
+    INPUT_PURPOSE,
+    (
+        forms.Field(Step.MEETING, "会议", "请选择会议类型："),
+        forms.Field(Step.TITLE, "名称", "请输入议题名称：", True, read=_read_title),
+        forms.Field(Step.SUMMARY, "概要", "请输入议题概要（需要会议研究决定什么）：", True, read=_read_summary),
+        forms.Field(Step.DEPARTMENT, "部门", "汇报部门是哪个？点按钮，或输入部门名称：", True, read=_read_department),
+        forms.Field(Step.DEPUTY, "分管领导", "分管副区长（按部门推定，可改）："),
+        forms.Field(Step.MATTER, "类型", "事项类型（决定需要哪些材料）："),
+        forms.Field(Step.CONSULTED, "征求意见", "已征求哪些部门的意见？（没有请写“无”）", True, read=_read_consulted),
+        forms.Field(Step.DATE, "日期", "希望上会的日期，如 12月10日、下周三：", True, read=_read_date),
+    ),
+    extra_steps=_checklist_steps,
+    typed_prefixes=frozenset({"reason"}),  # reason:<key>: why a checklist item is not needed
+)
 
 
 def _advance(session: Session, topic: Topic) -> None:
-    forms.advance(session, topic, steps_for(topic), INPUT_PURPOSE, TYPED)
+    forms.advance(session, FORM, topic)
 
 
 def _log(session: Session, topic: Topic, actor: Person | None, action: str, note: str | None = None) -> None:
@@ -157,7 +184,7 @@ def open_form(session: Session, person: Person) -> int:
         session.add(topic)
         session.flush()
         _log(session, topic, person, "created")
-    forms.await_if_typed(session, topic, INPUT_PURPOSE, TYPED)
+    forms.await_if_typed(session, FORM, topic)
     return topic.id
 
 
@@ -208,40 +235,21 @@ def enter_text(session: Session, person: Person, topic_id: int, text: str, today
     """Fill the typed field the form awaits; bad input raises InvalidInput and changes nothing."""
     topic = _draft(session, person, topic_id)
     step = topic.step or ""
-    if step == Step.TITLE:
-        topic.title = forms.bounded(text, MAX_TITLE, "议题名称")
-    elif step == Step.SUMMARY:
-        topic.summary = forms.bounded(text, MAX_TEXT, "议题概要")
-    elif step == Step.DEPARTMENT:
-        department = forms.bounded(text, 64, "汇报部门")
-        known = set(session.scalars(select(Person.department).where(Person.department.is_not(None))))
-        if department not in known:
-            raise InvalidInput(f"花名册中没有部门 {department!r}。可选：{'、'.join(sorted(known))}")
-        topic.department = department
-        topic.deputy = deputy_for(session, department)
-    elif step == Step.CONSULTED:
-        topic.consulted = forms.bounded(text, MAX_TEXT, "征求意见的部门")
-    elif step == Step.DATE:
-        day = parse_day(text, today)
-        if day.day < today:
-            raise InvalidInput(f"{day.label()} 已经过去了，请输入今后的日期。")
-        topic.desired_date = day.day
-    elif step.startswith("reason:"):
+    if step.startswith("reason:"):
         key = step.split(":")[1]
         topic.checklist = {**topic.checklist, key: {"status": "not_needed", "reason": forms.bounded(text, 200, "理由")}}
         return _fill_and_advance(session, topic, f"check:{key}")
-    else:
-        raise InvalidInput("现在请点选按钮，不需要输入文字。")
-    return _fill_and_advance(session, topic, step)
+    forms.enter_text(session, FORM, topic, text, today)
+    return topic
 
 
 def edit_field(session: Session, person: Person, topic_id: int, step: str) -> Topic:
     topic = _draft(session, person, topic_id)
-    if step not in steps_for(topic):
+    if step not in FORM.steps_for(topic):
         raise InvalidInput("这一项不需要填写。")
     forms.unfill(topic, step)
     topic.step = step
-    forms.await_if_typed(session, topic, INPUT_PURPOSE, TYPED)
+    forms.await_if_typed(session, FORM, topic)
     return topic
 
 
@@ -283,7 +291,7 @@ def submit(
     """Check completeness and materials, then start the Art. 49 chain at its first stage.
     `origin` (chat id, message id) is the form message, which becomes the requester's card."""
     topic = _draft(session, person, topic_id)
-    if any(s not in topic.filled for s in steps_for(topic)):
+    if any(s not in topic.filled for s in FORM.steps_for(topic)):
         raise InvalidInput("议题还没有填完，请先完成各项。")
     problems = missing_materials(topic)
     if problems:
@@ -323,21 +331,21 @@ def current_stage(topic: Topic) -> dict[str, str | int]:
 
 
 def _at_stage(session: Session, topic_id: int, stage: int, version: int, actor: Person) -> Topic:
+    """The topic if it waits for `actor` at `stage`, as the card drawn for `version` showed it."""
     topic = session.get(Topic, topic_id)
     if topic is None:
         raise NotFound("找不到这个议题。")
-    if topic.status != TopicStatus.IN_REVIEW or topic.stage != stage or topic.version != version:
-        raise InvalidInput(_handled(topic))
-    if current_stage(topic)["person_id"] != actor.id:
-        raise PermissionDenied(f"这一步应由{current_stage(topic)['role']} {current_stage(topic)['person_name']}处理。")
-    return topic
+    turn = None
+    if topic.status == TopicStatus.IN_REVIEW:
+        at = current_stage(topic)
+        turn = review.Turn(topic.stage, int(at["person_id"]), f"这一步应由{at['role']} {at['person_name']}处理。")
+    return review.awaiting(topic, turn, stage, version, actor, _handled)
 
 
-def ask_reason(session: Session, topic_id: int, stage: int, version: int, actor: Person, decision: Review) -> None:
-    """退回修改 / 不予上会 need a reason: await it from the actor's next message (at this version)."""
+def ask_reason(session: Session, topic_id: int, stage: int, version: int, actor: Person, verdict: Verdict) -> None:
+    """退回修改 / 不予上会 need a reason: await it from the actor's next message."""
     topic = _at_stage(session, topic_id, stage, version, actor)
-    hold(session, topic, version, _handled)
-    inputs.expect_text(session, actor.id, f"topic:{decision}", topic.id, version)
+    review.ask_reason(session, Subject.TOPIC, topic, version, actor, verdict, _handled)
 
 
 def decide(
@@ -346,25 +354,23 @@ def decide(
     stage: int,
     version: int,
     actor: Person,
-    decision: Review,
+    verdict: Verdict,
     context: WorkContext,
     note: str | None = None,
 ) -> TopicStatus:
     """通过 moves to the next stage (the last makes the topic accepted); the others end the chain."""
     topic = _at_stage(session, topic_id, stage, version, actor)
-    reason = forms.bounded(note or "", 500, "理由") if decision != Review.PASS else None
-    transition(session, topic, version, _handled)
+    reason = review.conclude(session, Subject.TOPIC, topic, version, verdict, note, _handled)
     role = str(current_stage(topic)["role"])
-    if decision == Review.PASS:
+    if verdict == Verdict.PASS:
         _log(session, topic, actor, f"{role}{current_stage(topic)['action']}通过")
         topic.stage += 1
         if topic.stage == len(topic.chain):
             topic.status = TopicStatus.ACCEPTED
             topic.agenda_order = _next_order(session, topic)
     else:
-        topic.status = TopicStatus.RETURNED if decision == Review.RETURN else TopicStatus.REJECTED
-        _log(session, topic, actor, f"{role}{'退回修改' if decision == Review.RETURN else '不予上会'}", reason)
-    inputs.clear_target(session, PREFIX, topic.id)
+        topic.status = TopicStatus.RETURNED if verdict == Verdict.RETURN else TopicStatus.REJECTED
+        _log(session, topic, actor, f"{role}{'退回修改' if verdict == Verdict.RETURN else '不予上会'}", reason)
     outbox.redraw_cards(session, Subject.TOPIC, topic.id, context.now)
     if topic.status == TopicStatus.IN_REVIEW:
         _send_to_stage(session, topic, context)

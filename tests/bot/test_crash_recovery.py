@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import PROJECT_ROOT
-from bot.db import LeaveRequest, Person
+from bot.db import Person
 from bot.leave import service as leave
+from bot.leave.models import LeaveRequest
 from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.harness import start_sandbox
 from bot.sandbox.launch import SANDBOX_TOKEN

@@ -7,16 +7,19 @@ from sqlalchemy import select
 
 from bot.calendar import WorkdayCalendar
 from bot.context import WorkContext
-from bot.db import Deadline, LeaveRequest, PendingInput, Person
+from bot.db import PendingInput, Person
+from bot.deadlines.models import Deadline
 from bot.errors import AlreadyHandled, InvalidInput, PermissionDenied
 from bot.inputs import awaited
 from bot.leave import service
 from bot.leave.dates import parse_day
+from bot.leave.models import LeaveRequest
 from bot.leave.routing import route
-from bot.leave.service import Decision, LeaveStatus
+from bot.leave.service import LeaveStatus
 from bot.roster import RosterEntry, sync_roster
 from bot.storage import Database
 from bot.workflow.models import Subject
+from bot.workflow.review import Verdict
 from bot.workflow.transitions import events_of, transition
 
 TODAY = date(2026, 11, 29)
@@ -126,14 +129,14 @@ def test_a_decision_is_legal_once_and_only_from_the_approver(session) -> None:
     request_id, version = submitted.request_id, _request(session, submitted).version
     head = person(session, "区长甲")
     with pytest.raises(PermissionDenied):
-        service.decide(session, request_id, version, person(session, "常务乙"), Decision.APPROVE, CONTEXT)
+        service.decide(session, request_id, version, person(session, "常务乙"), Verdict.PASS, CONTEXT)
     with pytest.raises(InvalidInput, match="理由不能为空"):
-        service.decide(session, request_id, version, head, Decision.REJECT, CONTEXT, "  ")
-    service.decide(session, request_id, version, head, Decision.APPROVE, CONTEXT)
+        service.decide(session, request_id, version, head, Verdict.REJECT, CONTEXT, "  ")
+    service.decide(session, request_id, version, head, Verdict.PASS, CONTEXT)
     with pytest.raises(InvalidInput, match="已经处理过"):
-        service.decide(session, request_id, version, head, Decision.REJECT, CONTEXT, "改主意")
+        service.decide(session, request_id, version, head, Verdict.REJECT, CONTEXT, "改主意")
     with pytest.raises(InvalidInput, match="已经处理过"):
-        service.decide(session, request_id, version + 1, head, Decision.REJECT, CONTEXT, "改主意")
+        service.decide(session, request_id, version + 1, head, Verdict.REJECT, CONTEXT, "改主意")
     events = events_of(session, Subject.LEAVE, request_id)
     assert [e.action for e in events] == ["created", "submitted", "approve"]
     [owed] = session.query(Deadline).filter(Deadline.source == f"leave:{request_id}").all()
@@ -151,16 +154,16 @@ def test_a_stale_version_moves_nothing(session) -> None:
     request, approver = _request(session, submitted), person(session, "局长己")
     with pytest.raises(AlreadyHandled, match="待审批"):
         transition(session, request, request.version - 1, lambda r: f"已经处理过（{r.status}→待审批）")
-    service.decide(session, request.id, request.version, approver, Decision.APPROVE, CONTEXT)
+    service.decide(session, request.id, request.version, approver, Verdict.PASS, CONTEXT)
     assert request.status == LeaveStatus.APPROVED
 
 
 def test_approving_while_a_refusal_reason_is_awaited_drops_the_prompt(session) -> None:
     submitted = _filed(session, "科员庚", "12月11日", "12月11日")
     request, approver = _request(session, submitted), person(session, "局长己")
-    service.ask_reason(session, request.id, request.version, approver, Decision.REJECT)
+    service.ask_reason(session, request.id, request.version, approver, Verdict.REJECT)
     assert awaited(session, approver.id) is not None
-    service.decide(session, request.id, request.version, approver, Decision.APPROVE, CONTEXT)
+    service.decide(session, request.id, request.version, approver, Verdict.PASS, CONTEXT)
     assert session.get(PendingInput, approver.id) is None, "no stray prompt after the other decision won"
 
 
@@ -171,7 +174,7 @@ def test_district_head_and_executive_deputy_away_together_flags_article_9(sessio
         first.request_id,
         _request(session, first).version,
         person(session, "区长甲"),
-        Decision.APPROVE,
+        Verdict.PASS,
         CONTEXT,
     )
     submitted = _filed(session, "区长甲", "12月22日", "12月22日", kind="离包外出")
@@ -184,5 +187,5 @@ def test_ab_partner_away_is_flagged_and_the_executive_deputy_acts_on_approval(se
     submitted = _filed(session, "副区丙", "12月29日", "12月30日", kind="离包外出")
     request = _request(session, submitted)
     assert request.ab_conflict
-    service.decide(session, request.id, request.version, person(session, "区长甲"), Decision.APPROVE, CONTEXT)
+    service.decide(session, request.id, request.version, person(session, "区长甲"), Verdict.PASS, CONTEXT)
     assert request.acting.name == "常务乙"

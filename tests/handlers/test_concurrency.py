@@ -10,10 +10,13 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db import Deadline, LeaveRequest, PendingInput, Person, Topic
+from bot.db import PendingInput, Person
+from bot.deadlines.models import Deadline
 from bot.leave import service as leave
+from bot.leave.models import LeaveRequest
 from bot.sandbox.client import Message, SandboxClient, buttons
 from bot.topics import service as topics
+from bot.topics.models import Topic
 from bot.workflow.models import Subject, WorkflowEvent
 from tests.handlers.conftest import OFFICE_GROUP, LiveBot
 

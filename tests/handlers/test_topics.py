@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from bot.db import Deadline
+from bot.deadlines.models import Deadline
 from bot.sandbox.client import buttons
 from tests.handlers.conftest import LiveBot
 from tests.handlers.leave_steps import NOT_A_REPLY, answer, press

@@ -7,11 +7,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import LeaveRequest, Topic
+from bot.leave.models import LeaveRequest
 from bot.sandbox.client import buttons
 from bot.topics import service as topics
+from bot.topics.models import Topic
 from bot.workflow import outbox
 from bot.workflow.models import OutboxMessage, OutboxStatus
+from bot.workflow.review import Verdict
 from tests.handlers.conftest import OFFICE_GROUP, LiveBot
 from tests.handlers.leave_steps import answer
 from tests.handlers.test_concurrency import (
@@ -108,9 +110,7 @@ def _accepted_topic(live_bot: LiveBot, title: str) -> int:
 
     def decide(session: Session) -> None:
         topic = session.get(Topic, topic_id)
-        topics.decide(
-            session, topic_id, 0, topic.version, _person(session, HEAD), topics.Review.PASS, found.context(session)
-        )
+        topics.decide(session, topic_id, 0, topic.version, _person(session, HEAD), Verdict.PASS, found.context(session))
 
     found.run(decide)
     return topic_id
