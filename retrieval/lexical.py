@@ -41,9 +41,13 @@ class LexicalIndex:
 
     def search(self, expanded_question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best-sentence BM25 per article for words and bigrams, and the per-sentence sum."""
-        word_scores = self._words.get_scores(words(expanded_question))
-        bigram_scores = self._bigrams.get_scores(bigrams(expanded_question))
+        word_scores = self._scores(self._words, words(expanded_question))
+        bigram_scores = self._scores(self._bigrams, bigrams(expanded_question))
         return self._pool(word_scores), self._pool(bigram_scores), word_scores + bigram_scores
+
+    def _scores(self, index: bm25s.BM25, tokens: list[str]) -> np.ndarray:
+        # "？", "👍", "……" leave no token; bm25s cannot score an empty query, and nothing matches it.
+        return index.get_scores(tokens) if tokens else np.zeros(len(self._owner))
 
     def _pool(self, sentence_scores: np.ndarray) -> np.ndarray:
         pooled = np.zeros(self._size)

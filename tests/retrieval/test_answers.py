@@ -66,3 +66,9 @@ def test_enumerating_sentence_is_quoted_with_its_items(engine: RulesEngine) -> N
 )
 def test_article_references_are_recognised_only_when_unambiguous(text: str, numbers: list[int]) -> None:
     assert referenced_articles(text) == numbers
+
+
+@pytest.mark.parametrize("question", ["？", "?", "！", "👍", "。。。", "…", "——", "   ", "\u200b"])
+def test_a_message_without_words_is_declined_not_a_crash(engine: RulesEngine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.declined and not answer.citations
