@@ -307,7 +307,9 @@ def _record_card(session: Session, card: Card, message_id: int | None, version: 
     if message_id is not None:
         card.message_id = message_id
     card.shown_version = version
-    current = current_version(session, card.subject, card.subject_id)
+    # Held: a decision committing meanwhile either sees this message id (and queues the redraw
+    # itself) or has moved the version this reads.
+    current = current_version(session, card.subject, card.subject_id, held=True)
     if card.message_id is not None and version is not None and current is not None and current != version:
         queue_redraw(session, card, now)
 

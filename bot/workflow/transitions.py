@@ -30,10 +30,19 @@ V = TypeVar("V", bound=Versioned)
 MODELS: dict[str, type[Versioned]] = {}
 
 
-def current_version(session: Session, subject: str, item_id: int) -> int | None:
+def current_version(session: Session, subject: str, item_id: int, held: bool = False) -> int | None:
     """The item's version as committed now (None if it is gone): a prompt or a card made for an
-    older one is stale."""
-    record = session.get(MODELS[subject], item_id, populate_existing=True)
+    older one is stale. `held` keeps the item's row until this unit of work commits (a write that
+    changes nothing), so a transition racing it is seen by one side or the other."""
+    model = MODELS[subject]
+    if held:
+        session.execute(
+            update(model)
+            .where(model.id == item_id)
+            .values(version=model.version)
+            .execution_options(synchronize_session=False)
+        )
+    record = session.get(model, item_id, populate_existing=True)
     return record.version if record else None
 
 
