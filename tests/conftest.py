@@ -102,3 +102,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
     yield postgres_url()
+
+
+def bot_process_env(bot_api_base_url: str, database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a bot process (`python -m bot.cli …`) on a sandbox Bot API server."""
+    from bot.sandbox.launch import SANDBOX_TOKEN
+
+    return {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
+        "ZHENGWU_TELEGRAM_API_BASE_URL": bot_api_base_url,
+        "ZHENGWU_DATABASE_URL": database_url,
+        "ZHENGWU_BOT_DATA_DIR": str(data_dir),
+        **{f"ZHENGWU_{key.upper()}": value for key, value in overrides.items()},
+    }

@@ -5,7 +5,6 @@ A real `zhengwu run` process polls the sandbox over HTTP. While the kill is prep
 fails every send (502), so the decision is committed but nothing has reached anyone.
 """
 
-import os
 import shutil
 import signal
 import subprocess
@@ -25,12 +24,11 @@ from bot.leave import service as leave
 from bot.leave.models import LeaveRequest
 from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.harness import start_sandbox
-from bot.sandbox.launch import SANDBOX_TOKEN
 from bot.sandbox.server import SandboxServer
 from bot.services import Services, build_services
 from bot.workflow.models import OutboxMessage, OutboxStatus
 from retrieval.engine import RulesEngine
-from tests.conftest import make_settings
+from tests.conftest import bot_process_env, make_settings
 
 HEAD, DEPUTY, DEPUTY_B, OFFICE_GROUP = 10001, 10003, 10004, -1001000000001
 WAIT_S = 60.0
@@ -79,14 +77,9 @@ def world(
     settings = make_settings(tmp_path, database_url=database_url)
     found = build_services(settings, with_engine=False)
     server = start_sandbox(found)
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
-        "ZHENGWU_TELEGRAM_API_BASE_URL": server.bot_api_base_url,
-        "ZHENGWU_DATABASE_URL": database_url,
-        "ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data"),
-        "ZHENGWU_RETRIEVAL_CHROMA_DIR": str(tmp_path / "chroma"),
-    }
+    env = bot_process_env(
+        server.bot_api_base_url, database_url, tmp_path / "data", retrieval_chroma_dir=str(tmp_path / "chroma")
+    )
     bot = BotProcess(env, tmp_path / "bot.log")
     yield found, server, bot
     bot.stop()

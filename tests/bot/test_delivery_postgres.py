@@ -1,6 +1,5 @@
 """Two delivery processes on one PostgreSQL database send each outbox message exactly once."""
 
-import os
 import re
 import subprocess
 import sys
@@ -14,10 +13,9 @@ from bot.config import PROJECT_ROOT
 from bot.deadlines import service
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.harness import start_sandbox
-from bot.sandbox.launch import SANDBOX_TOKEN
 from bot.services import build_services
 from bot.workflow.models import Card, OutboxMessage
-from tests.conftest import make_settings, postgres_url
+from tests.conftest import bot_process_env, make_settings, postgres_url
 
 REMINDERS = 40
 FINANCE_HEAD = 10008
@@ -42,13 +40,7 @@ def test_two_processes_deliver_each_reminder_once(tmp_path: Path) -> None:
 
     found.run(create)
     server = start_sandbox(found)
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": SANDBOX_TOKEN,
-        "ZHENGWU_TELEGRAM_API_BASE_URL": server.bot_api_base_url,
-        "ZHENGWU_DATABASE_URL": url,
-        "ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data"),
-    }
+    env = bot_process_env(server.bot_api_base_url, url, tmp_path / "data")
     command = [sys.executable, "-m", "bot.cli", "deliver", "--at", "2027-03-05T10:00", "--batch", "3"]
     try:
         processes = [

@@ -82,11 +82,6 @@ def _last_id(client: SandboxClient, chat: int) -> int:
     return messages[-1]["message_id"] if messages else 0
 
 
-def _settled(live_bot: LiveBot) -> None:
-    """Everything the presses queued has gone out (delivery stepped until idle)."""
-    live_bot.deliver()
-
-
 def test_five_approvals_approve_once_and_tell_everyone_once(live_bot: LiveBot) -> None:
     client = live_bot.client
     marks = {chat: _last_id(client, chat) for chat in (DEPUTY, DEPUTY_B, OFFICE_GROUP)}
@@ -94,7 +89,7 @@ def test_five_approvals_approve_once_and_tell_everyone_once(live_bot: LiveBot) -
     card = _card(client, HEAD, f"请假审批 #{request_id}")
     winner = _one_winner(_press_together(client, HEAD, card, buttons(card)["批准"]))
     assert winner["text"] == "已批准"
-    _settled(live_bot)
+    live_bot.deliver()  # everything the presses queued has gone out
     assert _count(client, DEPUTY, marks[DEPUTY], f"#{request_id}", "结果：已批准") == 1
     assert _count(client, DEPUTY_B, marks[DEPUTY_B], "期间由您代行职责") == 1
     assert _count(client, OFFICE_GROUP, marks[OFFICE_GROUP], "张伟副区长 2031年3月3日–2031年3月4日") == 1
@@ -134,7 +129,7 @@ def test_double_tap_on_submit_sends_one_card(live_bot: LiveBot) -> None:
     [form] = client.ask(VICE_DIRECTOR, "/leave")
     before = _last_id(client, DIRECTOR)
     _one_winner(_press_together(client, VICE_DIRECTOR, form, buttons(form)["✅ 提交"]))
-    _settled(live_bot)
+    live_bot.deliver()  # everything the presses queued has gone out
     assert _count(client, DIRECTOR, before, f"请假审批 #{draft}") == 1
     with found.database.session() as session:
         assert session.get(LeaveRequest, draft).status == "pending"
@@ -163,7 +158,7 @@ def test_five_withdrawals_withdraw_once_and_the_approver_is_told_once(live_bot: 
     asked = client.send(STAFF, "/leaves")
     mine = client.wait_message(STAFF, asked["message_id"], "我的请假")
     _one_winner(_press_together(client, STAFF, mine, buttons(mine)[f"撤回 #{request_id}"]))
-    _settled(live_bot)
+    live_bot.deliver()  # everything the presses queued has gone out
     assert _count(client, FINANCE_HEAD, before, f"撤回了请假单 #{request_id}") == 1
     assert "reply_markup" not in client.wait_edit(approval, "已撤回")
 
@@ -181,7 +176,7 @@ def test_withdrawal_racing_an_approval_has_one_outcome_told_truthfully(live_bot:
     ]
     answers = [client.wait_callback_answer(q) for q in queries]
     assert len([a for a in answers if not a["show_alert"]]) == 1
-    _settled(live_bot)
+    live_bot.deliver()  # everything the presses queued has gone out
     with live_bot.services.database.session() as session:
         status = session.get(LeaveRequest, request_id).status
         owed = session.scalar(select(func.count()).where(Deadline.source == f"leave:{request_id}"))
@@ -226,7 +221,7 @@ def test_five_stage_passes_move_the_topic_one_stage(live_bot: LiveBot) -> None:
         "the first review card",
     )
     _one_winner(_press_together(client, DEPUTY, card, buttons(card)["通过"]))
-    _settled(live_bot)
+    live_bot.deliver()  # everything the presses queued has gone out
     assert _count(client, DIRECTOR, before, f"#{topic_id}（") == 1, "the next reviewer gets one card"
     with live_bot.services.database.session() as session:
         assert session.get(Topic, topic_id).stage == 1
@@ -249,13 +244,19 @@ def test_five_outcome_presses_record_once_with_one_issuance_deadline(live_bot: L
         ),
         "the decision card",
     )
+
+    def agenda_orders() -> list[int]:
+        with live_bot.services.database.session() as session:
+            query = select(Topic.agenda_order).where(Topic.status == "accepted", Topic.meeting_type == "全体会议")
+            return [o for o in session.scalars(query) if o is not None]
+
+    before = agenda_orders()
     _one_winner(_press_together(client, HEAD, review, buttons(review)["通过"]))
     with live_bot.services.database.session() as session:
         order = session.get(Topic, topic_id).agenda_order
-        others = session.scalars(
-            select(Topic.agenda_order).where(Topic.status == "accepted", Topic.meeting_type == "全体会议")
-        ).all()
-    assert sorted(others) == list(range(1, len(others) + 1)) and order in others, "agenda numbers without gaps"
+    after = agenda_orders()
+    assert order == max(before, default=0) + 1, "the next number, taken once (not 2, 4, 6)"
+    assert sorted(after) == sorted([*before, order]), "one topic joined the agenda, once"
     asked = client.send(DIRECTOR, "/agenda")
     item = client.wait_message(DIRECTOR, asked["message_id"], "并发：一次发文")
     _one_winner(_press_together(client, DIRECTOR, item, buttons(item)["通过·需发文"]))
@@ -268,7 +269,7 @@ def test_five_done_and_five_snooze_presses_act_once(live_bot: LiveBot) -> None:
     client = live_bot.client
     asked = client.send(DIRECTOR, "/deadline 并发测试交办，3个工作日，@区财政局")
     client.wait_message(DIRECTOR, asked["message_id"], "已登记期限事项")
-    _settled(live_bot)
+    live_bot.deliver()  # everything the presses queued has gone out
     card = client.wait_message(FINANCE_HEAD, 0, "新的期限事项", "并发测试交办")
     snoozes = _press_together(client, FINANCE_HEAD, card, buttons(card)["延后"])
     _one_winner(snoozes)
