@@ -45,23 +45,25 @@ class ReminderButton(CallbackData, prefix="dl"):
 # ----- rendering -------------------------------------------------------------------------------
 
 
-def heading(deadline: Deadline, purpose: str, today: date, context: WorkContext) -> str:
-    """What a reminder says about time, from the real dates (Friday's reminder of Monday's deadline
-    says so, not "tomorrow")."""
+def heading(deadline: Deadline, purpose: str | None, today: date, context: WorkContext) -> str:
+    """The rule's heading and when the item is due, from the real dates (Friday's reminder of
+    Monday's deadline says so, not "tomorrow")."""
     if purpose == Purpose.ESCALATION:
         return ESCALATION_HEADING
-    due = deadline.due_date
+    title, due = rules()[deadline.rule_key].heading, deadline.due_date
     if purpose == Purpose.SNOOZE:
-        return "⏰ 延后提醒"
+        return f"⏰ {title}：延后提醒"
     if due < today:
-        return f"⏰ 期限已过（{due.month}月{due.day}日到期），请尽快办理"
+        return f"⏰ {title}：期限已过（{due.month}月{due.day}日到期），请尽快办理"
     if due == today:
-        return "⏰ 期限提醒（今日到期）"
-    if (due - today).days == 1:
-        return "⏰ 期限提醒（明日到期）"
-    if due == context.calendar.next_workday(today).date:
-        return f"⏰ 期限提醒（下一个工作日 {due.month}月{due.day}日到期）"
-    return f"⏰ 期限提醒（{due.month}月{due.day}日到期）"
+        when = "今日到期"
+    elif (due - today).days == 1:
+        when = "明日到期"
+    elif due == context.calendar.next_workday(today).date:
+        when = f"下一个工作日 {due.month}月{due.day}日到期"
+    else:
+        when = f"{due.month}月{due.day}日到期"
+    return f"⏰ {title}（{when}）"
 
 
 def deadline_lines(deadline: Deadline) -> list[str]:

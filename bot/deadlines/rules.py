@@ -36,6 +36,7 @@ CREATED_BY = {
 class DeadlineRule:
     key: str
     title: str
+    heading: str
     article: int
     workdays: int
     remind: tuple[int, ...]

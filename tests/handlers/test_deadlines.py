@@ -55,6 +55,7 @@ def test_meeting_documents_are_reminded_on_the_right_working_days(live_bot: Live
     # Friday's reminder of a Monday deadline says Monday, not "tomorrow".
     [before] = _about(live_bot, FINANCE_HEAD, title, "下一个工作日 3月8日到期")
     assert "到期：3月8日" in before["text"] and "依据：第50条" in before["text"]
+    assert before["text"].startswith("⏰ 文件印发期限"), "the heading is the rule's, from rules.toml"
     assert set(buttons(before)) == {"已办结", "延后", "查看依据"}
     _at(live_bot, datetime(2027, 3, 6, 10, 0))  # Saturday: nothing
     _at(live_bot, datetime(2027, 3, 8, 9, 30))
