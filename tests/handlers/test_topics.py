@@ -244,7 +244,8 @@ def test_topic_form_and_review_buttons_survive_restarts(live_bot: LiveBot) -> No
     live_bot.restart()
     form = answer(client, HOUSING_HEAD, "重启后的议题")
     assert "请输入议题概要" in form["text"]
-    client.ask(HOUSING_HEAD, "/cancel")
+    # Wait for the cancellation itself (a card may arrive first), or the next /topic may resume the form.
+    assert "已取消" in answer(client, HOUSING_HEAD, "/cancel")["text"]
     marks = {HEAD: _last_id(live_bot, HEAD)}
     confirm = fill_topic(live_bot, HOUSING_HEAD, "全体会议", "重启前提交的议题")
     number = _number(confirm)
