@@ -2,9 +2,11 @@
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
 from bot.config import Settings
 from bot.delivery import Delivery
@@ -35,29 +37,60 @@ COMMANDS = [
 HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, qa)
 
 
-DELIVERY, DELIVERY_TASK = "delivery", "delivery_task"
+DELIVERY, BACKGROUND_TASKS = "delivery", "background_tasks"
+PURGE_INTERVAL_S = 24 * 3600
+
+
+class RateLimiter(AIORateLimiter):
+    """PTB's limiter for everything but the typing indicator: counted, it would halve the answers
+    a second the bot may send, and its 429 would hold every reply back for the whole wait."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
 async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(COMMANDS)
     delivery: Delivery = application.bot_data[DELIVERY]
-    interval = application.bot_data["services"].settings.reminder_scan_seconds
-    application.bot_data[DELIVERY_TASK] = asyncio.get_running_loop().create_task(delivery.run(interval))
+    services: Services = application.bot_data["services"]
+    loop = asyncio.get_running_loop()
+    application.bot_data[BACKGROUND_TASKS] = [
+        loop.create_task(delivery.run(services.settings.reminder_scan_seconds)),
+        loop.create_task(_purge_daily(services)),
+    ]
 
 
 async def _post_stop(application: Application) -> None:
-    task = application.bot_data.pop(DELIVERY_TASK, None)
-    if task is not None:
+    for task in application.bot_data.pop(BACKGROUND_TASKS, []):
         task.cancel()
+
+
+async def _purge_daily(services: Services) -> None:
+    """The retention rule (bot.privacy), at start and then once a day."""
+    while True:
+        try:
+            deleted = await asyncio.to_thread(services.run, services.purge_question_log)
+            log.info("question log purge: %d old questions deleted", deleted)
+        except Exception:  # a database outage must not end the loop; the next run catches up
+            log.exception("question log purge failed")
+        await asyncio.sleep(PURGE_INTERVAL_S)
 
 
 def build_application(services: Services, token: str, base_url: str, *, limit_rate: bool = True) -> Application:
     """The PTB application with every handler; `limit_rate` False drops the send-rate caps
     (the sandbox has no flood limits) but keeps retrying on 429."""
     limiter = (
-        AIORateLimiter(max_retries=5)
-        if limit_rate
-        else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
+        RateLimiter(max_retries=5) if limit_rate else RateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
     )
     application = (
         ApplicationBuilder()
@@ -77,8 +110,9 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
     application.add_handlers(inputs.build_handlers(), group=-1)
     for module in HANDLER_MODULES:
         application.add_handlers(module.build_handlers())
-    # Last in the same group: it answers only the presses no handler above claimed.
+    # Last in the same group: they take only the presses and commands no handler above claimed.
     application.add_handler(CallbackQueryHandler(unknown_button))
+    application.add_handler(MessageHandler(filters.COMMAND, start.unknown_command))
     application.add_error_handler(on_error)
     return application
 

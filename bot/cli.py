@@ -1,11 +1,11 @@
 """The `zhengwu` command: run the bot, ask and evaluate the rules engine, admin tasks."""
 
 import argparse
-import logging
 import sys
 from datetime import date
 from pathlib import Path
 
+from bot import logs
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, InvalidInput, ZhengwuError
 
@@ -17,9 +17,14 @@ def _engine(settings: Settings):
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken
+
     from bot.app import run
 
-    run(settings)
+    try:
+        run(settings)
+    except InvalidToken:
+        raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by {settings.telegram.api_base_url} (401)") from None
     return 0
 
 
@@ -137,6 +142,15 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import build_services
+
+    services = build_services(settings, with_engine=False)
+    deleted = services.run(services.purge_question_log)
+    print(f"deleted {deleted} question(s) older than {settings.question_log_days} days")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhengwu", description="区政府工作规则助手")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml or $ZHENGWU_CONFIG)")
@@ -173,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     deliver.add_argument("--at", help="deliver as if it were this local time (ISO format), for replays and tests")
     deliver.add_argument("--batch", type=int, default=50, help="reminders claimed per transaction")
     deliver.set_defaults(handler=_cmd_deliver)
+    commands.add_parser("purge", help="delete questions older than [privacy] question_log_days now").set_defaults(
+        handler=_cmd_purge
+    )
     invite = commands.add_parser("invite", help="print a one-time deep link that binds a Telegram account")
     invite.add_argument("name", help="the person's name as in the roster")
     invite.add_argument("--bot-username", default="zhengwu_bot")
@@ -182,13 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "jieba", "chromadb", "bm25s", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    secrets: list[str] = []
     try:
-        return args.handler(load_settings(args.config), args)
+        settings = load_settings(args.config)
+        secrets += [settings.telegram.token or "", settings.retrieval.llm.api_key if settings.retrieval.llm else ""]
+        logs.configure(secrets)
+        return args.handler(settings, args)
     except ZhengwuError as exc:
-        print(f"zhengwu: {exc}", file=sys.stderr)
+        print(f"zhengwu: {logs.redact(str(exc), secrets)}", file=sys.stderr)
         return 2
 
 

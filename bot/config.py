@@ -51,6 +51,8 @@ class Settings:
     groups: dict[str, int]
     leave_notice_group: int | None
     reminder_scan_seconds: float
+    question_log_days: int
+    prompt_expiry_minutes: int
 
     @property
     def uses_sandbox(self) -> bool:
@@ -149,7 +151,15 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         groups=dict(groups),
         leave_notice_group=groups[notice_group] if notice_group else None,
         reminder_scan_seconds=read.get("reminders", "scan_seconds", float, 60.0),
+        question_log_days=_at_least(read.get("privacy", "question_log_days", int, 180), 1, "[privacy] question_log_days"),
+        prompt_expiry_minutes=_at_least(read.get("bot", "prompt_expiry_minutes", int, 30), 1, "[bot] prompt_expiry_minutes"),
     )
+
+
+def _at_least(value: int, minimum: int, name: str) -> int:
+    if value < minimum:
+        raise ConfigError(f"{name}: expected at least {minimum}, got {value!r}")
+    return value
 
 
 def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> RetrievalSettings:

@@ -16,7 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from bot import inputs
+from bot import inputs, plaintext
 from bot.db import Person
 from bot.errors import InvalidInput, NotFound
 from bot.workflow.transitions import transition
@@ -134,8 +134,8 @@ def enter_text(session: Session, spec: FormSpec, record: FormRecord, text: str, 
 
 
 def bounded(text: str, limit: int, what: str) -> str:
-    """Non-empty text of at most `limit` characters, or an explanation."""
-    text = text.strip()
+    """Non-empty clean text (bot.plaintext) of at most `limit` characters, or an explanation."""
+    text = plaintext.clean(text)
     if not text:
         raise InvalidInput(f"{what}不能为空。")
     if len(text) > limit:

@@ -2,15 +2,18 @@
 
 A prompt names its target item and the item's version when it was made: once the item has moved
 on (decided by someone else, withdrawn), the prompt is stale and the text is not taken for it.
+A prompt also expires ([bot] prompt_expiry_minutes): a 不批准 reason asked for yesterday must not
+swallow today's question.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.db import PendingInput, Person
+from bot.db import PendingInput, Person, aware, utc, utcnow
 from bot.workflow.transitions import current_version
 
 
@@ -30,7 +33,17 @@ def expect_text(session: Session, person_id: int, purpose: str, target_id: int, 
     """The person's next private text is for `purpose` on record `target_id` at `version`."""
     row = session.get(PendingInput, person_id) or PendingInput(person_id=person_id)
     row.purpose, row.target_id, row.target_version = purpose, target_id, version
+    row.created_at = utcnow()
     session.add(row)
+
+
+def drop_expired(session: Session, person_id: int, now: datetime, max_age: timedelta) -> bool:
+    """Remove the person's prompt if it is older than `max_age`; True if one was removed."""
+    row = session.get(PendingInput, person_id)
+    if row is None or aware(row.created_at) > utc(now) - max_age:
+        return False
+    session.delete(row)
+    return True
 
 
 def awaited(session: Session, person_id: int) -> PendingInput | None:

@@ -10,6 +10,7 @@ from bot.calendar.overrides import load_calendar
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import WorkContext
+from bot.privacy import purge_question_log
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database
@@ -45,6 +46,10 @@ class Services:
         if self.engine is None:
             raise RuntimeError("this process was started without the rules engine")
         return self.engine
+
+    def purge_question_log(self, session: Session) -> int:
+        """Delete the questions older than [privacy] question_log_days; how many were deleted."""
+        return purge_question_log(session, self.clock.now(), self.settings.question_log_days)
 
     def context(self, session: Session) -> WorkContext:
         """The time, the calendar with its overrides, and the group chats, for one unit of work."""

@@ -6,7 +6,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 from bot.qa.service import QuestionStats, question_stats
 from bot.roster import require_admin
 from handlers import render
-from handlers.common import blocking, registered_only, send_html, services
+from handlers.common import blocking, private_chat, registered_only, send_html, services
 
 DAYS = 30
 
@@ -22,7 +22,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             require_admin(session, user.id)
             return question_stats(session, DAYS)
 
-    await send_html(context, chat.id, render.stats_message(await blocking(work), DAYS))
+    message = render.stats_message(await blocking(work), DAYS)
+    await send_html(context, await private_chat(update, context), message)
 
 
 def build_handlers() -> list[BaseHandler]:

@@ -65,3 +65,51 @@ class CallbackData:
     def matches(cls, data: object) -> bool:
         """For CallbackQueryHandler(pattern=...): the data is of this kind (it may still be malformed)."""
         return isinstance(data, str) and data.split(":", 1)[0] == cls.prefix
+
+
+# ----- buttons of rules answers and browsing (drawn by handlers.render) -----------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _InBook(CallbackData):
+    """Something numbered in a rulebook (an article, a chapter)."""
+
+    rulebook_id: int
+    number: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ArticleButton(_InBook, prefix="art"):
+    """📄: one article's full text."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ChapterButton(_InBook, prefix="ch"):
+    """A chapter's list of articles."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ChapterTextButton(_InBook, prefix="chtext"):
+    """A whole chapter's text."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BookButton(CallbackData, prefix="book"):
+    """A rulebook's table of contents."""
+
+    rulebook_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RelatedButton(CallbackData, prefix="rel"):
+    """🔗: the further articles retrieval ranked for a logged question."""
+
+    log_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackButton(CallbackData, prefix="fb"):
+    """👍 ("1") or 👎 ("-1") on a logged answer."""
+
+    log_id: int
+    value: str

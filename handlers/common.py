@@ -7,12 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import privacy
 from bot.db import Person
 from bot.errors import DomainError
 from bot.roster import require_person
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
 APOLOGY = "抱歉，处理您的请求时出错了，已记录下来。请稍后再试。"
+NO_PRIVATE_CHAT = "我无法私聊您：请先打开与我的私聊并发送 /start，然后再试。"
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -91,7 +94,57 @@ async def send_html(
     parts = split_html(text)
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None)
+        await _send_part(context, chat_id, part, markup if last else None)
+
+
+SEND_ATTEMPTS, RETRY_PAUSE_S = 3, 0.5
+
+
+async def _send_part(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """One message, sent again after a 5xx or a failed connection (the Bot API did not take it).
+    A read timeout is not retried: the Bot API may have delivered the message, and a reply the
+    user sees twice is worse than a late one (429s are waited out by the rate limiter)."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            return
+        except TimedOut as exc:
+            if not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+                log.warning("a reply to chat %s timed out after it was sent; not sending it again", chat_id)
+                return
+            if attempt == SEND_ATTEMPTS:
+                raise
+        except BadRequest:  # a NetworkError in PTB's tree, but sending it again cannot help
+            raise
+        except NetworkError:
+            if attempt == SEND_ATTEMPTS:
+                raise
+        await asyncio.sleep(RETRY_PAUSE_S * attempt)
+
+
+TYPING_AFTER_S = 0.5
+_typing_tasks: set[asyncio.Task[None]] = set()
+
+
+async def while_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, work: Awaitable[T]) -> T:
+    """Await `work`; if it is not done within TYPING_AFTER_S, show "typing…" once, on the side:
+    the indicator's failure, 429 or slowness never delays or loses what `work` produces."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_S)
+    if not done:
+        typing = asyncio.create_task(_show_typing(context, chat_id))
+        _typing_tasks.add(typing)  # the loop keeps only weak references to tasks
+        typing.add_done_callback(_typing_tasks.discard)
+    return await task
+
+
+async def _show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError as exc:
+        log.info("typing indicator for chat %s failed: %s", chat_id, type(exc).__name__)
 
 
 async def edit_html(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -159,6 +212,15 @@ def registered_only(handler: Handler) -> Handler:
     return explains_domain_errors(wrapper)
 
 
+async def private_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Where a person's lists, histories and exports go (bot.privacy): their private chat. Asked in
+    a group, the group is told where the answer went."""
+    assert update.effective_chat is not None and update.effective_user is not None
+    if update.effective_chat.type != "private":
+        await send_html(context, update.effective_chat.id, html.escape(privacy.GROUP_NOTE, quote=False))
+    return update.effective_user.id
+
+
 async def send_overview(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -166,15 +228,15 @@ async def send_overview(
     mine: tuple[str, InlineKeyboardMarkup | None] | None,
     nothing: str,
 ) -> None:
-    """A list command's reply: a note that cards for what awaits the person follow (they come from
-    the outbox), then the person's own items, or `nothing`."""
-    assert update.effective_chat is not None
+    """A list command's reply, in the private chat: a note that cards for what awaits the person
+    follow (they come from the outbox), then the person's own items, or `nothing`."""
+    chat_id = await private_chat(update, context)
     if waiting_note is None and mine is None:
-        await tell(update, context, nothing)
+        await send_html(context, chat_id, html.escape(nothing, quote=False))
     if waiting_note is not None:
-        await send_html(context, update.effective_chat.id, waiting_note)
+        await send_html(context, chat_id, waiting_note)
     if mine is not None:
-        await send_html(context, update.effective_chat.id, *mine)
+        await send_html(context, chat_id, *mine)
 
 
 FormShower = Callable[[Update, ContextTypes.DEFAULT_TYPE, int, bool], Awaitable[None]]
@@ -200,15 +262,20 @@ def form_command(open_form: Callable[[Session, Person], int], show_form: FormSho
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the traceback with the update's kind and ids only (never what people wrote); tell the
     user briefly; stop the update so no later handler (Q&A) also takes it."""
-    log.error("unhandled error while handling %s", describe(update), exc_info=context.error)
+    if isinstance(context.error, Forbidden):
+        log.info("a private chat is closed to the bot while handling %s", describe(update))
+        message = NO_PRIVATE_CHAT
+    else:
+        log.error("unhandled error while handling %s", describe(update), exc_info=context.error)
+        message = APOLOGY
     if isinstance(update, Update):
         try:
             if update.callback_query:
-                await update.callback_query.answer(APOLOGY, show_alert=True)
+                await update.callback_query.answer(message, show_alert=True)
             elif update.effective_chat:
-                await context.bot.send_message(update.effective_chat.id, APOLOGY)
+                await context.bot.send_message(update.effective_chat.id, message)
         except Exception:  # the apology itself failed (e.g. the network is down); the log has the cause
-            log.exception("could not send the apology")
+            log.exception("could not tell the user about the error")
     raise ApplicationHandlerStop
 
 

@@ -27,7 +27,7 @@ from bot.roster import require_person
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from handlers import leave
 from handlers.callbacks import CallbackData
-from handlers.common import button, command, registered_only, send_html, services, tell
+from handlers.common import button, command, private_chat, registered_only, send_html, services, tell
 from handlers.render import bold, escape, keyboard, local_time
 
 ESCALATION_HEADING = "⚠️ 逾期未办结"
@@ -200,8 +200,10 @@ async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     items = await command(context, work)
     if not items:
         await tell(update, context, "没有未办结的期限事项。")
+        return
+    chat_id = await private_chat(update, context)
     for text, markup in items:
-        await send_html(context, update.effective_chat.id, text, markup)
+        await send_html(context, chat_id, text, markup)
 
 
 @button(ReminderButton)

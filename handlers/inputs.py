@@ -4,40 +4,50 @@ Runs before the Q&A handler; when nothing is awaited the text falls through and 
 """
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot import inputs
-from bot.db import PendingInput, Person
+from bot import inputs, plaintext
+from bot.db import PendingInput, Person, utcnow
 from bot.errors import DomainError
 from bot.roster import person_for
-from handlers.common import command, explains_domain_errors, tell
+from handlers.common import command, explains_domain_errors, services, tell
 
-TextRoute = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput], Awaitable[None]]
+TextRoute = Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput, str], Awaitable[None]]
 # Filled by workflow modules at import: purpose prefix ("leave") -> handler.
 TEXT_ROUTES: dict[str, TextRoute] = {}
+EXPIRED = "之前等待您输入的内容已超过 {minutes} 分钟，已取消（表单可重新发送命令继续填写）。这条消息按普通消息处理。"
 
 
 async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Give a private text to the form or prompt that awaits it (else let Q&A have it)."""
-    assert update.effective_user is not None
-    user_id = update.effective_user.id
+    assert update.effective_user is not None and update.message is not None
+    user_id, text = update.effective_user.id, plaintext.clean(update.message.text or "")
+    found = services(context)
+    max_age = timedelta(minutes=found.settings.prompt_expiry_minutes)
 
-    def lookup(session: Session) -> tuple[Person, PendingInput] | None:
+    def lookup(session: Session) -> tuple[bool, tuple[Person, PendingInput] | None]:
         person = person_for(session, user_id)
-        pending = inputs.awaited(session, person.id) if person else None  # drops a stale prompt
-        return (person, pending) if person and pending else None
+        if person is None:
+            return False, None
+        # Real time, not the office clock (which tests and replays move): how long the person was away.
+        expired = inputs.drop_expired(session, person.id, utcnow(), max_age)
+        pending = inputs.awaited(session, person.id)  # drops a stale prompt
+        return expired, (person, pending) if pending else None
 
-    found = await command(context, lookup)
-    if found is None:
+    expired, awaited = await command(context, lookup)
+    if expired:
+        await tell(update, context, EXPIRED.format(minutes=found.settings.prompt_expiry_minutes))
+    if awaited is None:
         return
-    person, pending = found
+    person, pending = awaited
     route = TEXT_ROUTES.get(pending.purpose.split(":")[0])
     try:
         if route is not None:
-            await route(update, context, person, pending)
+            await route(update, context, person, pending, text)
     except DomainError as exc:
         # Bad input changes nothing; the same question stands and the text is not a rules question.
         await tell(update, context, str(exc))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery
+from bot import delivery, privacy
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
@@ -33,6 +33,7 @@ from handlers.common import (
     command,
     edit_html,
     form_command,
+    private_chat,
     registered_only,
     send_html,
     send_overview,
@@ -43,7 +44,9 @@ from handlers.common import (
 from handlers.render import bold, escape, keyboard, local_time
 
 CONFIRM_QUESTION = "请核对后提交："
-RETURN_PROMPT = "销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{id}），没有请回复“无”："
+RETURN_PROMPT = (
+    "销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{id}），没有请回复“无”（发送 /cancel 放弃）："
+)
 
 
 # ----- buttons -----------------------------------------------------------------------------------
@@ -202,7 +205,9 @@ def _who(request: LeaveRequest) -> str:
 
 
 NOTICES = {
-    "leave.acting": lambda r, today: f"📌 {_who(r)} {service.period_label(r, today)} {r.kind}，期间由您代行职责。",
+    "leave.acting": lambda r, today: (
+        f"📌 {_who(r)} {service.period_label(r, today)} {privacy.public_leave_kind(r.kind)}，期间由您代行职责。"
+    ),
     "leave.acting_ends": lambda r, today: f"📌 {_who(r)} 已销假返岗，您的代行职责结束。",
     "leave.withdrawn": lambda r, today: (
         f"↩️ {_who(r)} 撤回了请假单 #{r.id}（{service.period_label(r, today)}），无需再审批。"
@@ -212,7 +217,7 @@ NOTICES = {
         + (f"\n报告：{r.return_report}" if r.return_report else "")
     ),
     "leave.group_away": lambda r, today: (
-        f"📢 {_who(r)} {service.period_label(r, today)} {service.group_kind(r)}"
+        f"📢 {_who(r)} {service.period_label(r, today)} {privacy.public_leave_kind(r.kind)}"
         + (f"，期间由 {r.acting.name} 代行职责" if r.acting else "")
         + "。"
     ),
@@ -305,10 +310,12 @@ def _submitted_answer(submitted: service.Submitted) -> str:
     return f"已提交，但审批人 {submitted.approver_name} 尚未绑定账号，请当面报告。"
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput) -> None:
+async def on_text(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput, text: str
+) -> None:
     """A typed answer for the leave workflow: a form field, a refusal reason or a 销假 report."""
-    assert update.message is not None and update.message.text is not None and update.effective_chat is not None
-    text, purpose, target = update.message.text, pending.purpose, pending.target_id
+    assert update.effective_chat is not None
+    purpose, target = pending.purpose, pending.target_id
     version = pending.target_version or 0
     found = services(context)
 
@@ -413,13 +420,15 @@ async def come_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     open_leaves = await command(context, work)
     if not open_leaves:
         await tell(update, context, "您没有需要销假的请假。")
-    elif len(open_leaves) == 1:
-        await send_html(context, update.effective_chat.id, RETURN_PROMPT.format(id=open_leaves[0][0]))
+        return
+    chat_id = await private_chat(update, context)
+    if len(open_leaves) == 1:
+        await send_html(context, chat_id, RETURN_PROMPT.format(id=open_leaves[0][0]))
     else:
         markup = keyboard(
             [[(f"#{rid} {period}", RequesterButton(rid, version, "bk").pack())] for rid, version, period in open_leaves]
         )
-        await send_html(context, update.effective_chat.id, "请选择要销假的请假：", markup)
+        await send_html(context, chat_id, "请选择要销假的请假：", markup)
 
 
 @registered_only
@@ -481,7 +490,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     content = await command(context, work)
     await context.bot.send_document(
-        update.effective_chat.id,
+        await private_chat(update, context),
         content,
         filename=f"请销假记录_{start}_{end}.{fmt}",
         caption=f"{start} 至 {end} 的请销假记录",

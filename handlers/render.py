@@ -15,6 +15,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.db import aware
 from bot.qa.library import ArticleView
 from bot.qa.service import LoggedAnswer, QuestionStats
+from handlers.callbacks import (
+    ArticleButton,
+    BookButton,
+    ChapterButton,
+    ChapterTextButton,
+    FeedbackButton,
+    RelatedButton,
+)
 from knowledge import Rulebook
 from retrieval.answer import DECLINE_TEXT
 
@@ -106,17 +114,17 @@ def answer_message(logged: LoggedAnswer, show_question: bool) -> str:
 
 
 def answer_keyboard(logged: LoggedAnswer) -> InlineKeyboardMarkup | None:
+    votes = [("👍", FeedbackButton(logged.log_id, "1").pack()), ("👎", FeedbackButton(logged.log_id, "-1").pack())]
     if logged.answer.declined:
-        return keyboard([[("👍", f"fb:{logged.log_id}:1"), ("👎", f"fb:{logged.log_id}:-1")]])
+        return keyboard([votes])
     articles = [(f"📄 {v.article.label}全文", article_callback(v)) for v in logged.cited]
-    actions = [("👍", f"fb:{logged.log_id}:1"), ("👎", f"fb:{logged.log_id}:-1")]
     if logged.answer.related:
-        actions.insert(0, ("🔗 相关条文", f"rel:{logged.log_id}"))
-    return keyboard([articles, actions])
+        votes.insert(0, ("🔗 相关条文", RelatedButton(logged.log_id).pack()))
+    return keyboard([articles, votes])
 
 
 def article_callback(view: ArticleView) -> str:
-    return f"art:{view.rulebook_id}:{view.article.number}"
+    return ArticleButton(view.rulebook_id, view.article.number).pack()
 
 
 def article_message(view: ArticleView) -> str:
@@ -141,7 +149,7 @@ def related_keyboard(views: Sequence[ArticleView]) -> InlineKeyboardMarkup | Non
 
 def rulebooks_message(books: dict[int, Rulebook]) -> tuple[str, InlineKeyboardMarkup]:
     text = "📚 规则库，请选择："
-    rows = [[(f"《{book.title}》", f"book:{rid}")] for rid, book in books.items()]
+    rows = [[(f"《{book.title}》", BookButton(rid).pack())] for rid, book in books.items()]
     return text, keyboard(rows)
 
 
@@ -153,7 +161,7 @@ def chapters_message(rulebook_id: int, book: Rulebook) -> tuple[str, InlineKeybo
         facts.append(f"印发：{book.issued_on.year}年{book.issued_on.month}月{book.issued_on.day}日")
     facts.append(f"共 {len(book.chapters)} 章 {len(book.articles)} 条，请选择章：")
     rows = [
-        [(f"{c.heading}（{c.articles[0].number}–{c.articles[-1].number}）", f"ch:{rulebook_id}:{c.number}")]
+        [(f"{c.heading}（{c.articles[0].number}–{c.articles[-1].number}）", ChapterButton(rulebook_id, c.number).pack())]
         for c in book.chapters
     ]
     return "\n".join(facts), keyboard(rows)
@@ -162,9 +170,10 @@ def chapters_message(rulebook_id: int, book: Rulebook) -> tuple[str, InlineKeybo
 def chapter_message(rulebook_id: int, book: Rulebook, chapter_number: int) -> tuple[str, InlineKeyboardMarkup]:
     chapter = book.chapters[chapter_number - 1]
     text = f"{bold(chapter.heading)}\n请选择条文："
-    buttons = [(a.label, f"art:{rulebook_id}:{a.number}") for a in chapter.articles]
+    buttons = [(a.label, ArticleButton(rulebook_id, a.number).pack()) for a in chapter.articles]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
-    rows.append([("📖 本章全文", f"chtext:{rulebook_id}:{chapter_number}"), ("⬅️ 返回目录", f"book:{rulebook_id}")])
+    back = ("⬅️ 返回目录", BookButton(rulebook_id).pack())
+    rows.append([("📖 本章全文", ChapterTextButton(rulebook_id, chapter_number).pack()), back])
     return text, keyboard(rows)
 
 

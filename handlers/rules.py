@@ -3,8 +3,10 @@
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.errors import NotFound
 from handlers import render
-from handlers.common import edit_html, explains_domain_errors, send_html, services, tell
+from handlers.callbacks import BookButton, ChapterButton, ChapterTextButton
+from handlers.common import button, edit_html, explains_domain_errors, send_html, services, tell
 
 USAGE = "请写明条号，例如：/article 50 或 /article 第五十条"
 
@@ -32,52 +34,41 @@ async def show_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await send_html(context, update.effective_chat.id, render.article_message(view))
 
 
-@explains_domain_errors
-async def open_book(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(BookButton)
+async def open_book(update: Update, context: ContextTypes.DEFAULT_TYPE, data: BookButton) -> None:
     """Button: show a rulebook's chapters in place of the current list."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    rulebook_id = int(query.data.split(":")[1])
-    text, markup = render.chapters_message(rulebook_id, services(context).library.book(rulebook_id))
-    # Edit before answering: whoever acts on the answer must find the new list in place.
+    text, markup = render.chapters_message(data.rulebook_id, services(context).library.book(data.rulebook_id))
     await edit_html(update, text, markup)
-    await query.answer()
 
 
-@explains_domain_errors
-async def open_chapter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(ChapterButton)
+async def open_chapter(update: Update, context: ContextTypes.DEFAULT_TYPE, data: ChapterButton) -> None:
     """Button: show a chapter's articles in place of the current list."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, rulebook_id, number = query.data.split(":")
-    book = services(context).library.book(int(rulebook_id))
-    if not 1 <= int(number) <= len(book.chapters):
-        await tell(update, context, "这一章不存在。")
-        return
-    text, markup = render.chapter_message(int(rulebook_id), book, int(number))
+    book = services(context).library.book(data.rulebook_id)
+    _require_chapter(len(book.chapters), data.number)
+    text, markup = render.chapter_message(data.rulebook_id, book, data.number)
     await edit_html(update, text, markup)
-    await query.answer()
 
 
-@explains_domain_errors
-async def chapter_full_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@button(ChapterTextButton)
+async def chapter_full_text(update: Update, context: ContextTypes.DEFAULT_TYPE, data: ChapterTextButton) -> None:
     """Button: send a whole chapter's text (split into parts if long)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and query.message is not None
-    _, rulebook_id, number = query.data.split(":")
-    book = services(context).library.book(int(rulebook_id))
-    if not 1 <= int(number) <= len(book.chapters):
-        await tell(update, context, "这一章不存在。")
-        return
-    await query.answer()
-    await send_html(context, query.message.chat.id, render.chapter_text(book, int(number)))
+    assert update.effective_chat is not None
+    book = services(context).library.book(data.rulebook_id)
+    _require_chapter(len(book.chapters), data.number)
+    await send_html(context, update.effective_chat.id, render.chapter_text(book, data.number))
+
+
+def _require_chapter(chapters: int, number: int) -> None:
+    if not 1 <= number <= chapters:
+        raise NotFound("这一章不存在。")
 
 
 def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler("rules", browse),
         CommandHandler("article", show_article),
-        CallbackQueryHandler(open_book, pattern=r"^book:\d+$"),
-        CallbackQueryHandler(open_chapter, pattern=r"^ch:\d+:\d+$"),
-        CallbackQueryHandler(chapter_full_text, pattern=r"^chtext:\d+:\d+$"),
+        CallbackQueryHandler(open_book, pattern=BookButton.matches),
+        CallbackQueryHandler(open_chapter, pattern=ChapterButton.matches),
+        CallbackQueryHandler(chapter_full_text, pattern=ChapterTextButton.matches),
     ]

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
 from bot.roster import person_for, redeem_invite
-from handlers.common import blocking, explains_domain_errors, send_html, services
+from handlers.common import blocking, explains_domain_errors, send_html, services, tell
 
 HELP = """<b>政务助手</b>：依据《昆都仑区人民政府工作规则》回答办事程序问题，并注明条文出处。
 
@@ -14,6 +14,7 @@ HELP = """<b>政务助手</b>：依据《昆都仑区人民政府工作规则》
 • 群聊中用 /ask 问题，或 @我 提问
 • /rules 按章浏览规则，/article 50 查看某一条
 • /leave 请假，/back 销假，/leaves 我的请假和待我审批
+• /topic 申报会议议题，/topics 我的议题和待我审核，/agenda 会议议程
 • /deadline 登记交办期限，/consult 征求意见（5个工作日），/deadlines 未办结事项
 • /cancel 取消正在填写的内容，/whoami 查看账号绑定情况
 • /stats 问答统计、/export 导出请销假记录（管理员）
@@ -46,6 +47,16 @@ async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: what the bot does and how to ask."""
     assert update.effective_chat is not None
     await send_html(context, update.effective_chat.id, HELP)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command no handler knows: point to /help (in a group, only if it was addressed to this bot:
+    other bots' commands are none of its business)."""
+    assert update.message is not None and update.effective_chat is not None
+    name, _, addressee = (update.message.text or "/").split()[0][1:].partition("@")
+    if update.effective_chat.type != "private" and addressee.lower() != (context.bot.username or "").lower():
+        return
+    await tell(update, context, f"没有 /{name[:32]} 这个命令。发送 /help 查看可用的命令。")
 
 
 async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,16 +4,14 @@
 The form's state is the draft row's `step` (bot.topics.service); this table says what each step asks.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery
+from bot import delivery, privacy, spreadsheet
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
@@ -35,6 +33,7 @@ from handlers.common import (
     command,
     edit_html,
     form_command,
+    private_chat,
     registered_only,
     send_html,
     send_overview,
@@ -147,7 +146,8 @@ def _form_view(topic: Topic, departments: list[str], deputies: list[Person]) -> 
         return f"{title}\n{CONFIRM_QUESTION}\n{body}", keyboard(rows)
     field = service.FORM.field(step)
     assert field is not None
-    return f"{title}\n{escape(field.question)}", keyboard([*rows, [cancel]])
+    hint = "\n（随时可发送 /cancel 取消）" if field.typed else ""
+    return f"{title}\n{escape(field.question)}{hint}", keyboard([*rows, [cancel]])
 
 
 def _stage_title(topic: Topic, stage_index: int) -> str:
@@ -311,15 +311,12 @@ def _button_value(session: Session, step: str, value: str) -> str:
     return value
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput) -> None:
+async def on_text(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput, text: str
+) -> None:
     """A typed answer for the topic workflow: a form field, a reason, or a meeting date."""
-    assert update.message is not None and update.message.text is not None and update.effective_chat is not None
-    text, purpose, target, version = (
-        update.message.text,
-        pending.purpose,
-        pending.target_id,
-        pending.target_version or 0,
-    )
+    assert update.effective_chat is not None
+    purpose, target, version = pending.purpose, pending.target_id, pending.target_version or 0
     found = services(context)
 
     def work(session: Session) -> str | None:
@@ -381,7 +378,8 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
     """Revise a returned topic; show or export a topic's history."""
     query = update.callback_query
     assert query is not None and query.message is not None
-    found, chat_id = services(context), query.message.chat.id
+    # Histories go to the private chat of whoever pressed (bot.privacy), also from a group.
+    found, chat_id = services(context), query.from_user.id
     if data.action == "rv":
 
         def revise(session: Session) -> int:
@@ -394,8 +392,9 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
         raise InvalidInput("这个按钮已失效。")
 
     def load(session: Session) -> tuple[Topic, list[tuple[str, str, str, str]]]:
-        require_person(session, query.from_user.id)
+        person = require_person(session, query.from_user.id)
         topic, events = service.history(session, data.topic_id)
+        privacy.require_on_item(person, service.involved(topic), "这个议题的记录")
         zone = found.settings.timezone
         rows = [
             (local_time(e.at, zone).strftime("%Y-%m-%d %H:%M"), e.actor.name if e.actor else "", e.action, e.note or "")
@@ -405,21 +404,22 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
 
     topic, rows = await command(context, load)
     if data.action == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["时间", "人员", "动作", "说明"])
-        writer.writerows(rows)
-        await context.bot.send_document(
-            chat_id, buffer.getvalue().encode("utf-8-sig"), filename=f"议题{topic.id}记录.csv"
-        )
-        return None
+        content = spreadsheet.to_csv(["时间", "人员", "动作", "说明"], rows)
+        await context.bot.send_document(chat_id, content, filename=f"议题{topic.id}记录.csv")
+        return _sent_privately(query)
     lines = [bold(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{STATUS_LABEL[TopicStatus(topic.status)]}）")]
     lines += [
         f"{at} {escape(who)} {escape(what)}" + (f"：{escape(note)}" if note else "") for at, who, what, note in rows
     ]
     csv_button = TopicButton(topic.id, topic.version, "csv").pack()
     await send_html(context, chat_id, "\n".join(lines), keyboard([[("导出 CSV", csv_button)]]))
-    return None
+    return _sent_privately(query)
+
+
+def _sent_privately(query: CallbackQuery) -> str | None:
+    """The press's answer when what it asked for went to the private chat instead of a group."""
+    assert query.message is not None
+    return privacy.GROUP_NOTE if query.message.chat.id != query.from_user.id else None
 
 
 @registered_only
@@ -471,12 +471,13 @@ async def show_agenda(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not topics:
         await tell(update, context, "目前没有已确定上会的议题。")
         return
+    chat_id = await private_chat(update, context)
     heading = None
     for topic in topics:
         meeting = f"{topic.meeting_type}（{topic.meeting_date.isoformat() if topic.meeting_date else '会期未定'}）"
         if meeting != heading:
             heading = meeting
-            await send_html(context, update.effective_chat.id, bold(f"📅 {meeting}"))
+            await send_html(context, chat_id, bold(f"📅 {meeting}"))
         text = f"{topic.agenda_order}. {escape(topic.title or '')}（{escape(topic.department or '')}）"
         markup = None
         if manager:
@@ -492,7 +493,7 @@ async def show_agenda(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                     [("暂缓", data("d0")), ("不通过", data("n0"))],
                 ]
             )
-        await send_html(context, update.effective_chat.id, text, markup)
+        await send_html(context, chat_id, text, markup)
 
 
 @button(AgendaButton)

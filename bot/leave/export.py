@@ -1,12 +1,8 @@
-"""Audit export of leave records as CSV or Excel."""
+"""Audit export of leave records as CSV or Excel (formula-safe: bot.spreadsheet)."""
 
-import csv
-import io
 from collections.abc import Sequence
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
+from bot import spreadsheet
 from bot.leave.models import LeaveRequest
 from bot.leave.service import STATUS_LABEL, period_label
 
@@ -57,24 +53,8 @@ def _row(request: LeaveRequest) -> list[str]:
 
 
 def to_csv(requests: Sequence[LeaveRequest]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    writer.writerows(_row(r) for r in requests)
-    # The BOM makes Excel on Chinese Windows open UTF-8 correctly.
-    return buffer.getvalue().encode("utf-8-sig")
+    return spreadsheet.to_csv(COLUMNS, (_row(r) for r in requests))
 
 
 def to_xlsx(requests: Sequence[LeaveRequest]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "请销假记录"
-    sheet.append(COLUMNS)
-    for request in requests:
-        sheet.append(_row(request))
-    for index, title in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(8, len(title) * 2 + 2)
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheet.to_xlsx("请销假记录", COLUMNS, (_row(r) for r in requests))

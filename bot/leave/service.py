@@ -33,6 +33,7 @@ from bot.workflow.transitions import MODELS, log
 
 MAX_DESTINATION = 100
 MAX_REASON = 500
+MAX_NAME = 64  # people.name is String(64)
 
 
 class LeaveStatus(StrEnum):
@@ -63,8 +64,6 @@ DECIDED_STATUS = {
     Verdict.RETURN: LeaveStatus.RETURNED,
 }
 AUDIT_ACTION = {Verdict.PASS: "approve", Verdict.REJECT: "reject", Verdict.RETURN: "return"}
-# Kinds whose nature is private: a group is told only "请假".
-PRIVATE_KINDS = ("病假", "事假")
 
 
 class Step(StrEnum):
@@ -110,9 +109,10 @@ def _read_reason(session: Session, request: LeaveRequest, text: str, today: date
 
 
 def _read_acting(session: Session, request: LeaveRequest, text: str, today: date) -> None:
-    acting = session.scalar(select(Person).where(Person.name == text, Person.active))
+    name = forms.bounded(text, MAX_NAME, "代行人姓名")
+    acting = session.scalar(select(Person).where(Person.name == name, Person.active))
     if acting is None or acting.id == request.requester_id:
-        raise InvalidInput(f"花名册中没有 {text!r}（或不能是您本人）。请输入代行人的姓名，或点按钮选择。")
+        raise InvalidInput(f"花名册中没有 {name!r}（或不能是您本人）。请输入代行人的姓名，或点按钮选择。")
     request.acting = acting
 
 
@@ -565,11 +565,6 @@ def period_label(request: LeaveRequest, today: date | None = None) -> str:
     start = DayPart(request.start_date, request.start_half).label(today)
     end = DayPart(request.end_date, request.end_half).label(today)
     return start if start == end else f"{start}–{end}"
-
-
-def group_kind(request: LeaveRequest) -> str:
-    """What a group may read about the kind of leave: never that it is sick or personal leave."""
-    return "请假" if request.kind in PRIVATE_KINDS else request.kind or "请假"
 
 
 def my_requests(session: Session, person: Person, limit: int = 10) -> list[LeaveRequest]:

@@ -1,15 +1,17 @@
 """The rulebooks as the bot addresses them: stable database ids for callback data."""
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import RulebookRecord
-from bot.errors import NotFound
+from bot.errors import InvalidInput, NotFound
 from knowledge import Article, Chapter, Rulebook
-from knowledge.numerals import article_label
-from retrieval.reference import referenced_articles
+from knowledge.numerals import article_label, chinese_to_int
+
+_ONE_ARTICLE = re.compile(r"(?:第\s*)?([0-9]{1,4}|[〇零一二两三四五六七八九十百]{1,6})\s*条?")
 
 
 @dataclass(frozen=True)
@@ -51,22 +53,28 @@ class RulebookLibrary:
 
     def article(self, rulebook_id: int, number: int) -> ArticleView:
         book = self.book(rulebook_id)
+        if number < 1:
+            raise NotFound(f"《{book.title}》没有这一条（条号从 1 开始）。")
         article = book.article(number)
         if article is None:
             raise NotFound(f"《{book.title}》没有{article_label(number)}（共 {len(book.articles)} 条）。")
         return ArticleView(rulebook_id, book, article)
 
     def find(self, text: str) -> list[ArticleView]:
-        """Articles named in text such as '50', '第五十条'; one per rulebook that has it."""
+        """The article named by exactly one number such as '50', '第50条', '第五十条', '五十'; one
+        view per rulebook that has it. Anything else ('-1', '1e5', '50 51') is refused, not guessed."""
         raw = text.strip()
-        numbers = referenced_articles(raw if "条" in raw else f"第{raw}条")
-        if not numbers:
-            raise NotFound(f"没有看懂要查哪一条：{raw!r}。请写成 /article 50 或 /article 第五十条。")
+        match = _ONE_ARTICLE.fullmatch(raw)
+        if match is None:
+            raise InvalidInput(f"没有看懂要查哪一条：{raw[:20]!r}。请只写一个条号，如 /article 50 或 /article 第五十条。")
+        number = int(match[1]) if match[1].isdigit() else chinese_to_int(match[1])
+        if number < 1:
+            raise NotFound("规则中没有这一条（条号从 1 开始）。")
         views = [
             ArticleView(rid, book, article)
             for rid, book in self.by_id.items()
-            if (article := book.article(numbers[0])) is not None
+            if (article := book.article(number)) is not None
         ]
         if not views:
-            raise NotFound(f"规则中没有{article_label(numbers[0])}。")
+            raise NotFound(f"规则中没有{article_label(number)}。")
         return views

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import QuestionLog, utcnow
 from bot.errors import NotFound, PermissionDenied
+from bot.privacy import mask_numbers
 from bot.qa.library import ArticleView, RulebookLibrary
 from bot.roster import person_for
 from retrieval.answer import Answer, Citation
@@ -76,7 +77,6 @@ def record_feedback(session: Session, log_id: int, telegram_user_id: int, value:
     if row.feedback == value:
         return False
     row.feedback = value
-    session.commit()
     return True
 
 
@@ -122,4 +122,8 @@ def question_stats(session: Session, days: int = 30, limit: int = 5) -> Question
         .order_by(func.count().desc(), QuestionLog.question)
         .limit(limit)
     ).all()
-    return QuestionStats(total, declined, float(latency), up, down, list(disliked), [(q, n) for q, n in unanswered])
+    # Admins see what people asked, but not the ID-card and phone numbers some of them typed.
+    masked_unanswered = [(mask_numbers(q), n) for q, n in unanswered]
+    return QuestionStats(
+        total, declined, float(latency), up, down, [mask_numbers(q) for q in disliked], masked_unanswered
+    )

@@ -86,6 +86,9 @@ class SandboxState:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
+    # Every call the server refused (method, description), injected faults included: tests check
+    # that hostile input never makes the bot send something the Bot API rejects.
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     def chat(self, chat_id: int) -> dict[str, Any]:
         if chat_id in self.groups:
@@ -200,21 +203,27 @@ class SandboxServer:
             return BotApiError(404, "Not Found: method not found").response()
         self.state.calls[method] = self.state.calls.get(method, 0) + 1
         try:
-            await self._maybe_fail(method)
+            fault = await self._maybe_fail(method)
             params = await _read_params(request)
             result = await handler(params)
+            if fault is not None:
+                # A slow success: the call took effect, only the reply is late (the bot may give up
+                # waiting for it, as it would with Telegram).
+                await asyncio.sleep(fault.delay_s)
         except BotApiError as exc:
+            self.state.refused.append((method, exc.description))
             return exc.response()
         return web.json_response({"ok": True, "result": result})
 
-    async def _maybe_fail(self, method: str) -> None:
+    async def _maybe_fail(self, method: str) -> Fault | None:
+        """Raise the next injected failure of `method`; a slow success (status 200) is returned."""
         for fault in self.state.faults:
             if fault.method == method and fault.count > 0:
                 fault.count -= 1
+                if fault.status == 200:
+                    return fault
                 if fault.delay_s:
                     await asyncio.sleep(fault.delay_s)
-                if fault.status == 200:
-                    return
                 if fault.status == 429:
                     raise BotApiError(429, f"Too Many Requests: retry after {fault.retry_after}", fault.retry_after)
                 raise BotApiError(fault.status, "Injected failure")

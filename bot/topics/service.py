@@ -515,6 +515,11 @@ def history(session: Session, topic_id: int) -> tuple[Topic, list[WorkflowEvent]
     return topic, events_of(session, Subject.TOPIC, topic_id)
 
 
+def involved(topic: Topic) -> set[int]:
+    """The people on a topic: its requester and everyone its chain names."""
+    return {topic.requester_id, *(int(stage["person_id"]) for stage in topic.chain)}
+
+
 def my_topics(session: Session, person: Person, limit: int = 10) -> list[Topic]:
     return list(
         session.scalars(

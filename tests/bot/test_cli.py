@@ -1,10 +1,15 @@
 """The admin commands of the `zhengwu` CLI."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.sandbox.launch import SANDBOX_TOKEN
+from bot.sandbox.server import SandboxServer
+from tests.conftest import bot_process_env
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +39,31 @@ def test_invite_prints_a_deep_link_for_a_roster_name(capsys: pytest.CaptureFixtu
     assert main(["invite", "黄小红", "--bot-username", "kdl_office_bot"]) == 0
     assert capsys.readouterr().out.startswith("https://t.me/kdl_office_bot?start=")
     assert main(["invite", "无名氏"]) == 2
+
+
+def test_purge_deletes_old_questions_now(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["purge"]) == 0
+    assert "deleted 0 question(s) older than 180 days" in capsys.readouterr().out
+
+
+def test_a_rejected_token_stops_the_bot_in_one_line_that_does_not_show_it(tmp_path: Path, chroma_dir: Path) -> None:
+    server = SandboxServer(SANDBOX_TOKEN, [], {}, host="127.0.0.1", port=0)
+    server.start_in_thread()
+    wrong = "7654321:AAF-not-the-bot-token"
+    env = bot_process_env(
+        server.bot_api_base_url, f"sqlite:///{tmp_path / 'bot.sqlite3'}", tmp_path, retrieval_chroma_dir=str(chroma_dir)
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run"],
+            env={**env, "TELEGRAM_BOT_TOKEN": wrong},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.stop_thread()
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN was rejected" in result.stderr
+    assert wrong not in result.stdout + result.stderr
+    assert "AAF-not-the-bot-token" not in result.stdout + result.stderr

@@ -95,7 +95,7 @@ def _file_leave(found: Services) -> int:
         deputy = people[DEPUTY]
         draft = leave.open_form(session, deputy)
         leave.choose_kind(session, deputy, draft, "离包外出")
-        for text in ("2031-10-13", "2031-10-14", "呼和浩特", "汇报工作"):
+        for text in ("2027-12-22", "2027-12-23", "呼和浩特", "汇报工作"):
             leave.enter_text(session, deputy, draft, text, today)
         leave.choose_acting(session, deputy, draft, people[DEPUTY_B].id)
         leave.submit(session, deputy, draft, found.context(session))
@@ -105,7 +105,7 @@ def _file_leave(found: Services) -> int:
 
 
 def _outbox(found: Services) -> list[OutboxMessage]:
-    """What is owed now: notices, cards and redraws (the 销假 reminders wait for 2031)."""
+    """What is owed now: notices, cards and redraws (the 销假 reminders wait for December 2027)."""
     with found.database.session() as session:
         query = select(OutboxMessage).where(OutboxMessage.working_hours_only.is_(False))
         return list(session.scalars(query.order_by(OutboxMessage.id)))

@@ -88,10 +88,50 @@ def test_common_chinese_date_forms(text: str, expected: date, half: str | None) 
     assert (day.day, day.half) == (expected, half)
 
 
-@pytest.mark.parametrize("text", ["", "某天", "下周一到下周三"])
+@pytest.mark.parametrize("text", ["", "某天", "下周一到下周三", "\u200b\u202e\x00"])
 def test_unreadable_dates_are_explained(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_day(text, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("13月1日", "没有13月"),
+        ("0月5日", "没有0月"),
+        ("2月30日", "2月没有30日"),
+        ("2027年2月29日", "2月没有29日"),
+        ("4月31号", "4月没有31日"),
+        ("2026-13-01", "没有13月"),
+        ("1900-01-01", "1900年1月1日 不在可办理的范围内"),
+        ("2099-12-31", "2099年12月31日 不在可办理的范围内"),
+        ("1" * 20_000, "日期最多 32 个字"),
+    ],
+)
+def test_impossible_and_far_dates_are_refused_with_the_reason(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_day(text, TODAY)
+
+
+def test_a_date_outside_the_current_year_shows_its_year() -> None:
+    assert parse_day("2027-01-04", TODAY).label(TODAY) == "2027年1月4日"
+    assert parse_day("12月3日 上午", TODAY).label(TODAY) == "12月3日上午"
+    # Without a today to compare with (an export read next year), the year is always there.
+    assert parse_day("12月3日", TODAY).label() == "2026年12月3日"
+
+
+def test_reasons_made_only_of_invisible_characters_are_refused_and_nothing_is_saved(session) -> None:
+    requester = person(session, "科员庚")
+    draft = service.open_form(session, requester)
+    service.choose_kind(session, requester, draft, "事假")
+    service.enter_text(session, requester, draft, "12月7日", TODAY)
+    service.enter_text(session, requester, draft, "12月7日", TODAY)
+    with pytest.raises(InvalidInput, match="事由不能为空"):
+        service.enter_text(session, requester, draft, "\u200b\u200d\x00\u202e \ufeff", TODAY)
+    request = session.get(LeaveRequest, draft)
+    assert request.reason is None and request.step == service.Step.REASON
+    service.enter_text(session, requester, draft, "\x00家中\u200b有事\x07", TODAY)
+    assert request.reason == "家中有事"
 
 
 def _filed(session, who: str, start: str, end: str, kind: str = "事假") -> service.Submitted:

@@ -1,13 +1,15 @@
 """Migrations, roster sync, invites and question statistics on SQLite and (when set) PostgreSQL."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
 
 from bot.config import PROJECT_ROOT
-from bot.db import Person, QuestionLog
+from bot.db import Person, QuestionLog, utcnow
 from bot.errors import InvalidInput, NotFound, RosterError
+from bot.privacy import purge_question_log
 from bot.qa.service import question_stats, record_feedback
 from bot.roster import RosterEntry, create_invite, read_roster, redeem_invite, require_person, sync_roster
 from bot.storage import Database
@@ -70,6 +72,33 @@ def test_invite_code_works_once_and_only_for_roster_names(database: Database) ->
             create_invite(session, "不在花名册")
 
 
+def _logged(question: str, declined: bool = True, asked_at: datetime | None = None) -> QuestionLog:
+    return QuestionLog(
+        asked_at=asked_at or utcnow(),
+        telegram_user_id=5,
+        chat_id=5,
+        question=question,
+        cited=[],
+        related=[],
+        scores=[],
+        declined=declined,
+        latency_ms=10.0,
+    )
+
+
+def test_questions_older_than_the_retention_period_are_purged(database: Database) -> None:
+    now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+    with database.session() as session:
+        for days_ago, question in ((181, "很久以前"), (179.9, "快到期"), (1, "昨天")):
+            session.add(_logged(question, asked_at=now - timedelta(days=days_ago)))
+        session.commit()
+        assert purge_question_log(session, now, keep_days=180) == 1
+        session.commit()
+        kept = session.scalars(select(QuestionLog.question).order_by(QuestionLog.asked_at)).all()
+        assert kept == ["快到期", "昨天"]
+        assert purge_question_log(session, now, keep_days=180) == 0
+
+
 def test_question_stats_count_declines_dislikes_and_top_unanswered(database: Database) -> None:
     with database.session() as session:
         for question, declined in [
@@ -78,18 +107,7 @@ def test_question_stats_count_declines_dislikes_and_top_unanswered(database: Dat
             ("公积金？", True),
             ("第9条", False),
         ]:
-            session.add(
-                QuestionLog(
-                    telegram_user_id=5,
-                    chat_id=5,
-                    question=question,
-                    cited=[],
-                    related=[],
-                    scores=[],
-                    declined=declined,
-                    latency_ms=10.0,
-                )
-            )
+            session.add(_logged(question, declined))
         session.commit()
         last = session.scalars(select(QuestionLog).order_by(QuestionLog.id.desc())).first()
         assert record_feedback(session, last.id, 5, -1)

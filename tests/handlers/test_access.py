@@ -20,9 +20,12 @@ def test_stats_are_for_admins_only(live_bot: LiveBot) -> None:
     [refused] = client.ask(PRIVATE["staff"], "/stats")
     assert "只有管理员" in refused["text"]
     client.ask(PRIVATE["office_director"], "公积金怎么提取？")
+    client.ask(PRIVATE["staff"], "身份证110101199003071234丢了，电话13812345678，食堂几点开饭？")
     [stats] = client.ask(PRIVATE["office_director"], "/stats")
     assert "问答统计" in stats["text"]
     assert "公积金怎么提取？" in stats["text"]
+    assert "身份证110101********1234丢了，电话138****5678" in stats["text"]
+    assert "199003071234" not in stats["text"] and "12345678" not in stats["text"]
 
 
 def test_invite_code_binds_an_account_once(live_bot: LiveBot) -> None:

@@ -5,6 +5,7 @@ import io
 from datetime import datetime
 
 import httpx
+import openpyxl
 import pytest
 
 from bot.sandbox.client import buttons
@@ -281,18 +282,36 @@ def test_admin_exports_a_period_as_csv_and_excel(live_bot: LiveBot) -> None:
     client = live_bot.client
     before_head = _last_id(live_bot, HEAD)
     confirm = fill_form(
-        client, DEPUTY_B, "离包外出", "2028-01-10", "2028-01-11", "审计对接", destination="包头市区外", acting="张伟"
+        client, DEPUTY_B, "离包外出", "2027-12-27", "2027-12-28", "审计对接", destination="包头市区外", acting="张伟"
     )
     submit(client, DEPUTY_B, confirm, "已提交")
     press(client, HEAD, _approval(live_bot, HEAD, before_head, _number(confirm)), "批准", "结果：已批准")
-    [refused] = client.ask(STAFF, "/export 2028-01-01 2028-01-31")
+    [refused] = client.ask(STAFF, "/export 2027-12-25 2027-12-31")
     assert "只有管理员" in refused["text"]
-    [document] = client.ask(DIRECTOR, "/export 2028-01-01 2028-01-31 csv")
+    [document] = client.ask(DIRECTOR, "/export 2027-12-25 2027-12-31 csv")
     content = httpx.get(f"{live_bot.running.server.url}/sandbox/api/files/{document['document']['file_id']}").content
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["编号", "申请人", "职务"]
     row = next(r for r in rows[1:] if r[0] == _number(confirm))
     assert row[1:3] == ["刘洋", "副区长"] and row[4] == "离包外出" and row[9] == "张伟"
     assert row[10] == "王建国" and row[11] == "已批准" and row[14] == "第79条"
-    [xlsx] = client.ask(DIRECTOR, "/export 2028-01-01 2028-01-31")
+    [xlsx] = client.ask(DIRECTOR, "/export 2027-12-25 2027-12-31")
     assert xlsx["document"]["file_name"].endswith(".xlsx")
+
+
+def test_exported_files_keep_formula_text_typed_into_a_leave_as_inert_text(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    destination, reason = '=HYPERLINK("http://evil.example","点我")', "=1+2"
+    answer(client, VICE_DIRECTOR, "/cancel")  # an earlier test may have left a form open
+    confirm = fill_form(client, VICE_DIRECTOR, "离包外出", "2027-12-29", "2027-12-30", reason, destination=destination)
+    submit(client, VICE_DIRECTOR, confirm, "已提交")
+    [xlsx] = client.ask(DIRECTOR, "/export 2027-12-29 2027-12-30")
+    content = httpx.get(f"{live_bot.running.server.url}/sandbox/api/files/{xlsx['document']['file_id']}").content
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == [], "a cell from user text is a live formula"
+    assert {destination, reason} <= {c.value for c in cells}
+    [document] = client.ask(DIRECTOR, "/export 2027-12-29 2027-12-30 csv")
+    content = httpx.get(f"{live_bot.running.server.url}/sandbox/api/files/{document['document']['file_id']}").content
+    row = next(r for r in csv.reader(io.StringIO(content.decode("utf-8-sig"))) if r[0] == _number(confirm))
+    assert (row[7], row[8]) == ("'" + destination, "'" + reason)

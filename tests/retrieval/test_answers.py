@@ -2,7 +2,9 @@
 
 import pytest
 
-from retrieval.engine import RulesEngine
+from retrieval.benchmark import PASTED_PAGE
+from retrieval.dense import QUERY_WINDOW
+from retrieval.engine import MAX_QUESTION_CHARS, RulesEngine
 from retrieval.reference import referenced_articles
 
 
@@ -72,3 +74,23 @@ def test_article_references_are_recognised_only_when_unambiguous(text: str, numb
 def test_a_message_without_words_is_declined_not_a_crash(engine: RulesEngine, question: str) -> None:
     answer = engine.ask(question)
     assert answer.declined and not answer.citations
+
+
+def test_a_pasted_page_is_read_only_as_far_as_a_message_and_embedded_only_at_its_start(
+    engine: RulesEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedded: list[str] = []
+    embedder = engine.dense._embedder
+
+    class Spy:
+        model_id = embedder.model_id
+
+        def embed_query(self, text: str):
+            embedded.append(text)
+            return embedder.embed_query(text)
+
+    monkeypatch.setattr(engine.dense, "_embedder", Spy())
+    answer = engine.ask(PASTED_PAGE)
+    assert len(answer.question) == MAX_QUESTION_CHARS
+    assert [len(text) for text in embedded] == [QUERY_WINDOW]
+    assert answer.citations[0].article_number == 79
