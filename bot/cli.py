@@ -35,13 +35,22 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from retrieval.evaluation import evaluate, load_questions
+    from retrieval.evaluation import cross_validate, evaluate, load_questions
 
-    report, outcomes = evaluate(_engine(settings), load_questions(Path(args.file)))
-    if args.verbose:
-        for o in outcomes:
-            verdict = "declined" if o.declined else f"rank {o.rank}" if o.rank else "miss"
-            print(f"{verdict:9} expected {o.expected} got {o.ranked[:3]}  {o.question}")
+    questions = [q for file in args.files for q in load_questions(Path(file))]
+    engine = _engine(settings)
+    if args.cv:
+        report, chosen, overall = cross_validate(engine, questions, args.cv)
+        print(f"{args.cv}-fold cross-validation: every number below is from held-out folds")
+        for fold, choice in enumerate(chosen, start=1):
+            print(f"fold {fold} chose {choice}")
+        print(f"on all {len(questions)} questions: {overall}")
+    else:
+        report, outcomes = evaluate(engine, questions)
+        if args.verbose:
+            for o in outcomes:
+                verdict = o.verdict if o.declined or not o.expected else f"rank {o.rank}" if o.rank else "miss"
+                print(f"{verdict:9} expected {o.expected} got {o.ranked[:3]} ({o.verdict})  {o.question}")
     print(report.to_text())
     if args.json:
         print(report.to_json())
@@ -161,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer one question with citations")
     ask.add_argument("question")
     ask.set_defaults(handler=_cmd_ask)
-    evaluate = commands.add_parser("eval", help="recall@k, MRR, declines and latency over a JSONL question set")
-    evaluate.add_argument("file")
+    evaluate = commands.add_parser("eval", help="recall@k, MRR, declines and latency over JSONL question sets")
+    evaluate.add_argument("files", nargs="+")
+    evaluate.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation of the answer policy")
     evaluate.add_argument("--json", action="store_true", help="also print one JSON object on the last line")
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list every question's outcome")
     evaluate.set_defaults(handler=_cmd_eval)

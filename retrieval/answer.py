@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.corpus import ArticleRef, Corpus
+from retrieval.decline import Verdict
 from retrieval.search import ArticleHit, SearchResult
 
 MAX_ARTICLES = 3
@@ -62,6 +63,9 @@ class Answer:
     latency_ms: float = 0.0
     generated_text: str | None = None
     related: tuple[Citation, ...] = ()
+    # The rules may cover it but the engine is unsure: the quotes are the nearest articles, offered
+    # as possibly relevant, never as the answer.
+    tentative: bool = False
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -71,6 +75,8 @@ class Answer:
     def text(self) -> str:
         if self.declined:
             return DECLINE_TEXT
+        if self.tentative:
+            return "\n".join([TENTATIVE_TEXT, *(f"• {c.text}" for c in self.citations)])
         if self.generated_text:
             sources = "\n".join(f"依据：{c.text}" for c in self.citations)
             return f"{self.generated_text}\n{sources}"
@@ -78,6 +84,7 @@ class Answer:
 
 
 DECLINE_TEXT = "《规则》中没有找到与这个问题直接相关的规定，无法依据规则作答。可以换个说法，或用 /rules 浏览全部条文。"
+TENTATIVE_TEXT = "规则中没有找到直接规定，可能相关的是："
 
 
 def _select_hits(result: SearchResult) -> list[ArticleHit]:
@@ -112,10 +119,16 @@ def _best_sentences(corpus: Corpus, result: SearchResult, hit: ArticleHit) -> tu
     return tuple(sentences[i] for i in sorted(chosen)), len(chosen) == len(sentences)
 
 
-def compose(corpus: Corpus, result: SearchResult, answered: bool) -> Answer:
-    """Build the extractive answer (or the decline) for a search result."""
-    if not answered or not result.hits:
+def compose(corpus: Corpus, result: SearchResult, verdict: Verdict) -> Answer:
+    """Build the extractive answer, the tentative one (the nearest articles) or the decline."""
+    if verdict == Verdict.DECLINED or not result.hits:
         return Answer(result.question, (), True)
+    if verdict == Verdict.TENTATIVE:
+        nearest = result.hits[:MAX_ARTICLES]
+        quotes = tuple(
+            Quote(Citation.of(h.ref, h.score), _best_sentences(corpus, result, h)[0], False) for h in nearest
+        )
+        return Answer(result.question, quotes, False, tentative=True)
     selected = _select_hits(result)
     quotes = []
     for hit in selected:

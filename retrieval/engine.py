@@ -8,7 +8,7 @@ from pathlib import Path
 from knowledge import Rulebook, load_library
 from retrieval.answer import Answer, compose
 from retrieval.corpus import Corpus
-from retrieval.decline import coverage
+from retrieval.decline import AnswerPolicy, Signals, signals
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import GenerationError
@@ -44,11 +44,10 @@ class RulesEngine:
         self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder)
         self.lexical = LexicalIndex(self.corpus)
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
-        self._threshold = settings.similarity_threshold
+        self.policy = AnswerPolicy(similarity_threshold=settings.similarity_threshold)
         self._writer = LLMWriter(settings.llm) if settings.llm else None
         # jieba's tagger and the embedder load lazily; pay that once here, not on a user's question.
-        self.searcher.search("区长")
-        coverage(self.searcher.search("区长请假"), self.lexical)
+        self.signals(self.searcher.search("区长请假"))
 
     @classmethod
     def from_settings(cls, settings: RetrievalSettings) -> "RulesEngine":
@@ -56,17 +55,17 @@ class RulesEngine:
         return cls(books, make_embedder(settings.backend, settings.model_path), settings)
 
     def search(self, question: str) -> SearchResult:
-        return self.searcher.search(question)
+        return self.searcher.search(question[:MAX_QUESTION_CHARS])
+
+    def signals(self, result: SearchResult) -> Signals:
+        return signals(result, self.lexical)
 
     def ask(self, question: str) -> Answer:
         """Answer one question; never raises for an LLM failure."""
         started = time.perf_counter()
-        question = question[:MAX_QUESTION_CHARS]
-        result = self.searcher.search(question)
-        cover = coverage(result, self.lexical)
-        best_similarity = result.hits[0].channels.get("dense_sentence", 1.0) if result.hits else 0.0
-        answer = compose(self.corpus, result, cover.answers(best_similarity, self._threshold))
-        if self._writer and not answer.declined and not result.referenced:
+        result = self.search(question)
+        answer = compose(self.corpus, result, self.policy.verdict(self.signals(result)))
+        if self._writer and not answer.declined and not answer.tentative and not result.referenced:
             answer = self._generate(answer, result)
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 

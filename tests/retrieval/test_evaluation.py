@@ -3,12 +3,27 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.cli import main
 from retrieval.benchmark import SHIPPED_QUESTIONS
+from retrieval.decline import AnswerPolicy, Signals, Verdict
 from retrieval.engine import RulesEngine
-from retrieval.evaluation import evaluate, load_questions
+from retrieval.evaluation import cross_validate, evaluate, load_questions
 
-KEYS = {"recall_at_1", "recall_at_3", "mrr", "oos_declined", "false_declines", "p50_ms", "p95_ms", "n"}
+KEYS = {
+    "recall_at_1",
+    "recall_at_3",
+    "mrr",
+    "oos_declined",
+    "false_declines",
+    "confident",
+    "tentative",
+    "declined",
+    "p50_ms",
+    "p95_ms",
+    "n",
+}
 
 
 def test_shipped_question_set_meets_the_quality_bar(engine: RulesEngine) -> None:
@@ -54,3 +69,26 @@ def test_malformed_question_file_names_the_line(tmp_path: Path) -> None:
         assert f"{path}:2" in str(exc)
     else:
         raise AssertionError("a line without 'articles' was accepted")
+
+
+def test_cross_validation_scores_only_held_out_folds_and_says_what_each_fold_chose(engine: RulesEngine) -> None:
+    questions = load_questions(SHIPPED_QUESTIONS)
+    report, chosen, overall = cross_validate(engine, questions, folds=4)
+    assert report.n == len(questions), "every question is answered exactly once, in its held-out fold"
+    assert len(chosen) == 4
+    assert abs(report.confident + report.tentative + report.declined - 1.0) < 1e-9
+    assert overall.weights.keys() == chosen[0].weights.keys()
+
+
+@pytest.mark.parametrize(
+    ("share", "similarity", "verdict"),
+    [
+        (0.9, 0.80, Verdict.CONFIDENT),  # the words alone are enough
+        (0.5, 0.88, Verdict.CONFIDENT),  # enough words and a close sentence
+        (0.35, 0.89, Verdict.TENTATIVE),  # too few words, but a very close sentence
+        (0.35, 0.85, Verdict.DECLINED),
+        (0.1, 0.95, Verdict.DECLINED),  # nothing of the question is in the rules
+    ],
+)
+def test_the_three_way_policy(share: float, similarity: float, verdict: Verdict) -> None:
+    assert AnswerPolicy().verdict(Signals(share, similarity)) == verdict
