@@ -11,7 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Callba
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.services import Services, build_services
-from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics
+from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics, unanswered
 from handlers.common import on_error, unknown_button
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,11 @@ COMMANDS = [
     BotCommand("article", "查看某一条，如 /article 50"),
     BotCommand("whoami", "查看账号绑定情况"),
     BotCommand("stats", "问答统计（管理员）"),
+    BotCommand("unanswered", "未能回答的问题，由办公室答复（管理员）"),
     BotCommand("help", "使用说明"),
 ]
 # Handler modules in order of precedence: the Q&A catch-all for private text comes last.
-HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, qa)
+HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, unanswered, qa)
 
 
 DELIVERY, BACKGROUND_TASKS = "delivery", "background_tasks"

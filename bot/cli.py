@@ -125,6 +125,7 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     import handlers.deadlines  # noqa: F401 - registers the renderers the outbox needs
     import handlers.leave  # noqa: F401
     import handlers.topics  # noqa: F401
+    import handlers.unanswered  # noqa: F401
     from bot.delivery import Delivery
     from bot.services import build_services
 
@@ -157,6 +158,31 @@ def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     services = build_services(settings, with_engine=False)
     deleted = services.run(services.purge_question_log)
     print(f"deleted {deleted} question(s) older than {settings.question_log_days} days")
+    return 0
+
+
+def _cmd_export_answers(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.qa import curated
+    from bot.services import build_services
+
+    services = build_services(settings, with_engine=False)
+    with services.database.session() as session:
+        Path(args.file).write_text(curated.export_jsonl(session), encoding="utf-8")
+    print(f"curated answers written to {args.file}")
+    return 0
+
+
+def _cmd_import_answers(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.qa import curated
+    from bot.services import build_services
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {args.file!r}: {exc.strerror}") from None
+    services = build_services(settings, with_engine=False)
+    added = services.run(lambda session: curated.import_jsonl(session, text, services.library))
+    print(f"curated answers added: {added}")
     return 0
 
 
@@ -200,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("purge", help="delete questions older than [privacy] question_log_days now").set_defaults(
         handler=_cmd_purge
     )
+    export_answers = commands.add_parser("export-answers", help="write the office's curated answers as JSONL")
+    export_answers.add_argument("file")
+    export_answers.set_defaults(handler=_cmd_export_answers)
+    import_answers = commands.add_parser("import-answers", help="add curated answers from an export-answers file")
+    import_answers.add_argument("file")
+    import_answers.set_defaults(handler=_cmd_import_answers)
     invite = commands.add_parser("invite", help="print a one-time deep link that binds a Telegram account")
     invite.add_argument("name", help="the person's name as in the roster")
     invite.add_argument("--bot-username", default="zhengwu_bot")

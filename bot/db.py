@@ -106,8 +106,36 @@ class QuestionLog(Base):
     related: Mapped[list[str]] = mapped_column(JSON, default=list)
     scores: Mapped[list[float]] = mapped_column(JSON, default=list)
     declined: Mapped[bool] = mapped_column(Boolean)
+    # Answered, but only with the nearest articles ("规则中没有找到直接规定，可能相关的是").
+    tentative: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     latency_ms: Mapped[float] = mapped_column(Float)
     feedback: Mapped[int | None] = mapped_column(Integer)
+    # Why 👎: 条文不对 (article), 没回答问题 (missed), 其他 (other).
+    feedback_reason: Mapped[str | None] = mapped_column(String(16))
+    # Answered from the office's curated answer (instead of the rules engine).
+    curated_answer_id: Mapped[int | None] = mapped_column(ForeignKey("curated_answers.id", ondelete="SET NULL"))
+    # Taken off the unanswered queue by this curated answer (the asker was told).
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("curated_answers.id", ondelete="SET NULL"))
+    # Moves when the question is answered from the queue: two admins answering it at once, one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class CuratedAnswer(Base):
+    """The office's answer to a question the bot could not answer: the articles it rests on and a
+    short explanation. Similar later questions are answered from it, marked 办公室答复; it is
+    flagged for review when the text of a cited article changes."""
+
+    __tablename__ = "curated_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    articles: Mapped[list[str]] = mapped_column(JSON)  # "rulebook-key#79"
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # sha256 of the cited articles' text when the answer was given.
+    articles_digest: Mapped[str] = mapped_column(String(64))
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PendingInput(Base):

@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import WorkContext
 from bot.privacy import purge_question_log
+from bot.qa import curated
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database
@@ -69,5 +70,7 @@ def build_services(settings: Settings, engine: RulesEngine | None = None, with_e
     with database.session() as session:
         sync_roster(session, roster)
         library = RulebookLibrary(session, books)
+        # An office answer resting on an article whose text changed is not used until reviewed.
+        curated.flag_changed(session, library)
         session.commit()
     return Services(settings, database, engine, library, Clock(settings.timezone))

@@ -113,3 +113,11 @@ class FeedbackButton(CallbackData, prefix="fb"):
 
     log_id: int
     value: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackReasonButton(CallbackData, prefix="fbr"):
+    """Why 👎: a key of bot.qa.service.FEEDBACK_REASONS."""
+
+    log_id: int
+    reason: str

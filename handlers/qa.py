@@ -9,9 +9,20 @@ from bot.errors import InvalidInput
 from bot.qa import service
 from bot.roster import require_person
 from handlers import render
-from handlers.callbacks import ArticleButton, FeedbackButton, RelatedButton
-from handlers.common import blocking, button, command, explains_domain_errors, send_html, services, tell, while_typing
+from handlers.callbacks import ArticleButton, FeedbackButton, FeedbackReasonButton, RelatedButton
+from handlers.common import (
+    blocking,
+    button,
+    command,
+    edit_html,
+    explains_domain_errors,
+    send_html,
+    services,
+    tell,
+    while_typing,
+)
 
+WHY_NOT = "这个回答哪里不好？（可选，选一项即可）"
 USAGE = "请在 /ask 后面写上问题，例如：/ask 副区长离包外出要向谁请示？"
 NOTHING_TO_ASK = (
     "请用一句话写下您的问题，例如：副区长离包外出要向谁请示？\n"
@@ -91,8 +102,8 @@ async def show_related(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
 
 @button(FeedbackButton)
 async def give_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, data: FeedbackButton) -> str:
-    """👍/👎 buttons: record the asker's opinion of an answer."""
-    assert update.effective_user is not None
+    """👍/👎 buttons: record the asker's opinion of an answer (👎 then asks why, optionally)."""
+    assert update.effective_user is not None and update.effective_chat is not None
     if data.value not in ("1", "-1"):
         raise InvalidInput("这个按钮已失效。")
     user_id = update.effective_user.id
@@ -100,7 +111,25 @@ async def give_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, data
     def work(session: Session) -> bool:
         return service.record_feedback(session, data.log_id, user_id, int(data.value))
 
-    return "谢谢反馈，已记录。" if await command(context, work) else "已经记录过了。"
+    if not await command(context, work):
+        return "已经记录过了。"
+    if data.value == "-1":
+        reasons = [
+            (label, FeedbackReasonButton(data.log_id, key).pack()) for key, label in service.FEEDBACK_REASONS.items()
+        ]
+        await send_html(context, update.effective_chat.id, WHY_NOT, render.keyboard([reasons]))
+    return "已记录 👎，谢谢反馈。" if data.value == "-1" else "已记录 👍，谢谢反馈。"
+
+
+@button(FeedbackReasonButton)
+async def give_reason(update: Update, context: ContextTypes.DEFAULT_TYPE, data: FeedbackReasonButton) -> str:
+    """The optional reason for a 👎."""
+    assert update.effective_user is not None
+    user_id = update.effective_user.id
+    await command(context, lambda session: service.record_feedback_reason(session, data.log_id, user_id, data.reason))
+    label = service.FEEDBACK_REASONS[data.reason]
+    await edit_html(update, f"已记录：{label}。谢谢，办公室会查看这个问题。")
+    return "已记录"
 
 
 def build_handlers() -> list[BaseHandler]:
@@ -114,4 +143,5 @@ def build_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(show_article, pattern=ArticleButton.matches),
         CallbackQueryHandler(show_related, pattern=RelatedButton.matches),
         CallbackQueryHandler(give_feedback, pattern=FeedbackButton.matches),
+        CallbackQueryHandler(give_reason, pattern=FeedbackReasonButton.matches),
     ]

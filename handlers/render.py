@@ -24,7 +24,7 @@ from handlers.callbacks import (
     RelatedButton,
 )
 from knowledge import Rulebook
-from retrieval.answer import DECLINE_TEXT
+from retrieval.answer import DECLINE_TEXT, TENTATIVE_TEXT
 
 MAX_MESSAGE = 4096
 _TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
@@ -104,6 +104,12 @@ def answer_message(logged: LoggedAnswer, show_question: bool) -> str:
     lines = [f"❓ {escape(answer.question)}", ""] if show_question else []
     if answer.declined:
         return "\n".join([*lines, escape(DECLINE_TEXT)])
+    if answer.tentative:
+        nearest = [f"• {bold(q.citation.text)}\n<blockquote>{escape(''.join(q.sentences))}</blockquote>" for q in answer.quotes]
+        return "\n".join([*lines, escape(TENTATIVE_TEXT), *nearest])
+    if logged.office_note is not None:
+        lines.append(f"🏛 {bold('办公室答复')}" + (f"：{escape(logged.office_note)}" if logged.office_note else ""))
+        lines.append("")
     if answer.generated_text:
         lines.append(escape(answer.generated_text))
         lines.append("")
@@ -189,7 +195,8 @@ def chapter_text(book: Rulebook, chapter_number: int) -> str:
 def stats_message(stats: QuestionStats, days: int) -> str:
     lines = [
         bold(f"📊 近 {days} 天问答统计"),
-        f"提问 {stats.total} 次，未能作答 {stats.declined} 次（{stats.decline_rate:.0%}）",
+        f"提问 {stats.total} 次，未能作答 {stats.declined} 次（{stats.decline_rate:.0%}），"
+        f"只给出可能相关条文 {stats.tentative} 次",
         f"平均响应 {stats.mean_latency_ms:.0f} 毫秒；👍 {stats.thumbs_up}  👎 {stats.thumbs_down}",
     ]
     if stats.disliked:

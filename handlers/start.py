@@ -17,7 +17,7 @@ HELP = """<b>政务助手</b>：依据《昆都仑区人民政府工作规则》
 • /topic 申报会议议题，/topics 我的议题和待我审核，/agenda 会议议程
 • /deadline 登记交办期限，/consult 征求意见（5个工作日），/deadlines 未办结事项
 • /cancel 取消正在填写的内容，/whoami 查看账号绑定情况
-• /stats 问答统计、/export 导出请销假记录（管理员）
+• /stats 问答统计、/unanswered 答复机器人没能回答的问题、/export 导出请销假记录（管理员）
 
 规则没有规定的问题，我会直接说明，不会编造。"""
 

@@ -12,6 +12,7 @@ import numpy as np
 from retrieval.corpus import ArticleRef, Corpus
 from retrieval.decline import Verdict
 from retrieval.search import ArticleHit, SearchResult
+from retrieval.text import normalise, words
 
 MAX_ARTICLES = 3
 # A further article is cited only if its fused score is this close to the best one's.
@@ -111,12 +112,24 @@ def _best_sentences(corpus: Corpus, result: SearchResult, hit: ArticleHit) -> tu
     chosen = {ranked[0]}
     if score[ranked[1]] >= _RUNNER_UP_RATIO * score[ranked[0]]:
         chosen.add(ranked[1])
+    else:
+        # "会议纪要多长时间内印发？": the best sentence (documents, 5 working days) leaves 纪要 out;
+        # the sentence that names it is quoted too.
+        complement = _complement(result.question, [sentences[i] for i in chosen], sentences, ranked[1:])
+        if complement is not None:
+            chosen.add(complement)
     for n in sorted(chosen):
         # A sentence ending in a colon introduces its items; quoted alone it would say nothing.
         if sentences[n].endswith(("：", ":")):
             following = range(n + 1, len(sentences))
             chosen.update(i for i in itertools.takewhile(lambda i: sentences[i].startswith("（"), following))
     return tuple(sentences[i] for i in sorted(chosen)), len(chosen) == len(sentences)
+
+
+def _complement(question: str, quoted: list[str], sentences: list[str], candidates: list[int]) -> int | None:
+    """The best-ranked further sentence that contains a word of the question the quoted ones lack."""
+    missing = {w for w in words(question) if len(w) >= 2 and not any(w in normalise(q) for q in quoted)}
+    return next((i for i in candidates if any(w in normalise(sentences[i]) for w in missing)), None)
 
 
 def compose(corpus: Corpus, result: SearchResult, verdict: Verdict) -> Answer:

@@ -51,12 +51,15 @@ class DenseIndex:
                 metadatas=[{"kind": p.kind, "article": p.article_index} for p in batch],
             )
 
+    def embed_question(self, question: str) -> np.ndarray:
+        return self._embedder.embed_query(question[:QUERY_WINDOW])
+
     def search(self, question: str, articles: int, sentences: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """Cosine similarity per article (whole text, best sentence) and per returned sentence id.
 
         Articles Chroma did not return score 0, below anything it did return.
         """
-        vector = self._embedder.embed_query(question[:QUERY_WINDOW]).tolist()
+        vector = self.embed_question(question).tolist()
         size = len(self._corpus.articles)
         whole, best_sentence = np.zeros(size), np.zeros(size)
         sentence_scores: dict[str, float] = {}

@@ -1,9 +1,12 @@
 """The rules engine: one object that answers questions, built once per process."""
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from knowledge import Rulebook, load_library
 from retrieval.answer import Answer, compose
@@ -46,6 +49,8 @@ class RulesEngine:
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
         self.policy = AnswerPolicy(similarity_threshold=settings.similarity_threshold)
         self._writer = LLMWriter(settings.llm) if settings.llm else None
+        # Curated questions are compared with every new question: keep their vectors (thread-safe).
+        self._question_vector = functools.lru_cache(maxsize=4096)(self._normalised_vector)
         # jieba's tagger and the embedder load lazily; pay that once here, not on a user's question.
         self.signals(self.searcher.search("区长请假"))
 
@@ -56,6 +61,14 @@ class RulesEngine:
 
     def search(self, question: str) -> SearchResult:
         return self.searcher.search(question[:MAX_QUESTION_CHARS])
+
+    def question_similarity(self, first: str, second: str) -> float:
+        """Cosine similarity of two questions (is one a paraphrase of the other?)."""
+        return float(self._question_vector(first) @ self._question_vector(second))
+
+    def _normalised_vector(self, text: str) -> np.ndarray:
+        vector = self.dense.embed_question(text)
+        return vector / np.linalg.norm(vector)
 
     def signals(self, result: SearchResult) -> Signals:
         return signals(result, self.lexical)

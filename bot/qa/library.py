@@ -66,7 +66,9 @@ class RulebookLibrary:
         raw = text.strip()
         match = _ONE_ARTICLE.fullmatch(raw)
         if match is None:
-            raise InvalidInput(f"没有看懂要查哪一条：{raw[:20]!r}。请只写一个条号，如 /article 50 或 /article 第五十条。")
+            raise InvalidInput(
+                f"没有看懂要查哪一条：{raw[:20]!r}。请只写一个条号，如 /article 50 或 /article 第五十条。"
+            )
         number = int(match[1]) if match[1].isdigit() else chinese_to_int(match[1])
         if number < 1:
             raise NotFound("规则中没有这一条（条号从 1 开始）。")

@@ -7,11 +7,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db import QuestionLog, utcnow
-from bot.errors import NotFound, PermissionDenied
+from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.privacy import mask_numbers
+from bot.qa import curated
 from bot.qa.library import ArticleView, RulebookLibrary
 from bot.roster import person_for
-from retrieval.answer import Answer, Citation
+from retrieval.answer import Answer, Citation, Quote
+from retrieval.corpus import ArticleRef
 from retrieval.engine import RulesEngine
 
 
@@ -22,6 +24,8 @@ class LoggedAnswer:
     log_id: int
     answer: Answer
     cited: tuple[ArticleView, ...]
+    # Answered from the office's curated answer: its explanation ("" when it gave none).
+    office_note: str | None = None
 
 
 def _key(citation: Citation) -> str:
@@ -35,8 +39,12 @@ def _views(library: RulebookLibrary, citations: tuple[Citation, ...]) -> tuple[A
 def answer_question(
     session: Session, engine: RulesEngine, library: RulebookLibrary, telegram_user_id: int, chat_id: int, question: str
 ) -> LoggedAnswer:
-    """Answer and log one question; committed before returning."""
-    answer = engine.ask(question)
+    """Answer and log one question (from the office's curated answers first); committed before returning."""
+    office = curated.match(session, engine, question)
+    if office is not None:
+        answer = _from_office(question, curated.views_of(library, office.articles))
+    else:
+        answer = engine.ask(question)
     person = person_for(session, telegram_user_id)
     row = QuestionLog(
         telegram_user_id=telegram_user_id,
@@ -47,11 +55,19 @@ def answer_question(
         related=[_key(c) for c in answer.related],
         scores=[round(c.score, 4) for c in answer.citations],
         declined=answer.declined,
+        tentative=answer.tentative,
         latency_ms=round(answer.latency_ms, 2),
+        curated_answer_id=office.id if office else None,
     )
     session.add(row)
     session.commit()
-    return LoggedAnswer(row.id, answer, _views(library, answer.citations))
+    note = office.explanation if office else None
+    return LoggedAnswer(row.id, answer, _views(library, answer.citations), note)
+
+
+def _from_office(question: str, views: list[ArticleView]) -> Answer:
+    quotes = tuple(Quote(Citation.of(ArticleRef(v.book, v.article), 1.0), (v.article.text,), True) for v in views)
+    return Answer(question, quotes, False)
 
 
 def related_articles(session: Session, library: RulebookLibrary, log_id: int) -> tuple[ArticleView, ...]:
@@ -67,17 +83,34 @@ def related_articles(session: Session, library: RulebookLibrary, log_id: int) ->
     return tuple(views)
 
 
+FEEDBACK_REASONS = {"article": "条文不对", "missed": "没回答问题", "other": "其他"}
+
+
 def record_feedback(session: Session, log_id: int, telegram_user_id: int, value: int) -> bool:
-    """Store 👍 (1) or 👎 (-1) from the asker; returns False if it was already that value."""
+    """Store 👍 (1) or 👎 (-1) from the asker (a second vote replaces the first); False if it was
+    already that value."""
+    row = _own_log(session, log_id, telegram_user_id)
+    if row.feedback == value:
+        return False
+    row.feedback, row.feedback_reason = value, None
+    return True
+
+
+def record_feedback_reason(session: Session, log_id: int, telegram_user_id: int, reason: str) -> None:
+    """Why the asker voted 👎 (one of FEEDBACK_REASONS)."""
+    row = _own_log(session, log_id, telegram_user_id)
+    if reason not in FEEDBACK_REASONS or row.feedback != -1:
+        raise InvalidInput("这个按钮已失效。")
+    row.feedback_reason = reason
+
+
+def _own_log(session: Session, log_id: int, telegram_user_id: int) -> QuestionLog:
     row = session.get(QuestionLog, log_id, with_for_update=True)
     if row is None:
         raise NotFound("找不到这条问答记录。")
     if row.telegram_user_id != telegram_user_id:
         raise PermissionDenied("只有提问的人可以评价这个回答。")
-    if row.feedback == value:
-        return False
-    row.feedback = value
-    return True
+    return row
 
 
 @dataclass(frozen=True)
@@ -86,6 +119,7 @@ class QuestionStats:
 
     total: int
     declined: int
+    tentative: int
     mean_latency_ms: float
     thumbs_up: int
     thumbs_down: int
@@ -100,10 +134,11 @@ class QuestionStats:
 def question_stats(session: Session, days: int = 30, limit: int = 5) -> QuestionStats:
     since = utcnow() - timedelta(days=days)
     recent = QuestionLog.asked_at >= since
-    total, declined, latency, up, down = session.execute(
+    total, declined, tentative, latency, up, down = session.execute(
         select(
             func.count(),
             func.count().filter(QuestionLog.declined),
+            func.count().filter(QuestionLog.tentative),
             func.coalesce(func.avg(QuestionLog.latency_ms), 0.0),
             func.count().filter(QuestionLog.feedback == 1),
             func.count().filter(QuestionLog.feedback == -1),
@@ -125,5 +160,5 @@ def question_stats(session: Session, days: int = 30, limit: int = 5) -> Question
     # Admins see what people asked, but not the ID-card and phone numbers some of them typed.
     masked_unanswered = [(mask_numbers(q), n) for q, n in unanswered]
     return QuestionStats(
-        total, declined, float(latency), up, down, [mask_numbers(q) for q in disliked], masked_unanswered
+        total, declined, tentative, float(latency), up, down, [mask_numbers(q) for q in disliked], masked_unanswered
     )

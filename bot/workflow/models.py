@@ -16,6 +16,7 @@ class Subject(StrEnum):
     LEAVE = "leave"
     TOPIC = "topic"
     DEADLINE = "deadline"
+    QUESTION = "question"  # a question on the unanswered queue, until the office answers it
 
 
 class CardRole(StrEnum):

@@ -7,8 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.db import CuratedAnswer
+from bot.qa import curated
+from bot.qa.library import RulebookLibrary
 from bot.sandbox.launch import SANDBOX_TOKEN
 from bot.sandbox.server import SandboxServer
+from bot.storage import Database
+from knowledge import load_library
 from tests.conftest import bot_process_env
 
 
@@ -67,3 +72,31 @@ def test_a_rejected_token_stops_the_bot_in_one_line_that_does_not_show_it(tmp_pa
     assert "TELEGRAM_BOT_TOKEN was rejected" in result.stderr
     assert wrong not in result.stdout + result.stderr
     assert "AAF-not-the-bot-token" not in result.stdout + result.stderr
+
+
+def test_curated_answers_move_to_another_installation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["purge"]) == 0  # creates this installation's database
+    database = Database(f"sqlite:///{tmp_path / 'zhengwu.sqlite3'}")
+    with database.session() as session:
+        library = RulebookLibrary(session, load_library())
+        views, explanation = curated.parse_reply("56 圈阅即表示同意", library)
+        session.add(
+            CuratedAnswer(
+                question="画圈算同意吗？",
+                articles=[curated.key(v) for v in views],
+                explanation=explanation,
+                articles_digest=curated.digest(views),
+                needs_review=False,
+            )
+        )
+        session.commit()
+    database.dispose()
+    exported = tmp_path / "answers.jsonl"
+    assert main(["export-answers", str(exported)]) == 0
+    monkeypatch.setenv("ZHENGWU_BOT_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert main(["import-answers", str(exported)]) == 0
+    assert main(["import-answers", str(exported)]) == 0
+    out = capsys.readouterr().out
+    assert "curated answers added: 1" in out and "curated answers added: 0" in out

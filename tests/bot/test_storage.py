@@ -15,14 +15,6 @@ from bot.roster import RosterEntry, create_invite, read_roster, redeem_invite, r
 from bot.storage import Database
 
 
-@pytest.fixture
-def database(database_url: str):
-    db = Database(database_url)
-    db.upgrade()
-    yield db
-    db.dispose()
-
-
 def test_migrations_create_every_table_and_run_twice_harmlessly(database: Database) -> None:
     database.upgrade()
     tables = set(inspect(database.engine).get_table_names())

@@ -102,10 +102,10 @@ def test_article_command_accepts_chinese_and_arabic_numbers(live_bot: LiveBot) -
 def test_feedback_is_recorded_once_and_only_from_the_asker(live_bot: LiveBot) -> None:
     client = live_bot.client
     [reply] = client.ask(PRIVATE["staff"], "/ask 三公经费有什么要求？", chat_id=OFFICE_GROUP)
-    up = buttons(reply)["👎"]
-    assert client.wait_callback_answer(client.press(PRIVATE["staff"], reply, up))["text"] == "谢谢反馈，已记录。"
-    assert client.wait_callback_answer(client.press(PRIVATE["staff"], reply, up))["text"] == "已经记录过了。"
-    other = client.wait_callback_answer(client.press(PRIVATE["deputy"], reply, up))
+    down = buttons(reply)["👎"]
+    assert client.wait_callback_answer(client.press(PRIVATE["staff"], reply, down))["text"] == "已记录 👎，谢谢反馈。"
+    assert client.wait_callback_answer(client.press(PRIVATE["staff"], reply, down))["text"] == "已经记录过了。"
+    other = client.wait_callback_answer(client.press(PRIVATE["deputy"], reply, down))
     assert "只有提问的人" in other["text"]
 
 

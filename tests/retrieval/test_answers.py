@@ -105,3 +105,9 @@ def test_a_tentative_answer_says_so_and_cites_at_most_three_nearest_articles(
     assert answer.tentative and not answer.declined
     assert 1 <= len(answer.citations) <= 3 and answer.citations[0].article_number == 79
     assert answer.text.startswith("规则中没有找到直接规定，可能相关的是：")
+
+
+def test_the_quote_includes_the_sentence_that_names_what_was_asked(engine: RulesEngine) -> None:
+    [quote] = engine.ask("会议纪要多长时间内印发？").quotes
+    quoted = "".join(quote.sentences)
+    assert "纪要由会议主持人签发" in quoted and "5个工作日内印发" in quoted

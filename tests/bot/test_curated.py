@@ -1,0 +1,77 @@
+"""Curated answers as domain code: reading the office's reply, review flags when an article
+changes, and moving them between installations."""
+
+import dataclasses
+
+import pytest
+
+from bot.db import CuratedAnswer
+from bot.errors import InvalidInput
+from bot.qa import curated
+from bot.qa.library import RulebookLibrary
+from bot.storage import Database
+from knowledge import Article, Rulebook, load_library
+
+
+@pytest.mark.parametrize(
+    ("reply", "articles", "explanation"),
+    [
+        ("56 圈阅即表示同意", [56], "圈阅即表示同意"),
+        ("第五十六条：圈阅即表示同意。", [56], "圈阅即表示同意"),
+        ("58、60", [58, 60], ""),
+        ("50,51 和 52 都有规定", [50, 51, 52], "都有规定"),
+    ],
+)
+def test_the_office_reply_is_read_as_articles_then_an_explanation(
+    database: Database, reply: str, articles: list[int], explanation: str
+) -> None:
+    with database.session() as session:
+        library = RulebookLibrary(session, load_library())
+        views, said = curated.parse_reply(reply, library)
+    assert [v.article.number for v in views] == articles and said == explanation
+
+
+@pytest.mark.parametrize(("reply", "message"), [("圈阅即表示同意", "请先写依据的条号"), ("99 没有这条", "没有第99条")])
+def test_a_reply_without_a_valid_article_is_refused(database: Database, reply: str, message: str) -> None:
+    with database.session() as session:
+        library = RulebookLibrary(session, load_library())
+        with pytest.raises(InvalidInput, match=message):
+            curated.parse_reply(reply, library)
+
+
+def test_an_answer_is_flagged_for_review_when_its_article_changes_and_survives_export(database: Database) -> None:
+    books = load_library()
+    with database.session() as session:
+        library = RulebookLibrary(session, books)
+        views, _ = curated.parse_reply("56 圈阅即表示同意", library)
+        session.add(
+            CuratedAnswer(
+                question="画圈算同意吗？",
+                articles=[curated.key(v) for v in views],
+                explanation="圈阅即表示同意",
+                articles_digest=curated.digest(views),
+                needs_review=False,
+            )
+        )
+        session.commit()
+        assert curated.flag_changed(session, library) == 0
+        exported = curated.export_jsonl(session)
+        assert curated.import_jsonl(session, exported, library) == 0, "an answer already here is not added twice"
+    with database.session() as session:
+        library = RulebookLibrary(session, [_with_new_text(books[0], 56, "改过的条文。")])
+        assert curated.flag_changed(session, library) == 1
+        session.commit()
+        assert session.get(CuratedAnswer, 1).needs_review
+    assert '"question": "画圈算同意吗？"' in exported and '"explanation": "圈阅即表示同意"' in exported
+
+
+def _with_new_text(book: Rulebook, number: int, text: str) -> Rulebook:
+    """The rulebook with article `number` reworded (as a revised rulebook would be)."""
+
+    def reworded(article: Article) -> Article:
+        if article.number != number:
+            return article
+        return dataclasses.replace(article, paragraphs=(dataclasses.replace(article.paragraphs[0], text=text),))
+
+    chapters = tuple(dataclasses.replace(c, articles=tuple(reworded(a) for a in c.articles)) for c in book.chapters)
+    return dataclasses.replace(book, chapters=chapters, _by_number={})
