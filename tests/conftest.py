@@ -49,6 +49,13 @@ def two_rulebooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def bot_engine(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> RulesEngine:
+    """The rules engine over both test rulebooks, shared by every bot the tests run."""
+    chroma = tmp_path_factory.mktemp("bot_chroma")
+    return RulesEngine.from_settings(RetrievalSettings(knowledge_dir=two_rulebooks, chroma_dir=chroma))
+
+
 def _no_postgres(reason: str) -> NoReturn:
     """Skip, saying why; under CI a missing PostgreSQL fails instead, so it cannot pass unnoticed."""
     if os.environ.get("CI"):

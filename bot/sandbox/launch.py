@@ -3,6 +3,8 @@
 The sandbox depends on the application, never the other way round (bot.app only calls in here).
 """
 
+from pathlib import Path
+
 from sqlalchemy import select
 from telegram.ext import Application
 
@@ -23,19 +25,21 @@ def sandbox_users(services: Services) -> list[SandboxUser]:
     with services.database.session() as session:
         for person in session.scalars(select(Person).where(Person.active).order_by(Person.id)):
             user_id = person.telegram_user_id or _UNBOUND_SANDBOX_IDS + person.id
-            users.append(SandboxUser(user_id, f"{person.name}（{person.position}）"))
-    users.append(SandboxUser(VISITOR_ID, "访客（未绑定）"))
+            unbound = person.telegram_user_id is None
+            users.append(SandboxUser(user_id, f"{person.name}（{person.position}）", unbound=unbound))
+    users.append(SandboxUser(VISITOR_ID, "访客（未绑定）", unbound=True))
     return users
 
 
-def sandbox_server(services: Services, host: str, port: int) -> SandboxServer:
+def sandbox_server(services: Services, host: str, port: int, journal: Path | None = None) -> SandboxServer:
     groups = {chat_id: name for name, chat_id in services.settings.groups.items()}
-    return SandboxServer(SANDBOX_TOKEN, sandbox_users(services), groups, host=host, port=port)
+    return SandboxServer(SANDBOX_TOKEN, sandbox_users(services), groups, host=host, port=port, journal=journal)
 
 
 def sandbox_application(services: Services, host: str, port: int) -> Application:
     """Start the sandbox server beside the bot and build the bot against it."""
-    server = sandbox_server(services, host, port)
+    # The chats are kept beside the database, so a restart of the bot finds its conversations.
+    server = sandbox_server(services, host, port, journal=services.settings.data_dir / "sandbox-chats.json")
     server.start_in_thread()
     print(f"\n沙盒已启动（没有 TELEGRAM_BOT_TOKEN）：在浏览器打开 {server.url}/ 与机器人对话\n", flush=True)
     return build_application(services, SANDBOX_TOKEN, server.bot_api_base_url, limit_rate=False)

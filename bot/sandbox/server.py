@@ -6,6 +6,7 @@ at /sandbox/api/...; faults such as 429 or 403 can be injected to test delivery.
 """
 
 import asyncio
+import base64
 import html
 import itertools
 import json
@@ -20,6 +21,7 @@ from aiohttp import web
 from bot.sandbox.telegram_html import EntityParseError, parse_telegram_html, utf16_length
 
 STATIC = Path(__file__).parent / "static"
+_CHANGES_CHATS = {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup", "deletemessage"}
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 
@@ -48,6 +50,8 @@ class SandboxUser:
     first_name: str
     username: str | None = None
     blocked_bot: bool = False
+    # A roster person whose Telegram account is not bound yet (the chat page says how to bind it).
+    unbound: bool = False
 
     def to_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -111,7 +115,10 @@ class SandboxServer:
         bot_name: str = "政务助手",
         host: str = "127.0.0.1",
         port: int = 0,
+        journal: Path | None = None,
     ) -> None:
+        """`journal`: a file that keeps the chats across restarts (the chat page of `zhengwu run`), so
+        the conversation, its buttons and the cards the bot edits later are still there."""
         bot_id = int(token.split(":", 1)[0])
         bot = {
             "id": bot_id,
@@ -124,13 +131,36 @@ class SandboxServer:
         }
         self.state = SandboxState(token, bot, {u.id: u for u in users}, dict(groups))
         self.host, self.port = host, port
-        self._ids = itertools.count(1)
+        self._journal = journal
+        self._ids = itertools.count(self._recall() + 1)
         self._update_ids = itertools.count(1)
         self._new_update: asyncio.Event | None = None
         self._new_message: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+
+    def _recall(self) -> int:
+        """Load the journal, if any; the highest message id it holds."""
+        if self._journal is None or not self._journal.exists():
+            return 0
+        saved = json.loads(self._journal.read_text(encoding="utf-8"))
+        self.state.messages = {int(chat): messages for chat, messages in saved["messages"].items()}
+        self.state.files = {k: (name, base64.b64decode(data)) for k, (name, data) in saved["files"].items()}
+        return int(saved["last_id"])
+
+    def _remember(self) -> None:
+        """Write the journal (atomically: a crash leaves the old one)."""
+        if self._journal is None:
+            return
+        last_id = max((m["message_id"] for ms in self.state.messages.values() for m in ms), default=0)
+        files = {k: (name, base64.b64encode(data).decode()) for k, (name, data) in self.state.files.items()}
+        temporary = self._journal.with_suffix(".tmp")
+        temporary.write_text(
+            json.dumps({"last_id": last_id, "messages": self.state.messages, "files": files}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        temporary.replace(self._journal)
 
     @property
     def url(self) -> str:
@@ -206,6 +236,8 @@ class SandboxServer:
             fault = await self._maybe_fail(method)
             params = await _read_params(request)
             result = await handler(params)
+            if method.lower() in _CHANGES_CHATS:
+                self._remember()
             if fault is not None:
                 # A slow success: the call took effect, only the reply is late (the bot may give up
                 # waiting for it, as it would with Telegram).
@@ -378,7 +410,7 @@ class SandboxServer:
         return web.FileResponse(STATIC / "index.html")
 
     async def _api_state(self, request: web.Request) -> web.Response:
-        users = [u.to_api() | {"blocked_bot": u.blocked_bot} for u in self.state.users.values()]
+        users = [u.to_api() | {"blocked_bot": u.blocked_bot, "unbound": u.unbound} for u in self.state.users.values()]
         groups = [self.state.chat(g) for g in self.state.groups]
         return web.json_response(
             {"bot": self.state.bot, "users": users, "groups": groups, "commands": self.state.commands}
@@ -399,6 +431,7 @@ class SandboxServer:
         stored = self._store(
             chat, user.to_api(), text=text, html=None, entities=_entities(text, self.state.bot["username"])
         )
+        self._remember()
         update_id = self._push_update({"message": stored})
         return web.json_response({"ok": True, "message": stored, "update_id": update_id})
 

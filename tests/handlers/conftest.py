@@ -11,7 +11,7 @@ from bot.delivery import Step
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.services import Services, build_services
-from retrieval.engine import RetrievalSettings, RulesEngine
+from retrieval.engine import RulesEngine
 from tests.conftest import make_settings, postgres_url
 
 PRIVATE = {
@@ -44,13 +44,6 @@ class LiveBot:
         self.services = build_services(self.services.settings, engine=self.services.engine)
         self.services.clock.set(frozen)
         self.running = RunningBot(self.services, self.running.server).start()
-
-
-@pytest.fixture(scope="session")
-def bot_engine(tmp_path_factory: pytest.TempPathFactory, two_rulebooks: Path) -> RulesEngine:
-    """The rules engine over both test rulebooks, shared by the bots on either database."""
-    chroma = tmp_path_factory.mktemp("bot_chroma")
-    return RulesEngine.from_settings(RetrievalSettings(knowledge_dir=two_rulebooks, chroma_dir=chroma))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
