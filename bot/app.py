@@ -9,9 +9,11 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
 from bot.config import Settings
+from bot.console.server import ConsoleServer
 from bot.delivery import Delivery
 from bot.services import Services, build_services
 from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics, unanswered
+from handlers import console as console_handlers
 from handlers.common import on_error, unknown_button
 
 log = logging.getLogger(__name__)
@@ -30,12 +32,13 @@ COMMANDS = [
     BotCommand("rules", "按章浏览工作规则"),
     BotCommand("article", "查看某一条，如 /article 50"),
     BotCommand("whoami", "查看账号绑定情况"),
+    BotCommand("console", "打开办公室控制台（网页，一次性登录链接）"),
     BotCommand("stats", "问答统计（管理员）"),
     BotCommand("unanswered", "未能回答的问题，由办公室答复（管理员）"),
     BotCommand("help", "使用说明"),
 ]
 # Handler modules in order of precedence: the Q&A catch-all for private text comes last.
-HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, unanswered, qa)
+HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, unanswered, console_handlers, qa)
 
 
 DELIVERY, BACKGROUND_TASKS = "delivery", "background_tasks"
@@ -69,11 +72,20 @@ async def _post_init(application: Application) -> None:
         loop.create_task(delivery.run(services.settings.reminder_scan_seconds)),
         loop.create_task(_purge_daily(services)),
     ]
+    console_settings = services.settings.console
+    if console_settings is not None:
+        server = ConsoleServer(services, console_settings.host, console_settings.port, console_settings.public_url)
+        await server.start()
+        application.bot_data[console_handlers.CONSOLE] = server
+        log.info("office console at %s", server.url)
 
 
 async def _post_stop(application: Application) -> None:
     for task in application.bot_data.pop(BACKGROUND_TASKS, []):
         task.cancel()
+    server = application.bot_data.pop(console_handlers.CONSOLE, None)
+    if server is not None:
+        await server.stop()
 
 
 async def _purge_daily(services: Services) -> None:

@@ -58,6 +58,11 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    if args.target == "console":
+        from bot.console.bench import run_console_benchmark
+
+        print(run_console_benchmark(settings).to_text())
+        return 0
     if args.target == "chat":
         from bot.sandbox.bench import run_chat_benchmark
 
@@ -203,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list every question's outcome")
     evaluate.set_defaults(handler=_cmd_eval)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("target", choices=["retrieval", "chat"])
+    bench.add_argument("target", choices=["retrieval", "chat", "console"])
     bench.add_argument("--articles", type=int, help="retrieval: synthetic corpus of N articles")
     bench.add_argument("--queries", type=int, default=200, help="questions to ask in all")
     bench.add_argument("--users", type=int, default=20, help="chat: simulated users asking at once")

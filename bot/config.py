@@ -37,6 +37,13 @@ class SandboxSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    host: str
+    port: int  # 0: any free port
+    public_url: str  # how browsers reach it (links sent by /console); empty: http://host:port
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration, read once at start."""
 
@@ -53,6 +60,7 @@ class Settings:
     reminder_scan_seconds: float
     question_log_days: int
     prompt_expiry_minutes: int
+    console: ConsoleSettings | None  # None: the console is off
 
     @property
     def uses_sandbox(self) -> bool:
@@ -153,6 +161,17 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         reminder_scan_seconds=read.get("reminders", "scan_seconds", float, 60.0),
         question_log_days=_at_least(read.get("privacy", "question_log_days", int, 180), 1, "[privacy] question_log_days"),
         prompt_expiry_minutes=_at_least(read.get("bot", "prompt_expiry_minutes", int, 30), 1, "[bot] prompt_expiry_minutes"),
+        console=_console_settings(read),
+    )
+
+
+def _console_settings(read: _Reader) -> ConsoleSettings | None:
+    if not read.get("console", "enabled", bool, False):
+        return None
+    return ConsoleSettings(
+        read.get("console", "host", str, "127.0.0.1"),
+        read.get("console", "port", int, 8082),
+        read.get("console", "public_url", str, "").rstrip("/"),
     )
 
 

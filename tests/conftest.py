@@ -34,7 +34,8 @@ def engine(chroma_dir: Path) -> RulesEngine:
 
 def make_settings(tmp_path: Path, **overrides: str) -> Settings:
     """The project's config.toml with data under tmp_path and any ZHENGWU_* overrides."""
-    env = {"ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data")}
+    # The console takes any free port: several bots run at once in a test session.
+    env = {"ZHENGWU_BOT_DATA_DIR": str(tmp_path / "data"), "ZHENGWU_CONSOLE_PORT": "0"}
     env.update({f"ZHENGWU_{k.upper()}": v for k, v in overrides.items()})
     return load_settings(DEFAULT_CONFIG, env)
 

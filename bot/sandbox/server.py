@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.telegram_html import EntityParseError, parse_telegram_html, utf16_length
+from bot.web import serve
 
 STATIC = Path(__file__).parent / "static"
 _CHANGES_CHATS = {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup", "deletemessage"}
@@ -189,11 +190,7 @@ class SandboxServer:
     async def start(self) -> None:
         self._new_update = asyncio.Event()
         self._new_message = asyncio.Condition()
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
+        self._runner, self.port = await serve(self.app(), self.host, self.port)
 
     async def stop(self) -> None:
         if self._runner:

@@ -2,12 +2,11 @@
 a reload, the page works at 390 px, commands can be clicked, errors are in Chinese, and the
 conversation survives a restart of the bot. Screenshots go to test-artifacts/."""
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.harness import RunningBot, start_sandbox
@@ -15,33 +14,10 @@ from bot.sandbox.launch import SANDBOX_TOKEN, sandbox_users
 from bot.sandbox.server import SandboxServer
 from bot.services import build_services
 from retrieval.engine import RulesEngine
+from tests.bot.conftest import ARTIFACTS
 from tests.conftest import make_settings
 
 STAFF, DEPUTY = 10010, 10003
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# Without these Chromium keeps trying to reach Google's services, which this network refuses.
-QUIET = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {CHROMIUM} is missing (.ci/run installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from bot.deadlines.models import Deadline
 from bot.leave import service as leave
 from bot.leave.models import LeaveRequest
 from bot.sandbox.client import Message, SandboxClient, buttons
+from bot.services import Services
 from bot.topics import service as topics
 from bot.topics.models import Topic
 from bot.workflow.models import Subject, WorkflowEvent
@@ -188,9 +189,8 @@ def test_withdrawal_racing_an_approval_has_one_outcome_told_truthfully(live_bot:
     assert told_approved == (1 if status == "approved" else 0)
 
 
-def _submitted_topic(live_bot: LiveBot, meeting: str, title: str) -> int:
+def _submitted_topic(found: Services, meeting: str, title: str) -> int:
     """A topic of the housing bureau submitted into the Art. 49 chain."""
-    found = live_bot.services
     today = found.clock.today()
 
     def work(session: Session) -> int:
@@ -215,7 +215,7 @@ def _submitted_topic(live_bot: LiveBot, meeting: str, title: str) -> int:
 
 def test_five_stage_passes_move_the_topic_one_stage(live_bot: LiveBot) -> None:
     client = live_bot.client
-    topic_id = _submitted_topic(live_bot, "常务会议", "并发：审核一次")
+    topic_id = _submitted_topic(live_bot.services, "常务会议", "并发：审核一次")
     before = _last_id(client, DIRECTOR)
     card = client.wait_for(
         lambda: next(
@@ -240,7 +240,7 @@ def test_five_stage_passes_move_the_topic_one_stage(live_bot: LiveBot) -> None:
 
 def test_five_outcome_presses_record_once_with_one_issuance_deadline(live_bot: LiveBot) -> None:
     client = live_bot.client
-    topic_id = _submitted_topic(live_bot, "全体会议", "并发：一次发文")
+    topic_id = _submitted_topic(live_bot.services, "全体会议", "并发：一次发文")
     review = client.wait_for(
         lambda: next(
             (m for m in client.bot_messages(HEAD) if f"#{topic_id}（" in m["text"] and "通过" in buttons(m)), None

@@ -305,13 +305,21 @@ def test_exported_files_keep_formula_text_typed_into_a_leave_as_inert_text(live_
     answer(client, VICE_DIRECTOR, "/cancel")  # an earlier test may have left a form open
     confirm = fill_form(client, VICE_DIRECTOR, "离包外出", "2027-12-29", "2027-12-30", reason, destination=destination)
     submit(client, VICE_DIRECTOR, confirm, "已提交")
-    [xlsx] = client.ask(DIRECTOR, "/export 2027-12-29 2027-12-30")
+    xlsx = _document(client, DIRECTOR, "/export 2027-12-29 2027-12-30")
     content = httpx.get(f"{live_bot.running.server.url}/sandbox/api/files/{xlsx['document']['file_id']}").content
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
     cells = [cell for row in sheet.iter_rows() for cell in row]
     assert [c.coordinate for c in cells if c.data_type == "f"] == [], "a cell from user text is a live formula"
     assert {destination, reason} <= {c.value for c in cells}
-    [document] = client.ask(DIRECTOR, "/export 2027-12-29 2027-12-30 csv")
+    document = _document(client, DIRECTOR, "/export 2027-12-29 2027-12-30 csv")
     content = httpx.get(f"{live_bot.running.server.url}/sandbox/api/files/{document['document']['file_id']}").content
     row = next(r for r in csv.reader(io.StringIO(content.decode("utf-8-sig"))) if r[0] == _number(confirm))
     assert (row[7], row[8]) == ("'" + destination, "'" + reason)
+
+
+def _document(client, user: int, command: str) -> dict:
+    """The file the bot sends for `command` (an approval card may arrive in between)."""
+    sent = client.send(user, command)
+    return client.wait_for(
+        lambda: next((m for m in client.bot_messages(user, sent["message_id"]) if "document" in m), None), command
+    )

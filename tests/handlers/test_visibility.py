@@ -28,7 +28,7 @@ MAY_READ_REASON = {HEAD, DEPUTY, DIRECTOR}
 def items(live_bot: LiveBot) -> Iterator[tuple[int, int]]:
     """A pending personal leave of the deputy's, and a topic the deputy has sent back with a reason."""
     request_id = _file_leave(live_bot, DEPUTY, "事假", "2027-12-24", "2027-12-24", reason=REASON)
-    topic_id = _submitted_topic(live_bot, "常务会议", "可见性：老旧小区改造方案")
+    topic_id = _submitted_topic(live_bot.services, "常务会议", "可见性：老旧小区改造方案")
     client = live_bot.client
     card = client.wait_for(
         lambda: next((m for m in client.bot_messages(DEPUTY) if f"#{topic_id}（" in m["text"]), None), "review card"

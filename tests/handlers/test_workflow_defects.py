@@ -106,7 +106,7 @@ def test_an_old_approval_card_cannot_approve_the_revised_request(live_bot: LiveB
 
 def _accepted_topic(live_bot: LiveBot, title: str) -> int:
     found = live_bot.services
-    topic_id = _submitted_topic(live_bot, "全体会议", title)
+    topic_id = _submitted_topic(live_bot.services, "全体会议", title)
 
     def decide(session: Session) -> None:
         topic = session.get(Topic, topic_id)

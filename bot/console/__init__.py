@@ -1,0 +1,1 @@
+"""The office console: a web page of who is away, what is pending and what is due (issue 12)."""

@@ -1,0 +1,277 @@
+"""The console's web server: server-rendered pages (Jinja2) on the bot's own event loop.
+
+Every page is one unit of work in a worker thread (services.run), rendered there too; what a
+viewer sees is decided in bot.console.views. Errors are pages, not tracebacks: 403 for what the
+roster does not allow, 404 for what does not exist.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import icalendar
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from bot import spreadsheet
+from bot.console import auth, views
+from bot.console.models import ConsoleSession
+from bot.db import Person
+from bot.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from bot.leave import service as leave_service
+from bot.leave.export import to_csv, to_xlsx
+from bot.qa import curated
+from bot.services import Services
+from bot.web import serve
+
+COOKIE = "zw_console"
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
+Page = tuple[str, dict[str, Any]]
+
+
+class ConsoleServer:
+    def __init__(self, services: Services, host: str, port: int, public_url: str = "") -> None:
+        self.services = services
+        self.host, self.port, self._public_url = host, port, public_url
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        """The address in links (the login link, calendar feeds)."""
+        return self._public_url or f"http://{self.host}:{self.port}"
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors])
+        routes = [
+            web.get("/login/{token}", self._login),
+            web.get("/", self._home),
+            web.get("/leaves", self._page(self._leaves)),
+            web.get("/leaves/{id}", self._page(self._leave)),
+            web.get("/topics", self._page(self._topics)),
+            web.get("/topics/{id}", self._page(self._topic)),
+            web.get("/deadlines", self._page(self._deadlines)),
+            web.get("/questions", self._page(self._questions)),
+            web.get("/feeds", self._page(self._feeds)),
+            web.post("/feeds", self._form(self._create_feed)),
+            web.post("/feeds/{id}/revoke", self._form(self._revoke_feed)),
+            web.post("/logout", self._form(self._logout)),
+            web.get("/signed-out", self._signed_out),
+            web.get("/export/leaves", self._file(self._export_leaves)),
+            web.get("/export/topics/{id}", self._file(self._export_topic)),
+            web.get("/ical/{token}", self._ical),
+        ]
+        app.add_routes(routes)
+        return app
+
+    async def start(self) -> None:
+        self._runner, self.port = await serve(self.app(), self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    # ----- plumbing ------------------------------------------------------------------------------
+
+    def _run(self, work: Callable[[Session], Any]) -> Awaitable[Any]:
+        return asyncio.to_thread(self.services.run, work)
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except PermissionDenied as exc:
+            return _message(403, "无权查看", str(exc))
+        except NotFound as exc:
+            return _message(404, "找不到", str(exc))
+        except DomainError as exc:
+            return _message(400, "无法处理", str(exc))
+
+    def _viewer(self, session: Session, request: web.Request) -> ConsoleSession:
+        signed = auth.signed_in(session, request.cookies.get(COOKIE), self.services.clock.now())
+        if signed is None:
+            raise PermissionDenied("请先登录：在与机器人的私聊中发送 /console，打开它回复的链接。")
+        return signed
+
+    def _page(self, build: Callable[[Session, Person, web.Request], Page]) -> Callable:
+        async def handler(request: web.Request) -> web.Response:
+            def work(session: Session) -> str:
+                signed = self._viewer(session, request)
+                template, context = build(session, signed.person, request)
+                return TEMPLATES.get_template(template).render(viewer=signed.person, csrf=signed.csrf, **context)
+
+            return web.Response(text=await self._run(work), content_type="text/html")
+
+        return handler
+
+    def _form(self, act: Callable[[Session, ConsoleSession, web.Request, dict], str]) -> Callable:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            form = dict(await request.post())
+
+            def work(session: Session) -> str:
+                signed = self._viewer(session, request)
+                auth.check_csrf(signed, str(form.get("csrf", "")))
+                return act(session, signed, request, form)
+
+            return self._redirect(await self._run(work))
+
+        return handler
+
+    def _file(self, build: Callable[[Session, Person, web.Request], tuple[bytes, str, str]]) -> Callable:
+        async def handler(request: web.Request) -> web.Response:
+            content, name, kind = await self._run(
+                lambda session: build(session, self._viewer(session, request).person, request)
+            )
+            disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+            return web.Response(body=content, content_type=kind, headers={"Content-Disposition": disposition})
+
+        return handler
+
+    @staticmethod
+    def _redirect(location: str) -> web.Response:
+        raise web.HTTPSeeOther(location)
+
+    async def _home(self, request: web.Request) -> web.Response:
+        return self._redirect("/leaves")
+
+    # ----- login ---------------------------------------------------------------------------------
+
+    async def _login(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        session_id = await self._run(lambda session: auth.redeem_login(session, token, self.services.clock.now()))
+        response = web.HTTPSeeOther("/leaves")
+        response.set_cookie(
+            COOKIE, session_id, max_age=int(auth.SESSION_VALID.total_seconds()), httponly=True, samesite="Lax", path="/"
+        )
+        raise response
+
+    def _logout(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
+        auth.sign_out(session, request.cookies.get(COOKIE, ""))
+        return "/signed-out"
+
+    async def _signed_out(self, request: web.Request) -> web.Response:
+        return _message(200, "已退出", "已退出办公室控制台。再次使用时，在与机器人的私聊中发送 /console。")
+
+    # ----- pages ---------------------------------------------------------------------------------
+
+    def _leaves(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        today = self.services.clock.today()
+        year, month = _month(request.query.get("month"), today)
+        department = request.query.get("dept") or None
+        workdays = self.services.context(session).calendar
+        month_view = views.leave_calendar(session, viewer, year, month, department, workdays)
+        return "leaves.html", {"page": "leaves", "view": month_view, "today": today}
+
+    def _leave(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        detail = views.leave_detail(session, viewer, _id(request), self.services.settings.timezone)
+        return "leave.html", {"page": "leaves", "detail": detail}
+
+    def _topics(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        return "topics.html", {"page": "topics", "board": views.topic_board(session, viewer, self.services.clock.now())}
+
+    def _topic(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        topic, history = views.topic_history(session, viewer, _id(request), self.services.settings.timezone)
+        return "topic.html", {"page": "topics", "topic": topic, "history": history}
+
+    def _deadlines(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        today = self.services.clock.today()
+        found = views.deadlines(session, viewer, today, self.services.context(session).calendar)
+        return "deadlines.html", {"page": "deadlines", "view": found, "today": today}
+
+    def _questions(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        zone = self.services.settings.timezone
+        report = views.question_report(session, viewer, self.services.clock.today(), zone)
+        queue = curated.queue(session, self.services.rules_engine) if self.services.engine else []
+        peak = max([n for _, n in report.per_day] + [1])
+        return "questions.html", {"page": "questions", "report": report, "queue": queue[:20], "peak": peak}
+
+    def _feeds(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        created = request.query.get("new")
+        return "feeds.html", {
+            "page": "feeds",
+            "feeds": auth.feeds_of(session, viewer),
+            "new": created,
+            "base": self.url,
+        }
+
+    def _create_feed(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
+        return f"/feeds?new={auth.create_feed(session, signed.person)}"
+
+    def _revoke_feed(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
+        auth.revoke_feed(session, signed.person, _id(request), self.services.clock.now())
+        return "/feeds"
+
+    # ----- files ---------------------------------------------------------------------------------
+
+    def _export_leaves(self, session: Session, viewer: Person, request: web.Request) -> tuple[bytes, str, str]:
+        views.require_admin(viewer)
+        try:
+            start, end = date.fromisoformat(request.query["start"]), date.fromisoformat(request.query["end"])
+        except (KeyError, ValueError):
+            raise InvalidInput("请给出起止日期，如 ?start=2026-12-01&end=2026-12-31。") from None
+        rows = leave_service.requests_in_period(session, start, end)
+        if request.query.get("format") == "csv":
+            return to_csv(rows), f"请销假记录_{start}_{end}.csv", "text/csv"
+        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return to_xlsx(rows), f"请销假记录_{start}_{end}.xlsx", xlsx
+
+    def _export_topic(self, session: Session, viewer: Person, request: web.Request) -> tuple[bytes, str, str]:
+        topic, history = views.topic_history(session, viewer, _id(request), self.services.settings.timezone)
+        return spreadsheet.to_csv(["时间", "人员", "动作", "说明"], history), f"议题{topic.id}记录.csv", "text/csv"
+
+    async def _ical(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"].removesuffix(".ics")
+
+        def work(session: Session) -> bytes | None:
+            owner = auth.feed_owner(session, token)
+            return None if owner is None else _calendar(session, owner)
+
+        content = await self._run(work)
+        if content is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=content, content_type="text/calendar", charset="utf-8")
+
+
+def _calendar(session: Session, owner: Person) -> bytes:
+    feed = icalendar.Calendar()
+    feed.add("prodid", "-//zhengwu-bot//leave//ZH")
+    feed.add("version", "2.0")
+    feed.add("x-wr-calname", f"请假 · {owner.name}")
+    for request in views.leaves_for_feed(session, owner):
+        event = icalendar.Event()
+        event.add("uid", f"leave-{request.id}@zhengwu-bot")
+        who = f"{request.requester.name}{request.requester.position}"
+        state = "（待审批）" if request.status == leave_service.LeaveStatus.PENDING else ""
+        event.add("summary", f"{who} {views.feed_kind(owner, request)}{state}")
+        event.add("dtstart", request.start_date)
+        event.add("dtend", request.end_date + timedelta(days=1))
+        if request.acting:
+            event.add("description", f"期间由 {request.acting.name} 代行职责")
+        feed.add_component(event)
+    return feed.to_ical()
+
+
+def _month(text: str | None, today: date) -> tuple[int, int]:
+    if not text:
+        return today.year, today.month
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        date(year, month, 1)
+    except ValueError:
+        raise InvalidInput(f"月份应写成 2026-12，收到 {text[:20]!r}。") from None
+    return year, month
+
+
+def _id(request: web.Request) -> int:
+    value = request.match_info["id"]
+    if not value.isdigit() or len(value) > 12:
+        raise NotFound("找不到这一项。")
+    return int(value)
+
+
+def _message(status: int, title: str, text: str) -> web.Response:
+    body = TEMPLATES.get_template("message.html").render(title=title, text=text, viewer=None, csrf="")
+    return web.Response(status=status, text=body, content_type="text/html")

@@ -1,0 +1,374 @@
+"""What the console shows, as plain data, and who may see it (the roster decides).
+
+- Admins (办公室) see the whole office.
+- Leaders (区长, 常务副区长, 副区长) see what they approve or act for and the departments of their areas.
+- Everyone sees their own requests, topics and their department's deadlines.
+- The kind and reason of 病假/事假 are shown only to the person, the approver and the admins.
+"""
+
+import calendar
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.calendar.workdays import WorkdayCalendar
+from bot.db import Person, QuestionLog, aware, utc
+from bot.deadlines.models import Deadline
+from bot.errors import PermissionDenied
+from bot.leave.models import LeaveRequest
+from bot.leave.service import STATUS_LABEL as LEAVE_STATUS
+from bot.leave.service import LeaveStatus, period_label
+from bot.privacy import PRIVATE_LEAVE_KINDS, mask_numbers
+from bot.roster import Position
+from bot.topics import service as topics
+from bot.topics.models import Topic
+from bot.topics.service import STATUS_LABEL as TOPIC_STATUS
+from bot.topics.service import TopicStatus
+from bot.workflow.models import Subject, WorkflowEvent
+from bot.workflow.transitions import events_of
+
+LEADERS = (Position.HEAD, Position.EXECUTIVE_DEPUTY, Position.DEPUTY)
+SHOWN_LEAVES = (LeaveStatus.PENDING, LeaveStatus.APPROVED, LeaveStatus.COMPLETED)
+
+
+def _leader(person: Person) -> bool:
+    return person.position in LEADERS
+
+
+def _areas(person: Person) -> set[str]:
+    return set(person.areas or []) | ({person.department} if person.department else set())
+
+
+def require_admin(person: Person) -> None:
+    if not person.is_admin:
+        raise PermissionDenied("只有办公室管理员可以查看全办公室的视图。")
+
+
+# ----- leave -----------------------------------------------------------------------------------
+
+
+def may_see_leave(viewer: Person, request: LeaveRequest) -> bool:
+    if viewer.is_admin or viewer.id in (request.requester_id, request.approver_id, request.acting_id):
+        return True
+    return _leader(viewer) and (request.requester.department or "") in _areas(viewer)
+
+
+def may_see_reason(viewer: Person, request: LeaveRequest) -> bool:
+    return viewer.is_admin or viewer.id in (request.requester_id, request.approver_id)
+
+
+def _kind(viewer: Person, request: LeaveRequest) -> str:
+    if request.kind in PRIVATE_LEAVE_KINDS and not may_see_reason(viewer, request):
+        return "请假"
+    return request.kind or "请假"
+
+
+@dataclass(frozen=True)
+class LeaveItem:
+    id: int
+    who: str
+    department: str
+    kind: str
+    status: str
+    pending: bool
+    acting: str
+    start: date
+    end: date
+    conflicts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    in_month: bool
+    workday: bool
+    holiday: str | None
+    leaves: list[LeaveItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LeaveCalendar:
+    year: int
+    month: int
+    weeks: list[list[Day]]
+    departments: list[str]
+    department: str | None
+    conflicts: list[LeaveItem]
+
+
+def leave_calendar(
+    session: Session, viewer: Person, year: int, month: int, department: str | None, workdays: WorkdayCalendar
+) -> LeaveCalendar:
+    """A month of who is away (and acting), conflicts first."""
+    first = date(year, month, 1)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    query = select(LeaveRequest).where(
+        LeaveRequest.status.in_(SHOWN_LEAVES), LeaveRequest.start_date <= last, LeaveRequest.end_date >= first
+    )
+    requests = [
+        r for r in session.scalars(query.order_by(LeaveRequest.start_date, LeaveRequest.id)) if may_see_leave(viewer, r)
+    ]
+    if department:
+        requests = [r for r in requests if r.requester.department == department]
+    items = [
+        LeaveItem(
+            r.id,
+            f"{r.requester.name}（{r.requester.position}）",
+            r.requester.department or "",
+            _kind(viewer, r),
+            LEAVE_STATUS[LeaveStatus(r.status)],
+            r.status == LeaveStatus.PENDING,
+            r.acting.name if r.acting else "",
+            r.start_date,
+            r.end_date,
+            tuple(r.conflicts),
+        )
+        for r in requests
+        if r.start_date and r.end_date
+    ]
+    start = first - timedelta(days=first.weekday())
+    weeks = []
+    for week in range(6):
+        days = []
+        for offset in range(7):
+            day = start + timedelta(days=week * 7 + offset)
+            info = workdays.day(day)
+            away = [i for i in items if i.start <= day <= i.end]
+            days.append(Day(day, day.month == month, info.is_workday, info.name, away))
+        weeks.append(days)
+        if (start + timedelta(days=week * 7 + 7)).month != month and week >= 3:
+            break
+    departments = sorted({d for d in session.scalars(select(Person.department).where(Person.department.is_not(None)))})
+    return LeaveCalendar(year, month, weeks, departments, department, [i for i in items if i.conflicts])
+
+
+@dataclass(frozen=True)
+class LeaveDetail:
+    id: int
+    facts: list[tuple[str, str]]
+    history: list[tuple[str, str, str, str]]
+
+
+def leave_detail(session: Session, viewer: Person, request_id: int, zone) -> LeaveDetail:
+    request = session.get(LeaveRequest, request_id)
+    if request is None or not may_see_leave(viewer, request) or request.status == LeaveStatus.DRAFT:
+        raise PermissionDenied("无权查看这份请假。")
+    facts = [
+        ("申请人", f"{request.requester.name}（{request.requester.position}）"),
+        ("类型", _kind(viewer, request)),
+        ("时间", period_label(request)),
+        ("状态", LEAVE_STATUS[LeaveStatus(request.status)]),
+        ("审批人", request.approver.name if request.approver else "（备案）"),
+        ("代行职责", request.acting.name if request.acting else "无"),
+    ]
+    if may_see_reason(viewer, request):
+        facts.append(("事由", request.reason or ""))
+    facts += [("冲突提示", note) for note in request.conflicts]
+    return LeaveDetail(request.id, facts, _history(session, Subject.LEAVE, request.id, zone))
+
+
+def _history(session: Session, subject: Subject, item_id: int, zone) -> list[tuple[str, str, str, str]]:
+    return [
+        (
+            aware(e.at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            e.actor.name if e.actor else "",
+            e.action,
+            e.note or "",
+        )
+        for e in events_of(session, subject, item_id)
+    ]
+
+
+def leaves_for_feed(session: Session, owner: Person) -> list[LeaveRequest]:
+    """What a calendar feed shows: the office's leave for admins, else what the owner may see."""
+    query = select(LeaveRequest).where(LeaveRequest.status.in_(SHOWN_LEAVES)).order_by(LeaveRequest.start_date)
+    return [r for r in session.scalars(query) if may_see_leave(owner, r) and r.start_date and r.end_date]
+
+
+def feed_kind(owner: Person, request: LeaveRequest) -> str:
+    return _kind(owner, request)
+
+
+# ----- topics ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicCard:
+    id: int
+    title: str
+    meeting: str
+    department: str
+    actor: str
+    waiting: str
+
+
+@dataclass(frozen=True)
+class Board:
+    columns: list[tuple[str, list[TopicCard]]]
+    agenda: list[tuple[str, list[str]]]
+
+
+def _may_see_topic(viewer: Person, topic: Topic) -> bool:
+    return (
+        viewer.is_admin
+        or viewer.id in topics.involved(topic)
+        or (_leader(viewer) and (topic.department or "") in _areas(viewer))
+    )
+
+
+def _waited(since: datetime, now: datetime) -> str:
+    hours = int((utc(now) - aware(since)).total_seconds() // 3600)
+    return f"{hours // 24} 天 {hours % 24} 小时" if hours >= 24 else f"{hours} 小时"
+
+
+def topic_board(session: Session, viewer: Person, now: datetime) -> Board:
+    """Topics by stage of the Art. 49 chain: who must act now and for how long it has waited."""
+    columns: dict[str, list[TopicCard]] = {}
+    visible = [
+        t
+        for t in session.scalars(select(Topic).where(Topic.status != TopicStatus.DRAFT).order_by(Topic.id)).unique()
+        if _may_see_topic(viewer, t)
+    ]
+    last_moves = dict(
+        session.execute(
+            select(WorkflowEvent.subject_id, func.max(WorkflowEvent.at))
+            .where(WorkflowEvent.subject == Subject.TOPIC)
+            .group_by(WorkflowEvent.subject_id)
+        ).all()
+    )
+    for topic in visible:
+        status = TopicStatus(topic.status)
+        since = last_moves.get(topic.id) or topic.created_at
+        if status == TopicStatus.IN_REVIEW:
+            stage = topics.current_stage(topic)
+            column, actor = f"待{stage['role']}{stage['action']}", str(stage["person_name"])
+        else:
+            column, actor = TOPIC_STATUS[status], ""
+        card = TopicCard(
+            topic.id, topic.title or "", topic.meeting_type or "", topic.department or "", actor, _waited(since, now)
+        )
+        columns.setdefault(column, []).append(card)
+    order = [c for c in columns if c.startswith("待")] + [c for c in columns if not c.startswith("待")]
+    agenda: dict[str, list[str]] = {}
+    for topic in topics.agenda(session):
+        if _may_see_topic(viewer, topic):
+            when = topic.meeting_date.isoformat() if topic.meeting_date else "会期未定"
+            agenda.setdefault(f"{topic.meeting_type}（{when}）", []).append(f"{topic.agenda_order}. {topic.title}")
+    return Board([(c, columns[c]) for c in order], list(agenda.items()))
+
+
+def topic_history(
+    session: Session, viewer: Person, topic_id: int, zone
+) -> tuple[Topic, list[tuple[str, str, str, str]]]:
+    topic = session.get(Topic, topic_id)
+    if topic is None or not _may_see_topic(viewer, topic):
+        raise PermissionDenied("无权查看这个议题。")
+    return topic, _history(session, Subject.TOPIC, topic.id, zone)
+
+
+# ----- deadlines -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    id: int
+    title: str
+    department: str
+    due: date
+    overdue: bool
+    workdays_left: int
+    article: str
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    rows: list[DeadlineRow]
+    month: list[list[Day]]
+    warning: str | None
+
+
+def deadlines(session: Session, viewer: Person, today: date, workdays: WorkdayCalendar) -> Deadlines:
+    """Open deadlines, overdue first, with the month's working days."""
+    query = select(Deadline).where(Deadline.status == "open")
+    if not viewer.is_admin:
+        query = query.where(
+            or_(
+                Deadline.department.in_(_areas(viewer) if _leader(viewer) else {viewer.department or ""}),
+                Deadline.requester_id == viewer.id,
+                Deadline.responsible_id == viewer.id,
+            )
+        )
+    rows = []
+    for deadline in session.scalars(query):
+        left = sum(
+            1 for n in range((deadline.due_date - today).days) if workdays.is_workday(today + timedelta(days=n + 1))
+        )
+        rows.append(
+            DeadlineRow(
+                deadline.id,
+                deadline.title,
+                deadline.department or "",
+                deadline.due_date,
+                deadline.due_date < today,
+                left,
+                f"第{deadline.article}条" if deadline.article else "",
+            )
+        )
+    rows.sort(key=lambda r: (not r.overdue, r.due, r.id))
+    first = today.replace(day=1)
+    start = first - timedelta(days=first.weekday())
+    month = [
+        [
+            Day(day, day.month == today.month, (info := workdays.day(day)).is_workday, info.name)
+            for day in (start + timedelta(days=w * 7 + d) for d in range(7))
+        ]
+        for w in range(6)
+    ]
+    fallback = {workdays.day(d.day).source for week in month for d in week if workdays.day(d.day).source.is_fallback}
+    warning = None
+    if fallback:
+        warning = f"⚠️ {today.year}年的日历按{'、'.join(sorted(s.value for s in fallback))}推算，国务院公布调休安排后可能变化。"
+    return Deadlines(rows, month, warning)
+
+
+# ----- questions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionReport:
+    per_day: list[tuple[date, int]]
+    total: int
+    declined: int
+    tentative: int
+    cited: list[tuple[str, int]]
+    disliked: list[str]
+
+
+def question_report(session: Session, viewer: Person, today: date, zone, days: int = 30) -> QuestionReport:
+    require_admin(viewer)
+    since = today - timedelta(days=days - 1)
+    rows = session.execute(
+        select(QuestionLog.asked_at, QuestionLog.declined, QuestionLog.tentative, QuestionLog.cited).where(
+            QuestionLog.asked_at >= utc(datetime.combine(since, datetime.min.time(), zone))
+        )
+    ).all()
+    per_day = Counter(aware(at).astimezone(zone).date() for at, *_ in rows)
+    cited = Counter(key.rpartition("#")[2] for *_, keys in rows for key in keys[:1])
+    disliked = session.scalars(
+        select(QuestionLog.question).where(QuestionLog.feedback == -1).order_by(QuestionLog.id.desc()).limit(10)
+    )
+    return QuestionReport(
+        [(since + timedelta(days=n), per_day.get(since + timedelta(days=n), 0)) for n in range(days)],
+        len(rows),
+        sum(1 for _, declined, *_ in rows if declined),
+        sum(1 for _, _, tentative, _ in rows if tentative),
+        [(f"第{n}条", c) for n, c in cited.most_common(8)],
+        [mask_numbers(q) for q in disliked],
+    )
+
+
+def people_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Person)) or 0

@@ -1,0 +1,211 @@
+"""The office console, signed in through a link the bot sends over the local Bot API server, on
+SQLite and PostgreSQL; the pages in headless Chromium (screenshots in test-artifacts/), the rules
+of access over plain HTTP."""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import icalendar
+import pytest
+from playwright.sync_api import Browser
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db import Person
+from bot.deadlines import service as deadlines
+from bot.leave import service as leave
+from bot.sandbox.client import SandboxClient, buttons
+from bot.sandbox.harness import RunningBot, start_sandbox
+from bot.services import Services, build_services
+from handlers.console import CONSOLE
+from retrieval.engine import RulesEngine
+from tests.bot.conftest import ARTIFACTS
+from tests.conftest import make_settings, postgres_url
+from tests.handlers.leave_steps import fill_form, press, submit
+from tests.handlers.test_concurrency import _submitted_topic
+
+HEAD, DEPUTY, DEPUTY_B, DIRECTOR, STAFF, HOUSING_HEAD = 10001, 10003, 10004, 10005, 10010, 10009
+NOW = datetime(2026, 12, 8, 10, 0)
+
+
+@dataclass
+class Console:
+    url: str
+    client: SandboxClient
+    services: Services
+    leave_id: int
+    topic_id: int
+
+
+def _person(session: Session, telegram_id: int) -> Person:
+    return session.scalars(select(Person).where(Person.telegram_user_id == telegram_id)).one()
+
+
+def _file_leave(found: Services, who: int, start: str, end: str, acting: int | None) -> int:
+    def work(session: Session) -> int:
+        person, today = _person(session, who), found.clock.today()
+        draft = leave.open_form(session, person)
+        leave.choose_kind(session, person, draft, "离包外出")
+        for text in (start, end, "北京", "学习"):
+            leave.enter_text(session, person, draft, text, today)
+        leave.choose_acting(session, person, draft, _person(session, acting).id if acting else None)
+        leave.submit(session, person, draft, found.context(session))
+        return draft
+
+    return found.run(work)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def console(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    two_rulebooks: Path,
+    bot_engine: RulesEngine,
+) -> Iterator[Console]:
+    overrides = {"retrieval_knowledge_dir": str(two_rulebooks), "reminders_scan_seconds": "3600"}
+    if request.param == "postgresql":
+        overrides["database_url"] = postgres_url("zhengwu_console")
+    found = build_services(make_settings(tmp_path_factory.mktemp("console"), **overrides), engine=bot_engine)
+    found.clock.set(NOW)
+    server = start_sandbox(found)
+    running = RunningBot(found, server).start()
+    client = SandboxClient(server.url)
+    _file_leave(found, DEPUTY, "2026-12-14", "2026-12-15", DEPUTY_B)
+    # The AB partner files a leave in chat for days the deputy is away too, and the 区长 approves it.
+    confirm = fill_form(client, DEPUTY_B, "离包外出", "2026-12-15", "2026-12-16", "学习", destination="北京")
+    leave_id = int(submit(client, DEPUTY_B, confirm, "已提交")["text"].split("#")[1].split()[0])
+    running.deliver()
+    card = client.wait_message(HEAD, 0, f"请假审批 #{leave_id}")
+    press(client, HEAD, card, "批准", "结果：已批准")
+    topic_id = _submitted_topic(found, "常务会议", "控制台：老旧小区改造")
+    found.run(
+        lambda session: deadlines.create_deadline(
+            session,
+            "adhoc",
+            date(2026, 11, 23),
+            found.context(session),
+            title="报送年度总结（控制台）",
+            workdays=3,
+            department="区财政局",
+            source="test",
+        )
+    )
+    running.deliver()
+    yield Console(running.application.bot_data[CONSOLE].url, client, found, leave_id, topic_id)
+    client.close()
+    running.stop()
+    server.stop_thread()
+
+
+def _link(console: Console, user: int) -> str:
+    reply = console.client.ask(user, "/console")[0]
+    match = re.search(r"http://\S+/login/\S+", reply["text"])
+    assert match, reply["text"]
+    return match[0]
+
+
+def _signed_in(console: Console, user: int) -> httpx.Client:
+    http = httpx.Client(base_url=console.url, follow_redirects=True)
+    assert http.get(_link(console, user)).status_code == 200
+    return http
+
+
+def test_a_login_link_works_once_and_only_for_ten_minutes(console: Console) -> None:
+    link = _link(console, STAFF)
+    assert httpx.get(link, follow_redirects=True).status_code == 200
+    reused = httpx.get(link, follow_redirects=True)
+    assert reused.status_code == 403 and "已经用过" in reused.text
+    late = _link(console, STAFF)
+    console.services.clock.set(NOW + timedelta(minutes=11))
+    try:
+        assert httpx.get(late, follow_redirects=True).status_code == 403
+    finally:
+        console.services.clock.set(NOW)
+    assert httpx.get(console.url + "/leaves").status_code == 403, "no page without signing in"
+
+
+def test_staff_cannot_open_another_persons_leave_or_the_office_view(console: Console) -> None:
+    http = _signed_in(console, STAFF)
+    assert http.get(f"/leaves/{console.leave_id}").status_code == 403
+    assert http.get("/questions").status_code == 403
+    assert http.get("/export/leaves?start=2026-12-01&end=2026-12-31").status_code == 403
+    mine = _signed_in(console, DEPUTY_B)
+    assert mine.get(f"/leaves/{console.leave_id}").status_code == 200
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(console: Console) -> None:
+    http = _signed_in(console, DIRECTOR)
+    refused = http.post("/feeds", data={"csrf": "forged"})
+    assert refused.status_code == 403
+    page = http.get("/feeds").text
+    assert "还没有订阅地址" in page
+    assert http.post("/logout", data={}).status_code == 403, "signing out needs the token too"
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]
+    assert "已退出" in http.post("/logout", data={"csrf": csrf}).text
+    assert http.get("/leaves").status_code == 403
+
+
+def test_the_calendar_feed_parses_shows_leave_and_dies_when_revoked(console: Console) -> None:
+    http = _signed_in(console, DIRECTOR)
+    page = http.get("/feeds").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]
+    created = http.post("/feeds", data={"csrf": csrf})
+    feed_url = re.search(r"(http://\S+\.ics)", created.text)[1]
+    calendar = icalendar.Calendar.from_ical(httpx.get(feed_url).content)
+    summaries = [str(event["summary"]) for event in calendar.walk("VEVENT")]
+    assert "刘洋副区长 离包外出" in summaries, "the approved leave, without （待审批）"
+    feed_id = re.search(r'action="/feeds/(\d+)/revoke"', created.text)[1]
+    http.post(f"/feeds/{feed_id}/revoke", data={"csrf": csrf})
+    assert httpx.get(feed_url).status_code == 404
+
+
+def test_the_office_sees_the_month_with_the_ab_conflict_and_overdue_deadlines_first(
+    console: Console, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(_link(console, DIRECTOR))
+    page.goto(console.url + "/leaves?month=2026-12")
+    conflict = page.locator(f'a.leave.conflict[href="/leaves/{console.leave_id}"]').first
+    assert conflict.is_visible()
+    assert "第七十九条" in page.locator("#conflicts").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-calendar-desktop.png"), full_page=True)
+    page.goto(console.url + "/deadlines")
+    first = page.locator("#deadlines tr").nth(1)
+    assert "报送年度总结（控制台）" in first.inner_text() and "已逾期" in first.inner_text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(console.url + "/leaves?month=2026-12")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400, "nothing wider than the phone"
+    page.screenshot(path=str(ARTIFACTS / "console-calendar-390px.png"), full_page=True)
+    context.close()
+
+
+def test_a_topic_moves_columns_after_a_review_press_in_chat(console: Console, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(_link(console, DIRECTOR))
+    page.goto(console.url + "/topics")
+    card = page.locator(f'[data-topic="{console.topic_id}"]')
+    before = card.locator("xpath=ancestor::div[@data-column]").get_attribute("data-column")
+    review = console.client.wait_for(
+        lambda: next(
+            (
+                m
+                for m in console.client.bot_messages(DEPUTY)
+                if f"#{console.topic_id}（" in m["text"] and "通过" in buttons(m)
+            ),
+            None,
+        ),
+        "the review card",
+    )
+    console.client.wait_callback_answer(console.client.press(DEPUTY, review, buttons(review)["通过"]))
+    page.reload()
+    after = page.locator(f'[data-topic="{console.topic_id}"]').locator("xpath=ancestor::div[@data-column]")
+    assert before != after.get_attribute("data-column"), (before, after.get_attribute("data-column"))
+    page.screenshot(path=str(ARTIFACTS / "console-topics-desktop.png"), full_page=True)
+    context.close()
