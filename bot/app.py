@@ -75,9 +75,15 @@ async def _post_init(application: Application) -> None:
     console_settings = services.settings.console
     if console_settings is not None:
         server = ConsoleServer(services, console_settings.host, console_settings.port, console_settings.public_url)
-        await server.start()
-        application.bot_data[console_handlers.CONSOLE] = server
-        log.info("office console at %s", server.url)
+        try:
+            await server.start()
+        except OSError as exc:  # e.g. the port is taken: the bot still runs, /console says it is off
+            log.error(
+                "the office console could not start on %s:%s: %s", console_settings.host, console_settings.port, exc
+            )
+        else:
+            application.bot_data[console_handlers.CONSOLE] = server
+            log.info("office console at %s", server.url)
 
 
 async def _post_stop(application: Application) -> None:

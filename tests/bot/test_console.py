@@ -3,6 +3,7 @@ SQLite and PostgreSQL; the pages in headless Chromium (screenshots in test-artif
 of access over plain HTTP."""
 
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -209,3 +210,26 @@ def test_a_topic_moves_columns_after_a_review_press_in_chat(console: Console, br
     assert before != after.get_attribute("data-column"), (before, after.get_attribute("data-column"))
     page.screenshot(path=str(ARTIFACTS / "console-topics-desktop.png"), full_page=True)
     context.close()
+
+
+def test_a_taken_console_port_leaves_the_bot_running_and_console_says_it_is_off(
+    tmp_path: Path, two_rulebooks: Path, bot_engine: RulesEngine
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        settings = make_settings(tmp_path, retrieval_knowledge_dir=str(two_rulebooks), console_port=port)
+        found = build_services(settings, engine=bot_engine)
+        server = start_sandbox(found)
+        running = RunningBot(found, server).start()
+        client = SandboxClient(server.url)
+        try:
+            [reply] = client.ask(DIRECTOR, "/console")
+            assert "办公室控制台没有开启" in reply["text"]
+            [answer] = client.ask(DIRECTOR, "会议纪要由谁签发？")
+            assert "第五十条" in answer["text"]
+        finally:
+            client.close()
+            running.stop()
+            server.stop_thread()
