@@ -382,7 +382,3 @@ def question_report(session: Session, viewer: Person, today: date, zone, days: i
         [(f"第{n}条", c) for n, c in cited.most_common(8)],
         [mask_numbers(q) for q in disliked],
     )
-
-
-def people_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Person)) or 0
