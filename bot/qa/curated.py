@@ -190,8 +190,12 @@ def answer_from_queue(
     session.add(curated)
     session.flush()
     group = {m.id: m for m in _waiting(session) if same_question(engine, m.question, row.question)} | {row.id: row}
+    told: set[int] = set()
     for member in group.values():
         member.resolved_by_id = curated.id
+        if member.telegram_user_id in told:
+            continue  # someone who asked twice is told once
+        told.add(member.telegram_user_id)
         outbox.notice(
             session,
             member.telegram_user_id,
@@ -205,7 +209,7 @@ def answer_from_queue(
             articles=[[v.rulebook_id, v.article.number] for v in views],
         )
     inputs.clear_target(session, PREFIX, row.id)
-    return len({m.telegram_user_id for m in group.values()})
+    return len(told)
 
 
 def match(session: Session, engine: RulesEngine, question: str) -> CuratedAnswer | None:

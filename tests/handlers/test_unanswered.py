@@ -70,16 +70,16 @@ def test_the_queue_is_for_admins_only(live_bot: LiveBot) -> None:
 
 def test_a_declined_question_is_answered_by_the_office_and_then_by_the_bot(live_bot: LiveBot) -> None:
     client = live_bot.client
-    for who, question in ((ASKER, QUESTION), (OTHER_ASKER, SAME_AGAIN)):
+    marks = {who: _last_id(client, who) for who in (ASKER, OTHER_ASKER)}
+    for who, question in ((ASKER, QUESTION), (OTHER_ASKER, SAME_AGAIN), (ASKER, QUESTION)):
         [declined] = client.ask(who, question)
         assert "没有找到" in declined["text"]
-    marks = {who: _last_id(client, who) for who in (ASKER, OTHER_ASKER)}
     queue = answer(client, ADMIN, "/unanswered")
     assert "待办公室答复的问题" in queue["text"]
     while "公章" not in queue["text"]:  # earlier tests leave questions of their own on the queue
         queue = _next_page(live_bot, queue)
     line = next(line for line in queue["text"].splitlines() if "公章" in line)
-    assert "（2 次" in line
+    assert "（3 次" in line
     number = line.split(".")[0]
     client.wait_callback_answer(client.press(ADMIN, queue, buttons(queue)[f"答复 {number}"]))
     client.wait_message(ADMIN, queue["message_id"], "先写依据的条号")
@@ -90,6 +90,8 @@ def test_a_declined_question_is_answered_by_the_office_and_then_by_the_bot(live_
         told = client.wait_message(who, marks[who], "办公室答复：公章由区政府办公室统一管理")
         assert "第八条" in told["text"] and "月" in told["text"]
         assert "📄 第八条全文" in buttons(told)
+    notices = [m for m in client.bot_messages(ASKER, marks[ASKER]) if "办公室答复" in m["text"]]
+    assert len(notices) == 1, "someone who asked twice is told once"
     again = client.ask(ADMIN, "/unanswered")[0]
     assert "公章" not in again["text"]
     _answered_from_the_office(live_bot)
