@@ -159,8 +159,12 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         groups=dict(groups),
         leave_notice_group=groups[notice_group] if notice_group else None,
         reminder_scan_seconds=read.get("reminders", "scan_seconds", float, 60.0),
-        question_log_days=_at_least(read.get("privacy", "question_log_days", int, 180), 1, "[privacy] question_log_days"),
-        prompt_expiry_minutes=_at_least(read.get("bot", "prompt_expiry_minutes", int, 30), 1, "[bot] prompt_expiry_minutes"),
+        question_log_days=_at_least(
+            read.get("privacy", "question_log_days", int, 180), 1, "[privacy] question_log_days"
+        ),
+        prompt_expiry_minutes=_at_least(
+            read.get("bot", "prompt_expiry_minutes", int, 30), 1, "[bot] prompt_expiry_minutes"
+        ),
         console=_console_settings(read),
     )
 

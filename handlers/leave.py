@@ -17,7 +17,7 @@ from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.leave import service
-from bot.leave.export import to_csv, to_xlsx
+from bot.leave.export import export_file
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, default_acting, route
 from bot.leave.service import STATUS_LABEL, LeaveStatus, Step
@@ -483,17 +483,13 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     user_id = update.effective_user.id
 
-    def work(session: Session) -> bytes:
+    def work(session: Session) -> tuple[bytes, str]:
         require_admin(session, user_id)
-        rows = service.requests_in_period(session, start, end)
-        return to_csv(rows) if fmt == "csv" else to_xlsx(rows)
+        return export_file(service.requests_in_period(session, start, end), start, end, fmt)
 
-    content = await command(context, work)
+    content, name = await command(context, work)
     await context.bot.send_document(
-        await private_chat(update, context),
-        content,
-        filename=f"请销假记录_{start}_{end}.{fmt}",
-        caption=f"{start} 至 {end} 的请销假记录",
+        await private_chat(update, context), content, filename=name, caption=f"{start} 至 {end} 的请销假记录"
     )
 
 

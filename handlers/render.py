@@ -105,7 +105,9 @@ def answer_message(logged: LoggedAnswer, show_question: bool) -> str:
     if answer.declined:
         return "\n".join([*lines, escape(DECLINE_TEXT)])
     if answer.tentative:
-        nearest = [f"• {bold(q.citation.text)}\n<blockquote>{escape(''.join(q.sentences))}</blockquote>" for q in answer.quotes]
+        nearest = [
+            f"• {bold(q.citation.text)}\n<blockquote>{escape(''.join(q.sentences))}</blockquote>" for q in answer.quotes
+        ]
         return "\n".join([*lines, escape(TENTATIVE_TEXT), *nearest])
     if logged.office_note is not None:
         lines.append(f"🏛 {bold('办公室答复')}" + (f"：{escape(logged.office_note)}" if logged.office_note else ""))
@@ -167,7 +169,12 @@ def chapters_message(rulebook_id: int, book: Rulebook) -> tuple[str, InlineKeybo
         facts.append(f"印发：{book.issued_on.year}年{book.issued_on.month}月{book.issued_on.day}日")
     facts.append(f"共 {len(book.chapters)} 章 {len(book.articles)} 条，请选择章：")
     rows = [
-        [(f"{c.heading}（{c.articles[0].number}–{c.articles[-1].number}）", ChapterButton(rulebook_id, c.number).pack())]
+        [
+            (
+                f"{c.heading}（{c.articles[0].number}–{c.articles[-1].number}）",
+                ChapterButton(rulebook_id, c.number).pack(),
+            )
+        ]
         for c in book.chapters
     ]
     return "\n".join(facts), keyboard(rows)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery, privacy, spreadsheet
+from bot import delivery, privacy
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
@@ -24,7 +24,7 @@ from bot.topics.routing import MEETING_TYPES
 from bot.topics.service import STATUS_LABEL, Step, TopicStatus
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
-from bot.workflow.transitions import events_of
+from bot.workflow.transitions import HistoryRow, events_of
 from handlers import inputs
 from handlers.callbacks import CallbackData
 from handlers.common import (
@@ -41,7 +41,7 @@ from handlers.common import (
     show,
     tell,
 )
-from handlers.render import bold, escape, keyboard, local_time
+from handlers.render import bold, escape, keyboard
 
 CONFIRM_QUESTION = "请核对后提交："
 CHECK_LABEL = {"done": "已完成", "not_needed": "不需要"}
@@ -391,21 +391,16 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
     if data.action not in ("his", "csv"):
         raise InvalidInput("这个按钮已失效。")
 
-    def load(session: Session) -> tuple[Topic, list[tuple[str, str, str, str]]]:
+    def load(session: Session) -> tuple[Topic, list[HistoryRow]]:
         person = require_person(session, query.from_user.id)
-        topic, events = service.history(session, data.topic_id)
+        topic, rows = service.history(session, data.topic_id, found.settings.timezone)
         privacy.require_on_item(person, service.involved(topic), "这个议题的记录")
-        zone = found.settings.timezone
-        rows = [
-            (local_time(e.at, zone).strftime("%Y-%m-%d %H:%M"), e.actor.name if e.actor else "", e.action, e.note or "")
-            for e in events
-        ]
         return topic, rows
 
     topic, rows = await command(context, load)
     if data.action == "csv":
-        content = spreadsheet.to_csv(["时间", "人员", "动作", "说明"], rows)
-        await context.bot.send_document(chat_id, content, filename=f"议题{topic.id}记录.csv")
+        content, name = service.history_file(topic, rows)
+        await context.bot.send_document(chat_id, content, filename=name)
         return _sent_privately(query)
     lines = [bold(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{STATUS_LABEL[TopicStatus(topic.status)]}）")]
     lines += [

@@ -4,6 +4,7 @@ The collection's metadata records a content hash of the passages and the model; 
 same hash reuses the stored vectors instead of embedding again.
 """
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -39,6 +40,9 @@ class DenseIndex:
             collection = client.create_collection(name, metadata={"hnsw:space": "cosine", "content_hash": content_hash})
             self._embed_into(collection, corpus.article_passages + corpus.sentence_passages)
         self._collection = collection
+        # A question is embedded once, though both the search and the comparison with the office's
+        # curated answers need its vector (thread-safe; callers never change the array).
+        self._embed_window = functools.lru_cache(maxsize=4096)(self._embedder.embed_query)
 
     def _embed_into(self, collection: chromadb.Collection, passages: list[Passage]) -> None:
         log.info("embedding %d passages with %s", len(passages), self._embedder.model_id)
@@ -52,7 +56,7 @@ class DenseIndex:
             )
 
     def embed_question(self, question: str) -> np.ndarray:
-        return self._embedder.embed_query(question[:QUERY_WINDOW])
+        return self._embed_window(question[:QUERY_WINDOW])
 
     def search(self, question: str, articles: int, sentences: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """Cosine similarity per article (whole text, best sentence) and per returned sentence id.

@@ -1,6 +1,5 @@
 """The rules engine: one object that answers questions, built once per process."""
 
-import functools
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -49,8 +48,6 @@ class RulesEngine:
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
         self.policy = AnswerPolicy(similarity_threshold=settings.similarity_threshold)
         self._writer = LLMWriter(settings.llm) if settings.llm else None
-        # Curated questions are compared with every new question: keep their vectors (thread-safe).
-        self._question_vector = functools.lru_cache(maxsize=4096)(self._normalised_vector)
         # jieba's tagger and the embedder load lazily; pay that once here, not on a user's question.
         self.signals(self.searcher.search("区长请假"))
 
@@ -66,7 +63,7 @@ class RulesEngine:
         """Cosine similarity of two questions (is one a paraphrase of the other?)."""
         return float(self._question_vector(first) @ self._question_vector(second))
 
-    def _normalised_vector(self, text: str) -> np.ndarray:
+    def _question_vector(self, text: str) -> np.ndarray:
         vector = self.dense.embed_question(text)
         return vector / np.linalg.norm(vector)
 

@@ -17,18 +17,19 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from bot import spreadsheet
 from bot.console import auth, views
 from bot.console.models import ConsoleSession
 from bot.db import Person
 from bot.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from bot.leave import service as leave_service
-from bot.leave.export import to_csv, to_xlsx
+from bot.leave.export import export_file
 from bot.qa import curated
 from bot.services import Services
+from bot.topics import service as topics
 from bot.web import serve
 
 COOKIE = "zw_console"
+_CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
 Page = tuple[str, dict[str, Any]]
 
@@ -212,15 +213,13 @@ class ConsoleServer:
             start, end = date.fromisoformat(request.query["start"]), date.fromisoformat(request.query["end"])
         except (KeyError, ValueError):
             raise InvalidInput("请给出起止日期，如 ?start=2026-12-01&end=2026-12-31。") from None
-        rows = leave_service.requests_in_period(session, start, end)
-        if request.query.get("format") == "csv":
-            return to_csv(rows), f"请销假记录_{start}_{end}.csv", "text/csv"
-        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return to_xlsx(rows), f"请销假记录_{start}_{end}.xlsx", xlsx
+        fmt = "csv" if request.query.get("format") == "csv" else "xlsx"
+        content, name = export_file(leave_service.requests_in_period(session, start, end), start, end, fmt)
+        return content, name, _CONTENT_TYPES[fmt]
 
     def _export_topic(self, session: Session, viewer: Person, request: web.Request) -> tuple[bytes, str, str]:
         topic, history = views.topic_history(session, viewer, _id(request), self.services.settings.timezone)
-        return spreadsheet.to_csv(["时间", "人员", "动作", "说明"], history), f"议题{topic.id}记录.csv", "text/csv"
+        return (*topics.history_file(topic, history), "text/csv")
 
     async def _ical(self, request: web.Request) -> web.Response:
         token = request.match_info["token"].removesuffix(".ics")

@@ -9,7 +9,7 @@
 import calendar
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -27,8 +27,9 @@ from bot.topics import service as topics
 from bot.topics.models import Topic
 from bot.topics.service import STATUS_LABEL as TOPIC_STATUS
 from bot.topics.service import TopicStatus
+from bot.workflow import transitions
 from bot.workflow.models import Subject, WorkflowEvent
-from bot.workflow.transitions import events_of
+from bot.workflow.transitions import HistoryRow
 
 LEADERS = (Position.HEAD, Position.EXECUTIVE_DEPUTY, Position.DEPUTY)
 SHOWN_LEAVES = (LeaveStatus.PENDING, LeaveStatus.APPROVED, LeaveStatus.COMPLETED)
@@ -149,10 +150,10 @@ def leave_calendar(
 class LeaveDetail:
     id: int
     facts: list[tuple[str, str]]
-    history: list[tuple[str, str, str, str]]
+    history: list[HistoryRow]
 
 
-def leave_detail(session: Session, viewer: Person, request_id: int, zone) -> LeaveDetail:
+def leave_detail(session: Session, viewer: Person, request_id: int, zone: tzinfo) -> LeaveDetail:
     request = session.get(LeaveRequest, request_id)
     if request is None or not may_see_leave(viewer, request) or request.status == LeaveStatus.DRAFT:
         raise PermissionDenied("无权查看这份请假。")
@@ -167,19 +168,7 @@ def leave_detail(session: Session, viewer: Person, request_id: int, zone) -> Lea
     if may_see_reason(viewer, request):
         facts.append(("事由", request.reason or ""))
     facts += [("冲突提示", note) for note in request.conflicts]
-    return LeaveDetail(request.id, facts, _history(session, Subject.LEAVE, request.id, zone))
-
-
-def _history(session: Session, subject: Subject, item_id: int, zone) -> list[tuple[str, str, str, str]]:
-    return [
-        (
-            aware(e.at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-            e.actor.name if e.actor else "",
-            e.action,
-            e.note or "",
-        )
-        for e in events_of(session, subject, item_id)
-    ]
+    return LeaveDetail(request.id, facts, transitions.history(session, Subject.LEAVE, request.id, zone))
 
 
 def leaves_for_feed(session: Session, owner: Person) -> list[LeaveRequest]:
@@ -211,13 +200,10 @@ class Board:
     agenda: list[tuple[str, list[str]]]
 
 
-def _may_see_topic(viewer: Person, topic: Topic) -> bool:
-    return _may_see(viewer, topic.requester_id, topic.chain, topic.department)
-
-
-def _may_see(viewer: Person, requester_id: int, chain: list[dict], department: str | None) -> bool:
-    involved = {requester_id, *(int(stage["person_id"]) for stage in chain)}
-    return viewer.is_admin or viewer.id in involved or (_leader(viewer) and (department or "") in _areas(viewer))
+def _may_see(viewer: Person, topic: topics.OnChain, department: str | None) -> bool:
+    """The people on a topic, the admins, and the leaders of its department see it."""
+    on_it = viewer.id in topics.involved(topic)
+    return viewer.is_admin or on_it or (_leader(viewer) and (department or "") in _areas(viewer))
 
 
 def _waited(since: datetime, now: datetime) -> str:
@@ -252,7 +238,7 @@ def topic_board(session: Session, viewer: Person, now: datetime) -> Board:
     ).all()
     columns: dict[str, list[TopicCard]] = {}
     for row in rows:
-        if not _may_see(viewer, row.requester_id, row.chain, row.department):
+        if not _may_see(viewer, row, row.department):
             continue
         status = TopicStatus(row.status)
         if status == TopicStatus.IN_REVIEW and row.stage < len(row.chain):
@@ -268,19 +254,17 @@ def topic_board(session: Session, viewer: Person, now: datetime) -> Board:
     order = [c for c in columns if c.startswith("待")] + [c for c in columns if not c.startswith("待")]
     agenda: dict[str, list[str]] = {}
     for topic in topics.agenda(session):
-        if _may_see_topic(viewer, topic):
+        if _may_see(viewer, topic, topic.department):
             when = topic.meeting_date.isoformat() if topic.meeting_date else "会期未定"
             agenda.setdefault(f"{topic.meeting_type}（{when}）", []).append(f"{topic.agenda_order}. {topic.title}")
     return Board([(c, columns[c]) for c in order], list(agenda.items()))
 
 
-def topic_history(
-    session: Session, viewer: Person, topic_id: int, zone
-) -> tuple[Topic, list[tuple[str, str, str, str]]]:
+def topic_history(session: Session, viewer: Person, topic_id: int, zone: tzinfo) -> tuple[Topic, list[HistoryRow]]:
     topic = session.get(Topic, topic_id)
-    if topic is None or not _may_see_topic(viewer, topic):
+    if topic is None or not _may_see(viewer, topic, topic.department):
         raise PermissionDenied("无权查看这个议题。")
-    return topic, _history(session, Subject.TOPIC, topic.id, zone)
+    return topic, transitions.history(session, Subject.TOPIC, topic.id, zone)
 
 
 # ----- deadlines -------------------------------------------------------------------------------

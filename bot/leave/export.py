@@ -1,6 +1,7 @@
 """Audit export of leave records as CSV or Excel (formula-safe: bot.spreadsheet)."""
 
 from collections.abc import Sequence
+from datetime import date
 
 from bot import spreadsheet
 from bot.leave.models import LeaveRequest
@@ -58,3 +59,9 @@ def to_csv(requests: Sequence[LeaveRequest]) -> bytes:
 
 def to_xlsx(requests: Sequence[LeaveRequest]) -> bytes:
     return spreadsheet.to_xlsx("请销假记录", COLUMNS, (_row(r) for r in requests))
+
+
+def export_file(requests: Sequence[LeaveRequest], start: date, end: date, fmt: str) -> tuple[bytes, str]:
+    """The records of a period as `fmt` ("xlsx" or "csv"), and the file's name."""
+    content = to_csv(requests) if fmt == "csv" else to_xlsx(requests)
+    return content, f"请销假记录_{start}_{end}.{fmt}"

@@ -11,13 +11,14 @@ here commits.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import forms, inputs
+from bot import forms, inputs, spreadsheet
 from bot.context import WorkContext
 from bot.db import Person
 from bot.deadlines import service as deadlines
@@ -27,10 +28,10 @@ from bot.roster import Position
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES, chain, deputy_for
-from bot.workflow import outbox, review
+from bot.workflow import outbox, review, transitions
 from bot.workflow.models import CardRole, Subject, WorkflowEvent  # noqa: F401
 from bot.workflow.review import Verdict
-from bot.workflow.transitions import MODELS, events_of, log, transition
+from bot.workflow.transitions import HISTORY_COLUMNS, MODELS, HistoryRow, log, transition
 from knowledge import article_label
 
 MAX_TITLE, MAX_TEXT = 100, 1000
@@ -508,14 +509,26 @@ def record_outcome(
     return topic
 
 
-def history(session: Session, topic_id: int) -> tuple[Topic, list[WorkflowEvent]]:
+def history(session: Session, topic_id: int, zone: tzinfo) -> tuple[Topic, list[HistoryRow]]:
     topic = session.get(Topic, topic_id)
     if topic is None:
         raise NotFound("找不到这个议题。")
-    return topic, events_of(session, Subject.TOPIC, topic_id)
+    return topic, transitions.history(session, Subject.TOPIC, topic_id, zone)
 
 
-def involved(topic: Topic) -> set[int]:
+def history_file(topic: Topic, rows: list[HistoryRow]) -> tuple[bytes, str]:
+    """A topic's history as CSV, and its file name."""
+    return spreadsheet.to_csv(HISTORY_COLUMNS, rows), f"议题{topic.id}记录.csv"
+
+
+class OnChain(Protocol):
+    """A topic, or a row of its columns: enough to say who is on it."""
+
+    requester_id: int
+    chain: list[dict[str, str | int]]
+
+
+def involved(topic: OnChain) -> set[int]:
     """The people on a topic: its requester and everyone its chain names."""
     return {topic.requester_id, *(int(stage["person_id"]) for stage in topic.chain)}
 

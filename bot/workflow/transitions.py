@@ -9,12 +9,14 @@ unit of work commits, so the changes that follow the transition are safe as well
 """
 
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Protocol, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.db import aware
 from bot.errors import AlreadyHandled
 from bot.workflow.models import Subject, WorkflowEvent
 
@@ -85,3 +87,20 @@ def events_of(session: Session, subject: Subject, subject_id: int) -> list[Workf
     """An item's audit trail, oldest first."""
     query = select(WorkflowEvent).where(WorkflowEvent.subject == subject, WorkflowEvent.subject_id == subject_id)
     return list(session.scalars(query.order_by(WorkflowEvent.id)).unique())
+
+
+# An audit trail as people read it (in chat, on the console, in a CSV): local time, who, what, note.
+HistoryRow = tuple[str, str, str, str]
+HISTORY_COLUMNS = ("时间", "人员", "动作", "说明")
+
+
+def history(session: Session, subject: Subject, subject_id: int, zone: tzinfo) -> list[HistoryRow]:
+    return [
+        (
+            aware(e.at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            e.actor.name if e.actor else "",
+            e.action,
+            e.note or "",
+        )
+        for e in events_of(session, subject, subject_id)
+    ]

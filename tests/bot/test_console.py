@@ -13,12 +13,8 @@ import httpx
 import icalendar
 import pytest
 from playwright.sync_api import Browser
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from bot.db import Person
 from bot.deadlines import service as deadlines
-from bot.leave import service as leave
 from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.services import Services, build_services
@@ -27,7 +23,7 @@ from retrieval.engine import RulesEngine
 from tests.bot.conftest import ARTIFACTS
 from tests.conftest import make_settings, postgres_url
 from tests.handlers.leave_steps import fill_form, press, submit
-from tests.handlers.test_concurrency import _submitted_topic
+from tests.handlers.test_concurrency import _file_leave, _submitted_topic
 
 HEAD, DEPUTY, DEPUTY_B, DIRECTOR, STAFF, HOUSING_HEAD = 10001, 10003, 10004, 10005, 10010, 10009
 NOW = datetime(2026, 12, 8, 10, 0)
@@ -40,24 +36,6 @@ class Console:
     services: Services
     leave_id: int
     topic_id: int
-
-
-def _person(session: Session, telegram_id: int) -> Person:
-    return session.scalars(select(Person).where(Person.telegram_user_id == telegram_id)).one()
-
-
-def _file_leave(found: Services, who: int, start: str, end: str, acting: int | None) -> int:
-    def work(session: Session) -> int:
-        person, today = _person(session, who), found.clock.today()
-        draft = leave.open_form(session, person)
-        leave.choose_kind(session, person, draft, "离包外出")
-        for text in (start, end, "北京", "学习"):
-            leave.enter_text(session, person, draft, text, today)
-        leave.choose_acting(session, person, draft, _person(session, acting).id if acting else None)
-        leave.submit(session, person, draft, found.context(session))
-        return draft
-
-    return found.run(work)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -75,7 +53,7 @@ def console(
     server = start_sandbox(found)
     running = RunningBot(found, server).start()
     client = SandboxClient(server.url)
-    _file_leave(found, DEPUTY, "2026-12-14", "2026-12-15", DEPUTY_B)
+    _file_leave(found, DEPUTY, "离包外出", "2026-12-14", "2026-12-15", DEPUTY_B)
     # The AB partner files a leave in chat for days the deputy is away too, and the 区长 approves it.
     confirm = fill_form(client, DEPUTY_B, "离包外出", "2026-12-15", "2026-12-16", "学习", destination="北京")
     leave_id = int(submit(client, DEPUTY_B, confirm, "已提交")["text"].split("#")[1].split()[0])

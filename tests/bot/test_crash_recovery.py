@@ -16,11 +16,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.config import PROJECT_ROOT
-from bot.db import Person
-from bot.leave import service as leave
 from bot.leave.models import LeaveRequest
 from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.harness import start_sandbox
@@ -29,6 +26,7 @@ from bot.services import Services, build_services
 from bot.workflow.models import OutboxMessage, OutboxStatus
 from retrieval.engine import RulesEngine
 from tests.conftest import bot_process_env, make_settings
+from tests.handlers.test_concurrency import _file_leave
 
 HEAD, DEPUTY, DEPUTY_B, OFFICE_GROUP = 10001, 10003, 10004, -1001000000001
 WAIT_S = 60.0
@@ -87,23 +85,6 @@ def world(
     found.database.dispose()
 
 
-def _file_leave(found: Services) -> int:
-    today = found.clock.today()
-
-    def work(session: Session) -> int:
-        people = {p.telegram_user_id: p for p in session.scalars(select(Person))}
-        deputy = people[DEPUTY]
-        draft = leave.open_form(session, deputy)
-        leave.choose_kind(session, deputy, draft, "离包外出")
-        for text in ("2027-12-22", "2027-12-23", "呼和浩特", "汇报工作"):
-            leave.enter_text(session, deputy, draft, text, today)
-        leave.choose_acting(session, deputy, draft, people[DEPUTY_B].id)
-        leave.submit(session, deputy, draft, found.context(session))
-        return draft
-
-    return found.run(work)
-
-
 def _outbox(found: Services) -> list[OutboxMessage]:
     """What is owed now: notices, cards and redraws (the 销假 reminders wait for December 2027)."""
     with found.database.session() as session:
@@ -114,7 +95,7 @@ def _outbox(found: Services) -> list[OutboxMessage]:
 def test_killed_after_the_decision_commits_everyone_is_told_once_after_restart(world) -> None:
     found, server, bot = world
     client = SandboxClient(server.url, timeout_s=WAIT_S)
-    request_id = _file_leave(found)
+    request_id = _file_leave(found, DEPUTY, "离包外出", "2027-12-22", "2027-12-23", DEPUTY_B)
     bot.start()
     card = client.wait_message(HEAD, 0, f"请假审批 #{request_id}")
     for method in ("sendMessage", "editMessageText"):

@@ -31,10 +31,10 @@ def _person(session: Session, telegram_id: int) -> Person:
 
 
 def _draft_leave(
-    live_bot: LiveBot, who: int, kind: str, start: str, end: str, acting: int | None = None, reason: str = "测试事由"
+    found: Services, who: int, kind: str, start: str, end: str, acting: int | None = None, reason: str = "测试事由"
 ) -> Callable[[Session], int]:
     """A completed leave form of `who`, not yet submitted."""
-    today = live_bot.services.clock.today()
+    today = found.clock.today()
 
     def work(session: Session) -> int:
         person = _person(session, who)
@@ -49,10 +49,9 @@ def _draft_leave(
 
 
 def _file_leave(
-    live_bot: LiveBot, who: int, kind: str, start: str, end: str, acting: int | None = None, reason: str = "测试事由"
+    found: Services, who: int, kind: str, start: str, end: str, acting: int | None = None, reason: str = "测试事由"
 ) -> int:
-    found = live_bot.services
-    draft = found.run(_draft_leave(live_bot, who, kind, start, end, acting, reason))
+    draft = found.run(_draft_leave(found, who, kind, start, end, acting, reason))
     found.run(lambda session: leave.submit(session, _person(session, who), draft, found.context(session)))
     return draft
 
@@ -89,7 +88,7 @@ def _last_id(client: SandboxClient, chat: int) -> int:
 def test_five_approvals_approve_once_and_tell_everyone_once(live_bot: LiveBot) -> None:
     client = live_bot.client
     marks = {chat: _last_id(client, chat) for chat in (DEPUTY, DEPUTY_B, OFFICE_GROUP)}
-    request_id = _file_leave(live_bot, DEPUTY, "离包外出", "2027-12-01", "2027-12-02", acting=DEPUTY_B)
+    request_id = _file_leave(live_bot.services, DEPUTY, "离包外出", "2027-12-01", "2027-12-02", acting=DEPUTY_B)
     card = _card(client, HEAD, f"请假审批 #{request_id}")
     winner = _one_winner(_press_together(client, HEAD, card, buttons(card)["批准"]))
     assert winner["text"] == "已批准"
@@ -112,7 +111,7 @@ def test_five_approvals_approve_once_and_tell_everyone_once(live_bot: LiveBot) -
 
 def test_approve_and_reject_together_give_one_outcome_and_no_stray_prompt(live_bot: LiveBot) -> None:
     client = live_bot.client
-    request_id = _file_leave(live_bot, FINANCE_HEAD, "事假", "2027-12-03", "2027-12-03")
+    request_id = _file_leave(live_bot.services, FINANCE_HEAD, "事假", "2027-12-03", "2027-12-03")
     card = _card(client, HEAD, f"请假审批 #{request_id}")
     approve, reject = buttons(card)["批准"], buttons(card)["不批准"]
     queries = [client.press(HEAD, card, data) for data in (reject, approve, reject, approve)]
@@ -129,7 +128,7 @@ def test_approve_and_reject_together_give_one_outcome_and_no_stray_prompt(live_b
 def test_double_tap_on_submit_sends_one_card(live_bot: LiveBot) -> None:
     client = live_bot.client
     found = live_bot.services
-    draft = found.run(_draft_leave(live_bot, VICE_DIRECTOR, "休假", "2027-12-06", "2027-12-07"))
+    draft = found.run(_draft_leave(live_bot.services, VICE_DIRECTOR, "休假", "2027-12-06", "2027-12-07"))
     [form] = client.ask(VICE_DIRECTOR, "/leave")
     before = _last_id(client, DIRECTOR)
     _one_winner(_press_together(client, VICE_DIRECTOR, form, buttons(form)["✅ 提交"]))
@@ -143,7 +142,7 @@ def test_two_ab_partners_submitting_at_once_are_flagged(live_bot: LiveBot) -> No
     client = live_bot.client
     found = live_bot.services
     drafts = {
-        who: found.run(_draft_leave(live_bot, who, "离包外出", "2027-12-08", "2027-12-09"))
+        who: found.run(_draft_leave(live_bot.services, who, "离包外出", "2027-12-08", "2027-12-09"))
         for who in (DEPUTY, DEPUTY_B)
     }
     forms = {who: client.ask(who, "/leave")[0] for who in drafts}
@@ -156,7 +155,7 @@ def test_two_ab_partners_submitting_at_once_are_flagged(live_bot: LiveBot) -> No
 
 def test_five_withdrawals_withdraw_once_and_the_approver_is_told_once(live_bot: LiveBot) -> None:
     client = live_bot.client
-    request_id = _file_leave(live_bot, STAFF, "事假", "2027-12-10", "2027-12-10")
+    request_id = _file_leave(live_bot.services, STAFF, "事假", "2027-12-10", "2027-12-10")
     approval = _card(client, FINANCE_HEAD, f"请假审批 #{request_id}")
     before = _last_id(client, FINANCE_HEAD)
     asked = client.send(STAFF, "/leaves")
@@ -169,7 +168,7 @@ def test_five_withdrawals_withdraw_once_and_the_approver_is_told_once(live_bot: 
 
 def test_withdrawal_racing_an_approval_has_one_outcome_told_truthfully(live_bot: LiveBot) -> None:
     client = live_bot.client
-    request_id = _file_leave(live_bot, STAFF, "事假", "2027-12-13", "2027-12-13")
+    request_id = _file_leave(live_bot.services, STAFF, "事假", "2027-12-13", "2027-12-13")
     approval = _card(client, FINANCE_HEAD, f"请假审批 #{request_id}")
     asked = client.send(STAFF, "/leaves")
     mine = client.wait_message(STAFF, asked["message_id"], "我的请假")
@@ -302,7 +301,7 @@ def test_five_done_and_five_snooze_presses_act_once(live_bot: LiveBot) -> None:
 
 def test_forged_and_stale_presses_are_answered_and_change_nothing(live_bot: LiveBot) -> None:
     client = live_bot.client
-    request_id = _file_leave(live_bot, DIRECTOR, "事假", "2027-12-14", "2027-12-14")
+    request_id = _file_leave(live_bot.services, DIRECTOR, "事假", "2027-12-14", "2027-12-14")
     card = _card(client, HEAD, f"请假审批 #{request_id}")
     for data in ("ld:x:1:ok", "ld:-1:1:ok", "x" * 64, "👍", f"ld:{request_id}:999:ok", "lv:ok:1", "ld:1:1:zz"):
         answered = client.wait_callback_answer(client.press(HEAD, card, data, forged=True))

@@ -27,7 +27,7 @@ MAY_READ_REASON = {HEAD, DEPUTY, DIRECTOR}
 @pytest.fixture(scope="module")
 def items(live_bot: LiveBot) -> Iterator[tuple[int, int]]:
     """A pending personal leave of the deputy's, and a topic the deputy has sent back with a reason."""
-    request_id = _file_leave(live_bot, DEPUTY, "事假", "2027-12-24", "2027-12-24", reason=REASON)
+    request_id = _file_leave(live_bot.services, DEPUTY, "事假", "2027-12-24", "2027-12-24", reason=REASON)
     topic_id = _submitted_topic(live_bot.services, "常务会议", "可见性：老旧小区改造方案")
     client = live_bot.client
     card = client.wait_for(

@@ -43,7 +43,7 @@ def _step_clock(live_bot: LiveBot, seconds: int) -> None:
 def test_bot_api_errors_around_a_decision_lose_no_message(live_bot: LiveBot) -> None:
     client = live_bot.client
     marks = {chat: _last_id(client, chat) for chat in (DEPUTY, DEPUTY_B, OFFICE_GROUP)}
-    request_id = _file_leave(live_bot, DEPUTY, "离包外出", "2027-12-15", "2027-12-16", acting=DEPUTY_B)
+    request_id = _file_leave(live_bot.services, DEPUTY, "离包外出", "2027-12-15", "2027-12-16", acting=DEPUTY_B)
     card = _card(client, HEAD, f"请假审批 #{request_id}")
     client.inject_fault("answerCallbackQuery", 500)
     client.inject_fault("editMessageText", 502)
@@ -60,7 +60,7 @@ def test_bot_api_errors_around_a_decision_lose_no_message(live_bot: LiveBot) -> 
 
 def test_a_chat_that_does_not_exist_fails_once_and_the_admins_are_told(live_bot: LiveBot) -> None:
     found, client = live_bot.services, live_bot.client
-    request_id = _file_leave(live_bot, STAFF, "事假", "2027-12-17", "2027-12-17")
+    request_id = _file_leave(live_bot.services, STAFF, "事假", "2027-12-17", "2027-12-17")
     before = _last_id(client, DIRECTOR)
     found.run(lambda s: outbox.notice(s, -1009999999, "leave.group_back", found.clock.now(), request_id=request_id))
     live_bot.deliver()
@@ -74,7 +74,7 @@ def test_a_chat_that_does_not_exist_fails_once_and_the_admins_are_told(live_bot:
 
 def test_a_send_that_times_out_but_was_delivered_is_not_sent_again(live_bot: LiveBot) -> None:
     found, client = live_bot.services, live_bot.client
-    request_id = _file_leave(live_bot, FINANCE_HEAD, "事假", "2027-12-20", "2027-12-20")
+    request_id = _file_leave(live_bot.services, FINANCE_HEAD, "事假", "2027-12-20", "2027-12-20")
     before = _last_id(client, DIRECTOR)
     client.inject_fault("sendMessage", 200, delay_s=6)  # longer than the bot waits for an answer
     found.run(lambda s: outbox.notice(s, OFFICE_GROUP, "leave.group_back", found.clock.now(), request_id=request_id))
@@ -87,7 +87,7 @@ def test_a_send_that_times_out_but_was_delivered_is_not_sent_again(live_bot: Liv
 
 def test_an_old_approval_card_cannot_approve_the_revised_request(live_bot: LiveBot) -> None:
     found, client = live_bot.services, live_bot.client
-    request_id = _file_leave(live_bot, STAFF, "事假", "2027-12-21", "2027-12-21")
+    request_id = _file_leave(live_bot.services, STAFF, "事假", "2027-12-21", "2027-12-21")
     old = _card(client, FINANCE_HEAD, f"请假审批 #{request_id}")
     client.wait_callback_answer(client.press(FINANCE_HEAD, old, buttons(old)["退回补充"]))
     answer(client, FINANCE_HEAD, "请写明事由")

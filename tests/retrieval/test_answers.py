@@ -81,16 +81,13 @@ def test_a_pasted_page_is_read_only_as_far_as_a_message_and_embedded_only_at_its
     engine: RulesEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     embedded: list[str] = []
-    embedder = engine.dense._embedder
+    embed = engine.dense._embed_window
 
-    class Spy:
-        model_id = embedder.model_id
+    def spy(text: str):
+        embedded.append(text)
+        return embed(text)
 
-        def embed_query(self, text: str):
-            embedded.append(text)
-            return embedder.embed_query(text)
-
-    monkeypatch.setattr(engine.dense, "_embedder", Spy())
+    monkeypatch.setattr(engine.dense, "_embed_window", spy)
     answer = engine.ask(PASTED_PAGE)
     assert len(answer.question) == MAX_QUESTION_CHARS
     assert [len(text) for text in embedded] == [QUERY_WINDOW]
