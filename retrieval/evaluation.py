@@ -7,10 +7,12 @@ every k. A question counts as found at k when any of its listed articles is amon
 articles the answer cites or retrieval ranks; a tentative answer whose first cited article is
 right counts as found at rank 1.
 
-Cross-validation (`zhengwu eval --cv 5`) judges the way the settings are chosen, not one setting:
-the questions are split into folds; for each, the channel weights (WEIGHT_GRID) and answer policy
-(POLICY_GRID) that do best on the other folds answer the held-out fold, and only held-out answers
-are scored. The choice on all the questions is what the shipped defaults are set to.
+Cross-validation (`zhengwu eval --cv 5`) judges the way the settings are learned and chosen, not
+one setting: the questions are split into folds; for each, the engine learns its question adapter
+and out-of-scope examples from the other folds (retrieval.learned), and the channel weights
+(WEIGHT_GRID), scope regression and cut-offs (CUTOFF_GRID) that do best on the other folds answer
+the held-out fold. Only held-out answers are scored. The choice on all the questions is what the
+shipped defaults are set to.
 """
 
 import itertools
@@ -18,30 +20,37 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from retrieval.decline import AnswerPolicy, Signals, Verdict
+from retrieval.decline import AnswerPolicy, ScopeModel, Signals, Verdict
 from retrieval.engine import MAX_QUESTION_CHARS, RulesEngine
-from retrieval.search import CHANNEL_WEIGHTS, Channels
+from retrieval.examples import Examples, load_questions, out_of_scope_subjects
+from retrieval.learned import Learned
+from retrieval.search import CHANNEL_WEIGHTS, Channels, SearchResult
 
-WEIGHT_GRID = {  # dense (article and sentence alike), BM25 words, BM25 bigrams
-    "dense": (0.25, 0.5, 0.75, 1.0),
+__all__ = ["Choice", "EvaluationReport", "QuestionOutcome", "cross_validate", "evaluate", "load_questions"]
+
+WEIGHT_GRID = {  # dense (article and sentence alike), adapted dense, BM25 words, BM25 bigrams
+    "dense": (0.25, 0.5),
+    "adapted": (0.0, 1.0, 2.0, 4.0),
     "words": (0.5, 1.0),
     "bigrams": (0.5, 1.0),
 }
-POLICY_GRID = {
-    "similarity_threshold": (0.85, 0.86, 0.87, 0.88, 0.89),
-    "floor": (0.4, 0.47, 0.55),
-    "tentative_floor": (0.0, 0.15, 0.3, 0.45, 1.01),  # 1.01: never tentative
-    "tentative_similarity": (0.86, 0.87, 0.88, 0.89, 0.9),
-}
-# An out-of-scope question answered costs as much as this many in-scope questions found; a
-# tentative answer costs a little (staff would rather read a direct answer).
+# Where confident and tentative answers begin, in log-odds of the scope model, and the lead of the
+# best article over the next (in fused score) a confident answer needs.
+CUTOFF_GRID = np.linspace(-4.0, 4.0, 33)
+MARGIN_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+# What one question earns, by what staff get: a confident answer with the right article first is
+# worth 1, and with a wrong one costs half (staff trust it and act on the wrong article); a tentative
+# answer with it first a little less than 1 (they read "unsure"), and one that offers it among its
+# three articles half. An out-of-scope question answered costs as much as four found.
+_CONFIDENT_WRONG_COST = 0.5
+_TENTATIVE_FIRST = 0.9
+_TENTATIVE_OFFERED = 0.5
 _OOS_ANSWERED_COST = 4.0
-_TENTATIVE_COST = 0.1
+_OFFERED = 3
 
 
 @dataclass(frozen=True)
@@ -100,25 +109,17 @@ class _Observation:
     signals: Signals
     latency_ms: float
 
+    @classmethod
+    def of(cls, entry: dict, result: SearchResult, signals: Signals, latency_ms: float) -> "_Observation":
+        ranked = [h.ref.article.number for h in result.hits]
+        return cls(entry["question"], entry["articles"], ranked, signals, latency_ms)
+
     def outcome(self, policy: AnswerPolicy) -> QuestionOutcome:
         verdict = policy.verdict(self.signals) if self.ranked else Verdict.DECLINED
         rank = None
         if verdict != Verdict.DECLINED and self.expected:
             rank = next((i + 1 for i, n in enumerate(self.ranked) if n in self.expected), None)
         return QuestionOutcome(self.question, self.expected, self.ranked, verdict, rank)
-
-
-def load_questions(path: Path) -> list[dict]:
-    questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-            questions.append({"question": str(entry["question"]), "articles": [int(a) for a in entry["articles"]]})
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{number}: expected {{'question': str, 'articles': [int]}}, got {line!r}") from exc
-    return questions
 
 
 def _channels(engine: RulesEngine, questions: list[dict]) -> list[tuple[dict, Channels, float]]:
@@ -131,22 +132,23 @@ def _channels(engine: RulesEngine, questions: list[dict]) -> list[tuple[dict, Ch
 
 
 def _observe(
-    engine: RulesEngine, asked: list[tuple[dict, Channels, float]], weights: dict[str, float]
+    engine: RulesEngine, asked: list[tuple[dict, Channels, float]], weights: dict[str, float], learned: Learned
 ) -> list[_Observation]:
+    """Rank and take the signals of every question with `weights` and what `learned` holds."""
     observations = []
     for entry, channels, channel_ms in asked:
         started = time.perf_counter()
-        result = engine.searcher.rank(channels, weights)
-        signals = engine.signals(result)
-        latency = channel_ms + (time.perf_counter() - started) * 1000
-        ranked = [h.ref.article.number for h in result.hits]
-        observations.append(_Observation(entry["question"], entry["articles"], ranked, signals, latency))
+        result = engine.searcher.rank(channels, weights, adapter=learned.adapter)
+        signals = engine.signals(result, learned)
+        observations.append(
+            _Observation.of(entry, result, signals, channel_ms + (time.perf_counter() - started) * 1000)
+        )
     return observations
 
 
 def evaluate(engine: RulesEngine, questions: list[dict]) -> tuple[EvaluationReport, list[QuestionOutcome]]:
-    """Ask every question with the engine's weights and policy and score the answers."""
-    observations = _observe(engine, _channels(engine, questions), CHANNEL_WEIGHTS)
+    """Ask every question with the engine's weights, examples and policy and score the answers."""
+    observations = _observe(engine, _channels(engine, questions), CHANNEL_WEIGHTS, engine.learned)
     outcomes = [o.outcome(engine.policy) for o in observations]
     return _report(outcomes, [o.latency_ms for o in observations]), outcomes
 
@@ -162,12 +164,14 @@ class Choice:
 def cross_validate(
     engine: RulesEngine, questions: list[dict], folds: int, seed: int = 0
 ) -> tuple[EvaluationReport, list[Choice], Choice]:
-    """Held-out-fold numbers of choosing weights and policy on the other folds, the choice of each
-    fold, and the choice on all the questions (what the shipped defaults should be)."""
+    """Held-out-fold numbers of learning and choosing on the other folds, the choice of each fold,
+    and the choice on all the questions (what the shipped defaults should be).
+
+    For each fold the engine learns its adapter and out-of-scope examples from the other folds'
+    questions (and the catalogue of subjects), then the weights, scope model and cut-offs that do
+    best on those questions answer the held-out fold.
+    """
     asked = _channels(engine, questions)
-    by_weights = [(weights, _observe(engine, asked, weights)) for weights in _weight_grid()]
-    policies = _policy_grid()
-    scores = [(w, obs, policy, _scores(obs, policy)) for w, obs in by_weights for policy in policies]
     order = list(range(len(questions)))
     random.Random(seed).shuffle(order)
     outcomes: list[QuestionOutcome] = []
@@ -176,38 +180,93 @@ def cross_validate(
     for fold in range(folds):
         test = np.zeros(len(questions), dtype=bool)
         test[order[fold::folds]] = True
-        weights, observations, policy, _ = max(scores, key=lambda entry: float(entry[3][~test].sum()))
-        chosen.append(Choice(weights, policy))
-        outcomes += [observations[i].outcome(policy) for i in np.flatnonzero(test)]
+        choice, observations = _choose(engine, asked, np.flatnonzero(~test))
+        chosen.append(choice)
+        outcomes += [observations[i].outcome(choice.policy) for i in np.flatnonzero(test)]
         latencies += [observations[i].latency_ms for i in np.flatnonzero(test)]
-    weights, _, policy, _ = max(scores, key=lambda entry: float(entry[3].sum()))
-    return _report(outcomes, latencies), chosen, Choice(weights, policy)
+    overall, _ = _choose(engine, asked, np.arange(len(questions)))
+    return _report(outcomes, latencies), chosen, overall
+
+
+def _choose(
+    engine: RulesEngine, asked: list[tuple[dict, Channels, float]], train: np.ndarray
+) -> tuple[Choice, list[_Observation]]:
+    """The best choice on the `train` questions, and every question observed with what they teach.
+
+    As at start (RulesEngine.learn), the training questions and the catalogue of out-of-scope
+    subjects are the examples, each judged by an engine taught by the others only: a question the
+    adapter was fitted on ranks better than a new one would.
+    """
+    subjects = out_of_scope_subjects()
+    entries = [asked[i][0] for i in train]
+    examples = Examples(
+        [e["question"] for e in entries] + subjects, [e["articles"] for e in entries] + [[]] * len(subjects)
+    )
+    channels = [asked[i][1] for i in train] + [engine.searcher.channels(s) for s in subjects]
+    best: tuple[float, Choice] | None = None
+    for weights in _weight_grid():
+        judged = engine.judge_unlearned(examples, channels, weights)
+        features = np.array([signals.features() for _, signals in judged])
+        scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))
+        # The policy is chosen on the questions only; a catalogue line is not something staff ask.
+        table = _Table.of([_Observation.of(e, *judged[n], 0.0) for n, e in enumerate(entries)])
+        log_odds = scope.log_odds(table.features)
+        for policy in _policies(scope):
+            score = float(table.scores(policy, log_odds).sum())
+            if best is None or score > best[0]:
+                best = (score, Choice(weights, policy))
+    assert best is not None
+    learned = replace(engine.teach(examples), scope=best[1].policy.scope)
+    return best[1], _observe(engine, asked, best[1].weights, learned)
 
 
 def _weight_grid() -> list[dict[str, float]]:
+    names = ("dense_article", "dense_sentence", "dense_adapted", "bm25_words", "bm25_bigrams")
     return [
-        {"dense_article": dense, "dense_sentence": dense, "bm25_words": words, "bm25_bigrams": grams}
-        for dense, words, grams in itertools.product(*WEIGHT_GRID.values())
+        dict(zip(names, (dense, dense, adapted, words, grams), strict=True))
+        for dense, adapted, words, grams in itertools.product(*WEIGHT_GRID.values())
     ]
 
 
-def _policy_grid() -> list[AnswerPolicy]:
-    names = list(POLICY_GRID)
+def _policies(scope: ScopeModel) -> list[AnswerPolicy]:
     return [
-        AnswerPolicy(**dict(zip(names, values, strict=True))) for values in itertools.product(*POLICY_GRID.values())
+        AnswerPolicy(scope, float(confident), float(tentative), margin)
+        for confident, tentative, margin in itertools.product(CUTOFF_GRID, CUTOFF_GRID, MARGIN_GRID)
+        if tentative <= confident
     ]
 
 
-def _scores(observations: list[_Observation], policy: AnswerPolicy) -> np.ndarray:
-    """Each question's contribution to the objective under `policy` (vectorised over questions)."""
-    share = np.array([o.signals.share for o in observations])
-    similarity = np.array([o.signals.similarity for o in observations])
-    right_first = np.array([bool(o.ranked) and o.ranked[0] in o.expected for o in observations])
-    out_of_scope = np.array([not o.expected for o in observations])
-    confident, tentative = policy.classify(share, similarity)
-    answered = confident | tentative
-    in_scope_score = (right_first & answered).astype(float) - _TENTATIVE_COST * tentative
-    return np.where(out_of_scope, -_OOS_ANSWERED_COST * answered, in_scope_score)
+@dataclass(frozen=True)
+class _Table:
+    """The observations as arrays, so that hundreds of policies are scored without a loop."""
+
+    features: np.ndarray
+    margins: np.ndarray
+    named: np.ndarray
+    first: np.ndarray  # the right article ranked first
+    offered: np.ndarray  # ... or among the articles a tentative answer offers
+    out_of_scope: np.ndarray
+
+    @classmethod
+    def of(cls, observations: list[_Observation]) -> "_Table":
+        return cls(
+            np.array([o.signals.features() for o in observations]),
+            np.array([o.signals.margin for o in observations]),
+            np.array([o.signals.named for o in observations]),
+            np.array([bool(o.ranked) and o.ranked[0] in o.expected for o in observations]),
+            np.array([any(n in o.expected for n in o.ranked[:_OFFERED]) for o in observations]),
+            np.array([not o.expected for o in observations]),
+        )
+
+    def scores(self, policy: AnswerPolicy, log_odds: np.ndarray) -> np.ndarray:
+        """Each question's contribution to the objective under `policy`."""
+        confident, tentative = policy.cut(log_odds, self.margins)
+        confident, tentative = confident | self.named, tentative & ~self.named
+        offered_only = self.offered & ~self.first
+        found = confident * (self.first - _CONFIDENT_WRONG_COST * ~self.first) + tentative * (
+            _TENTATIVE_FIRST * self.first + _TENTATIVE_OFFERED * offered_only
+        )
+        return np.where(self.out_of_scope, -_OOS_ANSWERED_COST * (confident | tentative), found)
 
 
 def _report(outcomes: list[QuestionOutcome], latencies: list[float]) -> EvaluationReport:

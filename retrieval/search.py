@@ -1,14 +1,15 @@
-"""Hybrid search: dense (Chroma) and lexical (BM25) channels fused per article.
+"""Hybrid search: dense (Chroma), adapted dense and lexical (BM25) channels fused per article.
 
 Each channel's scores are rescaled per question so that the median article maps to 0 and the best
 to 1, then summed. Scaling against the median (not the minimum) keeps one channel with a flat
 score profile from swamping the others.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from retrieval.adapter import unit
 from retrieval.corpus import ArticleRef, Corpus
 from retrieval.dense import DenseIndex
 from retrieval.lexical import LexicalIndex
@@ -16,7 +17,13 @@ from retrieval.reference import referenced_articles
 from retrieval.text import expand_query
 
 # Chosen by `zhengwu eval --cv 5` over the three tuning sets (retrieval/questions/README.md).
-CHANNEL_WEIGHTS = {"dense_article": 0.25, "dense_sentence": 0.25, "bm25_words": 0.5, "bm25_bigrams": 0.5}
+CHANNEL_WEIGHTS = {
+    "dense_article": 0.25,
+    "dense_sentence": 0.25,
+    "dense_adapted": 1.0,
+    "bm25_words": 0.5,
+    "bm25_bigrams": 0.5,
+}
 _DENSE_ARTICLES = 50
 _DENSE_SENTENCES = 150
 
@@ -40,6 +47,8 @@ class SearchResult:
     referenced: bool
     sentence_dense: dict[str, float] = field(default_factory=dict)
     sentence_lexical: np.ndarray | None = None
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    vector: np.ndarray | None = None  # the question's unit embedding
 
 
 def _rescale(scores: np.ndarray) -> np.ndarray:
@@ -56,6 +65,9 @@ class HybridSearcher:
         self.corpus = corpus
         self.dense = dense
         self.lexical = lexical
+        self.article_vectors = unit(dense.article_vectors())
+        # The identity until the engine has learned from its examples (retrieval.adapter).
+        self.adapter = np.eye(self.article_vectors.shape[1])
 
     def search(self, question: str, limit: int = 5) -> SearchResult:
         return self.rank(self.channels(question), CHANNEL_WEIGHTS, limit)
@@ -69,18 +81,31 @@ class HybridSearcher:
             ]
             if named:
                 return Channels(question, {}, named)
-        whole, best_sentence, sentence_dense = self.dense.search(question, _DENSE_ARTICLES, _DENSE_SENTENCES)
+        vector = unit(self.dense.embed_question(question))
+        whole, best_sentence, sentence_dense = self.dense.search(vector, _DENSE_ARTICLES, _DENSE_SENTENCES)
         bm25_words, bm25_bigrams, sentence_lexical = self.lexical.search(expand_query(question))
         scores = {
             "dense_article": whole,
             "dense_sentence": best_sentence,
+            "dense_adapted": self.adapted(vector, self.adapter),
             "bm25_words": bm25_words,
             "bm25_bigrams": bm25_bigrams,
         }
-        return Channels(question, scores, [], sentence_dense, sentence_lexical)
+        return Channels(question, scores, [], sentence_dense, sentence_lexical, vector)
 
-    def rank(self, channels: "Channels", weights: dict[str, float], limit: int = 5) -> SearchResult:
-        """Fuse the channels with `weights` into the best `limit` articles."""
+    def adapted(self, vector: np.ndarray, adapter: np.ndarray) -> np.ndarray:
+        """Cosine of every article with the question moved by `adapter`."""
+        return self.article_vectors @ unit(vector @ adapter)
+
+    def rank(
+        self, channels: "Channels", weights: dict[str, float], limit: int = 5, adapter: np.ndarray | None = None
+    ) -> SearchResult:
+        """Fuse the channels with `weights` into the best `limit` articles (with the adapted
+        channel recomputed for `adapter`, if given)."""
+        if adapter is not None and channels.vector is not None:
+            channels = replace(
+                channels, scores={**channels.scores, "dense_adapted": self.adapted(channels.vector, adapter)}
+            )
         if channels.named:
             hits = [ArticleHit(i, self.corpus.articles[i], 1.0, {"reference": 1.0}) for i in channels.named]
             return SearchResult(channels.question, hits[:limit], referenced=True)
@@ -95,7 +120,15 @@ class HybridSearcher:
             )
             for i in order
         ]
-        return SearchResult(channels.question, hits, False, channels.sentence_dense, channels.sentence_lexical)
+        return SearchResult(
+            channels.question,
+            hits,
+            False,
+            channels.sentence_dense,
+            channels.sentence_lexical,
+            channels.scores,
+            channels.vector,
+        )
 
 
 @dataclass(frozen=True)
@@ -107,3 +140,4 @@ class Channels:
     named: list[int]
     sentence_dense: dict[str, float] = field(default_factory=dict)
     sentence_lexical: np.ndarray | None = None
+    vector: np.ndarray | None = None

@@ -8,7 +8,7 @@ in a question than in the rules.
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jieba
@@ -110,8 +110,10 @@ class Concept:
     is_topic: bool
 
 
-def concepts(text: str) -> list[Concept]:
-    """Content words of a question, each with its thesaurus alternatives."""
+@lru_cache(maxsize=4096)
+def concepts(text: str) -> tuple[Concept, ...]:
+    """Content words of a question, each with its thesaurus alternatives (cached: evaluation asks
+    for the same question under many settings)."""
     result = []
     for pair in _tagger().lcut(normalise(text)):
         token, tag = pair.word, pair.flag
@@ -121,7 +123,7 @@ def concepts(text: str) -> list[Concept]:
             term for formal, variants in _thesaurus() if any(v in token for v in variants) for term in formal
         )
         result.append(Concept(token, alternatives, tag.startswith(_TOPIC_TAGS)))
-    return result
+    return tuple(result)
 
 
 def expand_query(text: str) -> str:

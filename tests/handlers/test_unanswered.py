@@ -3,13 +3,15 @@ server on SQLite and PostgreSQL: a declined question reaches /unanswered, an adm
 an article, every asker is told, and a paraphrase is then answered from the office's answer, also
 after a restart."""
 
+import math
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 
 from bot.db import CuratedAnswer, QuestionLog
 from bot.sandbox.client import buttons
 from handlers.qa import WHY_NOT
-from retrieval.decline import AnswerPolicy
 from tests.handlers.conftest import OFFICE_GROUP, LiveBot
 from tests.handlers.leave_steps import answer
 from tests.handlers.test_concurrency import DIRECTOR, STAFF, _last_id
@@ -32,7 +34,7 @@ def test_an_unsure_answer_says_so_and_offers_the_nearest_articles(
     live_bot: LiveBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = live_bot.services.rules_engine
-    monkeypatch.setattr(engine, "policy", AnswerPolicy(floor=1.01, tentative_floor=0.0, tentative_similarity=0.0))
+    monkeypatch.setattr(engine, "policy", replace(engine.policy, confident_at=math.inf, tentative_at=-math.inf))
     [reply] = live_bot.client.ask(STAFF, "副区长离包外出要向谁请示？")
     assert reply["text"].startswith("规则中没有找到直接规定，可能相关的是：")
     assert "第七十九条" in reply["text"]

@@ -1,9 +1,11 @@
 """Questions get the right article quoted and cited; uncovered questions are declined."""
 
+import math
+from dataclasses import replace
+
 import pytest
 
 from retrieval.benchmark import PASTED_PAGE
-from retrieval.decline import AnswerPolicy
 from retrieval.dense import QUERY_WINDOW
 from retrieval.engine import MAX_QUESTION_CHARS, RulesEngine
 from retrieval.reference import referenced_articles
@@ -91,13 +93,14 @@ def test_a_pasted_page_is_read_only_as_far_as_a_message_and_embedded_only_at_its
     answer = engine.ask(PASTED_PAGE)
     assert len(answer.question) == MAX_QUESTION_CHARS
     assert [len(text) for text in embedded] == [QUERY_WINDOW]
-    assert answer.citations[0].article_number == 79
+    # The page repeats two questions, about 第七十九条 and 第五十条, equally often.
+    assert answer.citations[0].article_number in (79, 50)
 
 
 def test_a_tentative_answer_says_so_and_cites_at_most_three_nearest_articles(
     engine: RulesEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "policy", AnswerPolicy(floor=1.01, tentative_floor=0.0, tentative_similarity=0.0))
+    monkeypatch.setattr(engine, "policy", replace(engine.policy, confident_at=math.inf, tentative_at=-math.inf))
     answer = engine.ask("副区长离包外出要向谁请示？")
     assert answer.tentative and not answer.declined
     assert 1 <= len(answer.citations) <= 3 and answer.citations[0].article_number == 79

@@ -3,11 +3,12 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.cli import main
 from retrieval.benchmark import SHIPPED_QUESTIONS
-from retrieval.decline import AnswerPolicy, Signals, Verdict
+from retrieval.decline import ScopeModel, Signals, Verdict
 from retrieval.engine import RulesEngine
 from retrieval.evaluation import cross_validate, evaluate, load_questions
 
@@ -81,14 +82,23 @@ def test_cross_validation_scores_only_held_out_folds_and_says_what_each_fold_cho
 
 
 @pytest.mark.parametrize(
-    ("share", "similarity", "verdict"),
+    ("signals", "verdict"),
     [
-        (0.9, 0.80, Verdict.CONFIDENT),  # the words alone are enough
-        (0.5, 0.88, Verdict.CONFIDENT),  # enough words and a close sentence
-        (0.35, 0.89, Verdict.TENTATIVE),  # too few words, but a very close sentence
-        (0.35, 0.85, Verdict.DECLINED),
-        (0.1, 0.95, Verdict.DECLINED),  # nothing of the question is in the rules
+        (Signals(1.0, 0.92, 0.90, 0.80, margin=0.5), Verdict.CONFIDENT),  # words and sentence match
+        (Signals(1.0, 0.92, 0.90, 0.80, margin=0.05), Verdict.TENTATIVE),  # two articles nearly tied
+        (Signals(0.3, 0.88, 0.86, 0.84, margin=0.3), Verdict.TENTATIVE),  # few words explained
+        (Signals(0.1, 0.86, 0.84, 0.95, margin=0.5), Verdict.DECLINED),  # close to an out-of-scope subject
+        (Signals(0.0, 0.0, 0.0, 1.0, margin=0.0, named=True), Verdict.CONFIDENT),  # "第79条"
     ],
 )
-def test_the_three_way_policy(share: float, similarity: float, verdict: Verdict) -> None:
-    assert AnswerPolicy().verdict(Signals(share, similarity)) == verdict
+def test_the_three_way_policy(engine: RulesEngine, signals: Signals, verdict: Verdict) -> None:
+    assert engine.policy.verdict(signals) == verdict
+
+
+def test_the_scope_model_learns_which_side_a_signal_points_to() -> None:
+    rng = np.random.default_rng(0)
+    inside = rng.normal([0.8, 0.9, 0.88, 0.80], 0.02, size=(40, 4))
+    outside = rng.normal([0.2, 0.86, 0.84, 0.92], 0.02, size=(10, 4))
+    model = ScopeModel.fit(np.vstack([inside, outside]), np.array([True] * 40 + [False] * 10))
+    assert (model.log_odds(inside) > 0).mean() > 0.95 and (model.log_odds(outside) < 0).mean() > 0.95
+    assert model.coefficients[0] > 0 > model.coefficients[3], "words found count for, an out-of-scope neighbour against"

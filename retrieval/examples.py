@@ -1,0 +1,61 @@
+"""Labelled questions the engine learns from: the shipped tuning sets and the catalogue of subjects
+the rules do not cover.
+
+Only tuning sets are examples. The held-out sets (`retrieval/questions/heldout*.jsonl`) are never
+read here: a set the engine has learned from can no longer say how well it generalizes.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.library import SHIPPED_DIR
+
+QUESTIONS_DIR = Path(__file__).parent / "questions"
+EXAMPLE_FILES = (QUESTIONS_DIR / "office_questions.jsonl", QUESTIONS_DIR / "paraphrase_questions.jsonl")
+OUT_OF_SCOPE_SUBJECTS = Path(__file__).parent / "out_of_scope.txt"
+# The example questions name article numbers of the shipped rulebook; with another rulebook they
+# teach nothing about its articles (the out-of-scope ones still apply).
+EXAMPLES_RULEBOOK = next(SHIPPED_DIR.glob("*.txt")).stem
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Questions with the article numbers that answer them; an empty list means out of scope."""
+
+    questions: list[str]
+    articles: list[list[int]]
+
+    def subset(self, indices: list[int]) -> "Examples":
+        return Examples([self.questions[i] for i in indices], [self.articles[i] for i in indices])
+
+    def text(self) -> str:
+        """Everything that shapes what is learned, for cache keys."""
+        return "\n".join(f"{q}\t{a}" for q, a in zip(self.questions, self.articles, strict=True))
+
+
+def load_questions(path: Path) -> list[dict]:
+    """A JSONL question set: one {"question": str, "articles": [int]} per line."""
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            questions.append({"question": str(entry["question"]), "articles": [int(a) for a in entry["articles"]]})
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: expected {{'question': str, 'articles': [int]}}, got {line!r}") from exc
+    return questions
+
+
+def out_of_scope_subjects() -> list[str]:
+    lines = OUT_OF_SCOPE_SUBJECTS.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def load_examples() -> Examples:
+    entries = [entry for path in EXAMPLE_FILES for entry in load_questions(path)]
+    subjects = out_of_scope_subjects()
+    return Examples(
+        [e["question"] for e in entries] + subjects, [e["articles"] for e in entries] + [[]] * len(subjects)
+    )

@@ -1,0 +1,78 @@
+"""What the engine learns from its example questions, cached beside the Chroma index.
+
+Embedding the few hundred examples takes seconds; a restart with the same rulebooks, model and
+examples loads the stored result instead, so the first answer after a restart stays fast.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.adapter import RIDGE, fit_adapter, unit
+from retrieval.corpus import Corpus
+from retrieval.decline import ScopeModel
+from retrieval.examples import EXAMPLES_RULEBOOK, Examples
+
+log = logging.getLogger(__name__)
+# Bump when what is stored changes meaning.
+_FORMAT_VERSION = "2"
+
+
+@dataclass(frozen=True)
+class Learned:
+    """The question adapter, the unit vectors of the out-of-scope examples and the scope model."""
+
+    adapter: np.ndarray
+    out_of_scope: np.ndarray
+    scope: ScopeModel | None = None  # fitted after the other two (RulesEngine.learn)
+
+
+def teach(examples: Examples, vectors: np.ndarray, corpus: Corpus, article_vectors: np.ndarray) -> Learned:
+    """Fit the adapter on the in-scope examples (each towards its articles' mean vector) and keep
+    the out-of-scope ones; `vectors` are the examples' embeddings, in order."""
+    rows = unit(vectors)
+    inputs, targets, outside = [], [], []
+    for vector, numbers in zip(rows, examples.articles, strict=True):
+        if not numbers:
+            outside.append(vector)
+            continue
+        found = [i for n in numbers if (i := corpus.find(EXAMPLES_RULEBOOK, n)) is not None]
+        if found:
+            inputs.append(vector)
+            targets.append(article_vectors[found].mean(axis=0))
+    size = article_vectors.shape[1]
+    adapter = fit_adapter(np.reshape(inputs, (-1, size)), np.reshape(targets, (-1, size)), RIDGE)
+    return Learned(adapter, np.reshape(outside, (-1, size)))
+
+
+def cache_key(*parts: str) -> str:
+    return hashlib.sha256("\n".join((_FORMAT_VERSION, str(RIDGE), *parts)).encode()).hexdigest()[:16]
+
+
+def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Learned:
+    """The stored result for `key`, or compute and store it (a damaged file is recomputed)."""
+    path = folder / f"learned-{key}.npz"
+    try:
+        with np.load(path) as stored:
+            scope = ScopeModel(tuple(float(c) for c in stored["coefficients"]), float(stored["intercept"]))
+            return Learned(stored["adapter"], stored["out_of_scope"], scope)
+    except (OSError, KeyError, ValueError) as exc:
+        if path.exists():
+            log.warning("recomputing %s: %s", path, exc)
+    learned = compute()
+    assert learned.scope is not None
+    temporary = path.with_suffix(".tmp.npz")
+    scope = learned.scope
+    np.savez(
+        temporary,
+        adapter=learned.adapter,
+        out_of_scope=learned.out_of_scope,
+        coefficients=scope.coefficients,
+        intercept=scope.intercept,
+    )
+    temporary.replace(path)
+    return learned
