@@ -1,7 +1,7 @@
 """Whether the rules answer a question: confidently, tentatively, or not at all.
 
 No single score separates out-of-scope questions (a question about the canteen still scores 0.85
-cosine against some article) from in-scope ones in everyday words (画圈 for 圈阅). Four signals do
+cosine against some article) from in-scope ones in everyday words (画圈 for 圈阅). Five signals do
 better together, combined by a logistic regression into the log-odds that the rules cover the
 question:
 
@@ -10,7 +10,9 @@ question:
 - the cosine of the closest rule sentence and of the closest whole article;
 - the cosine of the closest out-of-scope example (retrieval.examples: questions the rules do not
   cover and the catalogue of such subjects), which pulls 公积金 and 食堂 down however official
-  they sound.
+  they sound;
+- the cosine of the closest in-scope example question, which vouches for wording the rules never
+  use but staff have used before.
 
 The regression is fitted at start on the example questions (retrieval.learned), each judged by an
 engine that has not learned from it, so it suits whatever embedding model is configured. Two
@@ -50,11 +52,20 @@ class Signals:
     similarity: float  # cosine of the closest rule sentence
     article_similarity: float  # cosine of the closest whole article
     out_of_scope_similarity: float  # cosine of the closest out-of-scope example
+    example_similarity: float  # cosine of the closest in-scope example
     margin: float = 1.0  # how far the best article's fused score leads the second's, as a share of it
     named: bool = False  # the question names its article ("第79条"): nothing to decide
 
     def features(self) -> np.ndarray:
-        return np.array([self.share, self.similarity, self.article_similarity, self.out_of_scope_similarity])
+        return np.array(
+            [
+                self.share,
+                self.similarity,
+                self.article_similarity,
+                self.out_of_scope_similarity,
+                self.example_similarity,
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,8 @@ class AnswerPolicy:
     choice of `zhengwu eval --cv 5` on all the tuning questions (retrieval/questions/README.md)."""
 
     scope: ScopeModel
-    confident_at: float = 1.75
-    tentative_at: float = 0.5
+    confident_at: float = 0.75
+    tentative_at: float = 0.0
     margin_at: float = 0.2
 
     def verdict(self, signals: Signals) -> Verdict:
@@ -129,19 +140,21 @@ def word_share(result: SearchResult, lexical: LexicalIndex) -> float:
     return explained / total if total else 0.0
 
 
-def signals(result: SearchResult, lexical: LexicalIndex, out_of_scope: np.ndarray) -> Signals:
-    """The four signals of one search result; `out_of_scope` holds unit vectors of the examples."""
+def _nearest(examples: np.ndarray, vector: np.ndarray | None) -> float:
+    return float((examples @ vector).max()) if len(examples) and vector is not None else 0.0
+
+
+def signals(result: SearchResult, lexical: LexicalIndex, in_scope: np.ndarray, out_of_scope: np.ndarray) -> Signals:
+    """The signals of one search result; the examples are unit vectors of questions."""
     if result.referenced:
-        return Signals(1.0, 1.0, 1.0, 0.0, named=True)
+        return Signals(1.0, 1.0, 1.0, 0.0, 1.0, named=True)
     scores = result.scores
-    nearest_out = (
-        float((out_of_scope @ result.vector).max()) if len(out_of_scope) and result.vector is not None else 0.0
-    )
     fused = [h.score for h in result.hits[:2]] + [0.0, 0.0]
     return Signals(
         word_share(result, lexical),
         float(scores["dense_sentence"].max()) if scores else 0.0,
         float(scores["dense_article"].max()) if scores else 0.0,
-        nearest_out,
+        _nearest(out_of_scope, result.vector),
+        _nearest(in_scope, result.vector),
         (fused[0] - fused[1]) / fused[0] if fused[0] > 0 else 0.0,
     )

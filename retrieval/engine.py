@@ -10,11 +10,11 @@ import numpy as np
 from knowledge import Rulebook, load_library
 from retrieval.answer import Answer, compose
 from retrieval.corpus import Corpus
-from retrieval.decline import AnswerPolicy, ScopeModel, Signals, signals
+from retrieval.decline import AnswerPolicy, ScopeModel, Signals, signals, word_share
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import GenerationError
-from retrieval.examples import Examples, load_examples
+from retrieval.examples import EXAMPLES_RULEBOOK, Examples, load_examples
 from retrieval.generate import LLMSettings, LLMWriter
 from retrieval.learned import Learned, cache_key, load_or_learn, teach
 from retrieval.lexical import LexicalIndex
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 4096
 # The scope model is fitted on how each example fares when the engine learned from the others only.
 _LEARNING_FOLDS = 5
+# An out-of-scope example is answered by another rulebook when its best article there holds this
+# much of its words.
+_ANSWERED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class RulesEngine:
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
         examples = load_examples()
         key = cache_key(self.corpus.content_hash(embedder.model_id), examples.text(), str(CHANNEL_WEIGHTS))
-        self.learned = load_or_learn(settings.chroma_dir, key, lambda: self.learn(examples))
+        self.learned = load_or_learn(settings.chroma_dir, key, lambda: self.learn(self._still_out_of_scope(examples)))
         self.searcher.adapter = self.learned.adapter
         assert self.learned.scope is not None
         self.policy = AnswerPolicy(self.learned.scope)
@@ -81,6 +84,20 @@ class RulesEngine:
         scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))
         return replace(self.teach(examples), scope=scope)
 
+    def _still_out_of_scope(self, examples: Examples) -> Examples:
+        """Without the out-of-scope examples that an office's own rulebook answers: they say what the
+        shipped rulebook does not cover, and a canteen rulebook makes 食堂 a question of scope."""
+        if all(book.key == EXAMPLES_RULEBOOK for book in self.books):
+            return examples
+        keep = []
+        for index, (question, numbers) in enumerate(zip(examples.questions, examples.articles, strict=True)):
+            result = self.searcher.search(question) if not numbers else None
+            if result and result.hits and result.hits[0].ref.book.key != EXAMPLES_RULEBOOK:
+                if word_share(result, self.lexical) >= _ANSWERED_SHARE:
+                    continue
+            keep.append(index)
+        return examples.subset(keep)
+
     def teach(self, examples: Examples) -> Learned:
         """The adapter and out-of-scope vectors these examples teach (retrieval.learned)."""
         vectors = np.array([self.dense.embed_question(q) for q in examples.questions])
@@ -101,7 +118,8 @@ class RulesEngine:
         return [judged[i] for i in range(len(channels))]
 
     def signals(self, result: SearchResult, learned: Learned | None = None) -> Signals:
-        return signals(result, self.lexical, (learned or self.learned).out_of_scope)
+        learned = learned or self.learned
+        return signals(result, self.lexical, learned.in_scope, learned.out_of_scope)
 
     def ask(self, question: str) -> Answer:
         """Answer one question; never raises for an LLM failure."""

@@ -12,7 +12,10 @@ from pathlib import Path
 from knowledge.library import SHIPPED_DIR
 
 QUESTIONS_DIR = Path(__file__).parent / "questions"
-EXAMPLE_FILES = (QUESTIONS_DIR / "office_questions.jsonl", QUESTIONS_DIR / "paraphrase_questions.jsonl")
+EXAMPLE_FILES = tuple(
+    QUESTIONS_DIR / name
+    for name in ("office_questions.jsonl", "paraphrase_questions.jsonl", "colloquial_questions.jsonl")
+)
 OUT_OF_SCOPE_SUBJECTS = Path(__file__).parent / "out_of_scope.txt"
 # The example questions name article numbers of the shipped rulebook; with another rulebook they
 # teach nothing about its articles (the out-of-scope ones still apply).

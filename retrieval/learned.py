@@ -19,14 +19,16 @@ from retrieval.examples import EXAMPLES_RULEBOOK, Examples
 
 log = logging.getLogger(__name__)
 # Bump when what is stored changes meaning.
-_FORMAT_VERSION = "2"
+_FORMAT_VERSION = "3"
 
 
 @dataclass(frozen=True)
 class Learned:
-    """The question adapter, the unit vectors of the out-of-scope examples and the scope model."""
+    """The question adapter, the unit vectors of the in-scope and out-of-scope examples and the
+    scope model."""
 
     adapter: np.ndarray
+    in_scope: np.ndarray
     out_of_scope: np.ndarray
     scope: ScopeModel | None = None  # fitted after the other two (RulesEngine.learn)
 
@@ -46,7 +48,7 @@ def teach(examples: Examples, vectors: np.ndarray, corpus: Corpus, article_vecto
             targets.append(article_vectors[found].mean(axis=0))
     size = article_vectors.shape[1]
     adapter = fit_adapter(np.reshape(inputs, (-1, size)), np.reshape(targets, (-1, size)), RIDGE)
-    return Learned(adapter, np.reshape(outside, (-1, size)))
+    return Learned(adapter, np.reshape(inputs, (-1, size)), np.reshape(outside, (-1, size)))
 
 
 def cache_key(*parts: str) -> str:
@@ -59,7 +61,7 @@ def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Lea
     try:
         with np.load(path) as stored:
             scope = ScopeModel(tuple(float(c) for c in stored["coefficients"]), float(stored["intercept"]))
-            return Learned(stored["adapter"], stored["out_of_scope"], scope)
+            return Learned(stored["adapter"], stored["in_scope"], stored["out_of_scope"], scope)
     except (OSError, KeyError, ValueError) as exc:
         if path.exists():
             log.warning("recomputing %s: %s", path, exc)
@@ -70,6 +72,7 @@ def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Lea
     np.savez(
         temporary,
         adapter=learned.adapter,
+        in_scope=learned.in_scope,
         out_of_scope=learned.out_of_scope,
         coefficients=scope.coefficients,
         intercept=scope.intercept,

@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli import main
 from retrieval.benchmark import SHIPPED_QUESTIONS
-from retrieval.decline import ScopeModel, Signals, Verdict
+from retrieval.decline import AnswerPolicy, ScopeModel, Signals, Verdict
 from retrieval.engine import RulesEngine
 from retrieval.evaluation import cross_validate, evaluate, load_questions
 
@@ -81,24 +81,38 @@ def test_cross_validation_scores_only_held_out_folds_and_says_what_each_fold_cho
     assert overall.weights.keys() == chosen[0].weights.keys()
 
 
+# A scope model whose log-odds are 2 × share - 1, so that each case sits clearly on one side.
+_BY_SHARE = AnswerPolicy(ScopeModel((2.0, 0.0, 0.0, 0.0, 0.0), -1.0))
+
+
 @pytest.mark.parametrize(
     ("signals", "verdict"),
     [
-        (Signals(1.0, 0.92, 0.90, 0.80, margin=0.5), Verdict.CONFIDENT),  # words and sentence match
-        (Signals(1.0, 0.92, 0.90, 0.80, margin=0.05), Verdict.TENTATIVE),  # two articles nearly tied
-        (Signals(0.3, 0.88, 0.86, 0.84, margin=0.3), Verdict.TENTATIVE),  # few words explained
-        (Signals(0.1, 0.86, 0.84, 0.95, margin=0.5), Verdict.DECLINED),  # close to an out-of-scope subject
-        (Signals(0.0, 0.0, 0.0, 1.0, margin=0.0, named=True), Verdict.CONFIDENT),  # "第79条"
+        (Signals(1.0, 0.9, 0.9, 0.8, 0.9, margin=0.5), Verdict.CONFIDENT),
+        (Signals(1.0, 0.9, 0.9, 0.8, 0.9, margin=0.05), Verdict.TENTATIVE),  # two articles nearly tied
+        (Signals(0.6, 0.9, 0.9, 0.8, 0.9, margin=0.5), Verdict.TENTATIVE),  # in scope, but not sure enough
+        (Signals(0.2, 0.9, 0.9, 0.8, 0.9, margin=0.5), Verdict.DECLINED),
+        (Signals(0.0, 0.0, 0.0, 1.0, 0.0, margin=0.0, named=True), Verdict.CONFIDENT),  # "第79条"
     ],
 )
-def test_the_three_way_policy(engine: RulesEngine, signals: Signals, verdict: Verdict) -> None:
-    assert engine.policy.verdict(signals) == verdict
+def test_the_three_way_policy(signals: Signals, verdict: Verdict) -> None:
+    assert _BY_SHARE.verdict(signals) == verdict
+
+
+def test_the_learned_scope_model_answers_a_covered_question_and_declines_an_official_sounding_other(
+    engine: RulesEngine,
+) -> None:
+    covered = Signals(1.0, 0.92, 0.90, 0.80, 0.93, margin=0.5)
+    near_a_subject_not_covered = Signals(0.1, 0.86, 0.84, 0.95, 0.85, margin=0.5)
+    assert engine.policy.verdict(covered) == Verdict.CONFIDENT
+    assert engine.policy.verdict(near_a_subject_not_covered) == Verdict.DECLINED
 
 
 def test_the_scope_model_learns_which_side_a_signal_points_to() -> None:
     rng = np.random.default_rng(0)
-    inside = rng.normal([0.8, 0.9, 0.88, 0.80], 0.02, size=(40, 4))
-    outside = rng.normal([0.2, 0.86, 0.84, 0.92], 0.02, size=(10, 4))
+    inside = rng.normal([0.8, 0.9, 0.88, 0.80, 0.93], 0.02, size=(40, 5))
+    outside = rng.normal([0.2, 0.86, 0.84, 0.92, 0.86], 0.02, size=(10, 5))
     model = ScopeModel.fit(np.vstack([inside, outside]), np.array([True] * 40 + [False] * 10))
     assert (model.log_odds(inside) > 0).mean() > 0.95 and (model.log_odds(outside) < 0).mean() > 0.95
     assert model.coefficients[0] > 0 > model.coefficients[3], "words found count for, an out-of-scope neighbour against"
+    assert model.coefficients[4] > 0, "an in-scope neighbour counts for"

@@ -29,6 +29,7 @@ def test_changed_rulebook_is_reindexed_and_its_new_text_found(tmp_path: Path) ->
     engine = RulesEngine.from_settings(settings)
     assert engine.dense.rebuilt
     answer = engine.ask("食堂几点供应午餐？")
-    assert not answer.declined
+    assert not answer.declined, "the canteen rulebook answers what the shipped one declines as out of scope"
+    assert engine.ask("住房公积金怎么提取？").declined
     assert answer.quotes[0].citation.rulebook_title == "机关食堂管理办法"
     assert answer.quotes[0].citation.text == "《机关食堂管理办法》第一条（第一章 总则）"

@@ -50,7 +50,7 @@ def test_what_was_learned_is_reused_after_a_restart_and_a_damaged_file_is_recomp
 
     def compute() -> Learned:
         computed.append(1)
-        return Learned(np.eye(3), np.ones((2, 3)), ScopeModel((1.0, 2.0, 3.0, -4.0), -5.0))
+        return Learned(np.eye(3), np.zeros((1, 3)), np.ones((2, 3)), ScopeModel((1.0, 2.0, 3.0, -4.0, 5.0), -5.0))
 
     first = load_or_learn(tmp_path, "k", compute)
     again = load_or_learn(tmp_path, "k", compute)
