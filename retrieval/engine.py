@@ -44,13 +44,20 @@ class RetrievalSettings:
 class RulesEngine:
     """Answers questions from the rulebooks with citations."""
 
-    def __init__(self, books: list[Rulebook], embedder: Embedder, settings: RetrievalSettings) -> None:
+    def __init__(
+        self,
+        books: list[Rulebook],
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        office_examples: Examples | None = None,
+    ) -> None:
         self.books = books
         self.corpus = Corpus(books)
         self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder)
         self.lexical = LexicalIndex(self.corpus)
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
-        examples = load_examples()
+        # The office's own answers (bot.qa.curated) teach the engine as the shipped sets do.
+        examples = load_examples() + (office_examples or Examples([], []))
         key = cache_key(self.corpus.content_hash(embedder.model_id), examples.text(), str(CHANNEL_WEIGHTS))
         self.learned = load_or_learn(settings.chroma_dir, key, lambda: self.learn(self._still_out_of_scope(examples)))
         self.searcher.adapter = self.learned.adapter
@@ -61,9 +68,9 @@ class RulesEngine:
         self.signals(self.searcher.search("区长请假"))
 
     @classmethod
-    def from_settings(cls, settings: RetrievalSettings) -> "RulesEngine":
+    def from_settings(cls, settings: RetrievalSettings, office_examples: Examples | None = None) -> "RulesEngine":
         books = load_library(settings.knowledge_dir)
-        return cls(books, make_embedder(settings.backend, settings.model_path), settings)
+        return cls(books, make_embedder(settings.backend, settings.model_path), settings, office_examples)
 
     def search(self, question: str) -> SearchResult:
         return self.searcher.search(question[:MAX_QUESTION_CHARS])

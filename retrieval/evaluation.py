@@ -26,7 +26,7 @@ import numpy as np
 
 from retrieval.decline import AnswerPolicy, ScopeModel, Signals, Verdict
 from retrieval.engine import MAX_QUESTION_CHARS, RulesEngine
-from retrieval.examples import Examples, load_questions, out_of_scope_subjects
+from retrieval.examples import examples_of, load_questions
 from retrieval.learned import Learned
 from retrieval.search import CHANNEL_WEIGHTS, Channels, SearchResult
 
@@ -197,11 +197,9 @@ def _choose(
     subjects are the examples, each judged by an engine taught by the others only: a question the
     adapter was fitted on ranks better than a new one would.
     """
-    subjects = out_of_scope_subjects()
     entries = [asked[i][0] for i in train]
-    examples = Examples(
-        [e["question"] for e in entries] + subjects, [e["articles"] for e in entries] + [[]] * len(subjects)
-    )
+    examples = examples_of(entries)
+    subjects = examples.questions[len(entries) :]
     channels = [asked[i][1] for i in train] + [engine.searcher.channels(s) for s in subjects]
     best: tuple[float, Choice] | None = None
     for weights in _weight_grid():

@@ -1,5 +1,5 @@
-"""Labelled questions the engine learns from: the shipped tuning sets and the catalogue of subjects
-the rules do not cover.
+"""Labelled questions the engine learns from: the shipped tuning sets, the catalogue of subjects
+the rules do not cover, and the office's own answers to questions the bot could not answer.
 
 Only tuning sets are examples. The held-out sets (`retrieval/questions/heldout*.jsonl`) are never
 read here: a set the engine has learned from can no longer say how well it generalizes.
@@ -17,20 +17,24 @@ EXAMPLE_FILES = tuple(
     for name in ("office_questions.jsonl", "paraphrase_questions.jsonl", "colloquial_questions.jsonl")
 )
 OUT_OF_SCOPE_SUBJECTS = Path(__file__).parent / "out_of_scope.txt"
-# The example questions name article numbers of the shipped rulebook; with another rulebook they
-# teach nothing about its articles (the out-of-scope ones still apply).
+# The shipped question sets name article numbers of the shipped rulebook; with another rulebook
+# they teach nothing about its articles (the out-of-scope ones still apply).
 EXAMPLES_RULEBOOK = next(SHIPPED_DIR.glob("*.txt")).stem
+ArticleKey = tuple[str, int]  # (rulebook key, article number)
 
 
 @dataclass(frozen=True)
 class Examples:
-    """Questions with the article numbers that answer them; an empty list means out of scope."""
+    """Questions with the articles that answer them; an empty list means out of scope."""
 
     questions: list[str]
-    articles: list[list[int]]
+    articles: list[list[ArticleKey]]
 
     def subset(self, indices: list[int]) -> "Examples":
         return Examples([self.questions[i] for i in indices], [self.articles[i] for i in indices])
+
+    def __add__(self, other: "Examples") -> "Examples":
+        return Examples(self.questions + other.questions, self.articles + other.articles)
 
     def text(self) -> str:
         """Everything that shapes what is learned, for cache keys."""
@@ -56,9 +60,14 @@ def out_of_scope_subjects() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def load_examples() -> Examples:
-    entries = [entry for path in EXAMPLE_FILES for entry in load_questions(path)]
+def examples_of(entries: list[dict]) -> Examples:
+    """Question-set entries (articles of the shipped rulebook) and the out-of-scope subjects."""
     subjects = out_of_scope_subjects()
     return Examples(
-        [e["question"] for e in entries] + subjects, [e["articles"] for e in entries] + [[]] * len(subjects)
+        [e["question"] for e in entries] + subjects,
+        [[(EXAMPLES_RULEBOOK, n) for n in e["articles"]] for e in entries] + [[]] * len(subjects),
     )
+
+
+def load_examples() -> Examples:
+    return examples_of([entry for path in EXAMPLE_FILES for entry in load_questions(path)])

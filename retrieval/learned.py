@@ -15,7 +15,7 @@ import numpy as np
 from retrieval.adapter import RIDGE, fit_adapter, unit
 from retrieval.corpus import Corpus
 from retrieval.decline import ScopeModel
-from retrieval.examples import EXAMPLES_RULEBOOK, Examples
+from retrieval.examples import Examples
 
 log = logging.getLogger(__name__)
 # Bump when what is stored changes meaning.
@@ -38,11 +38,11 @@ def teach(examples: Examples, vectors: np.ndarray, corpus: Corpus, article_vecto
     the out-of-scope ones; `vectors` are the examples' embeddings, in order."""
     rows = unit(vectors)
     inputs, targets, outside = [], [], []
-    for vector, numbers in zip(rows, examples.articles, strict=True):
-        if not numbers:
+    for vector, keys in zip(rows, examples.articles, strict=True):
+        if not keys:
             outside.append(vector)
             continue
-        found = [i for n in numbers if (i := corpus.find(EXAMPLES_RULEBOOK, n)) is not None]
+        found = [i for book, n in keys if (i := corpus.find(book, n)) is not None]
         if found:
             inputs.append(vector)
             targets.append(article_vectors[found].mean(axis=0))

@@ -32,6 +32,7 @@ from bot.workflow.models import Subject
 from bot.workflow.transitions import MODELS, transition
 from knowledge.numerals import chinese_to_int
 from retrieval.engine import RulesEngine
+from retrieval.examples import Examples
 
 PREFIX = Subject.QUESTION
 REPLY_PURPOSE = f"{PREFIX}:reply"
@@ -152,14 +153,27 @@ def key(view: ArticleView) -> str:
     return f"{view.book.key}#{view.article.number}"
 
 
+def as_examples(session: Session) -> Examples:
+    """The office's answers as examples for the rules engine to learn from (those waiting for
+    review after their article changed are left out)."""
+    answers = session.scalars(
+        select(CuratedAnswer).where(CuratedAnswer.needs_review.is_(False)).order_by(CuratedAnswer.id)
+    ).all()
+    return Examples([a.question for a in answers], [[_split(k) for k in a.articles] for a in answers])
+
+
+def _split(article_key: str) -> tuple[str, int]:
+    book_key, _, number = article_key.rpartition("#")
+    return book_key, int(number)
+
+
 def views_of(library: RulebookLibrary, keys: Iterable[str]) -> list[ArticleView]:
     """The articles a curated answer cites (NotFound if the rulebook no longer has one)."""
     views = []
-    for article_key in keys:
-        book_key, _, number = article_key.rpartition("#")
+    for book_key, number in map(_split, keys):
         if book_key not in library.id_of:
             raise NotFound(f"规则库中已没有 {book_key!r}。")
-        views.append(library.article(library.id_of[book_key], int(number)))
+        views.append(library.article(library.id_of[book_key], number))
     return views
 
 

@@ -14,6 +14,7 @@ from bot.sandbox.launch import SANDBOX_TOKEN
 from bot.sandbox.server import SandboxServer
 from bot.storage import Database
 from knowledge import load_library
+from retrieval.engine import RulesEngine
 from tests.conftest import bot_process_env
 
 
@@ -51,7 +52,10 @@ def test_purge_deletes_old_questions_now(capsys: pytest.CaptureFixture[str]) -> 
     assert "deleted 0 question(s) older than 180 days" in capsys.readouterr().out
 
 
-def test_a_rejected_token_stops_the_bot_in_one_line_that_does_not_show_it(tmp_path: Path, chroma_dir: Path) -> None:
+def test_a_rejected_token_stops_the_bot_in_one_line_that_does_not_show_it(
+    tmp_path: Path, chroma_dir: Path, engine: RulesEngine
+) -> None:
+    # `engine` has built the index and what it learns into chroma_dir: the bot process loads them.
     server = SandboxServer(SANDBOX_TOKEN, [], {}, host="127.0.0.1", port=0)
     server.start_in_thread()
     wrong = "7654321:AAF-not-the-bot-token"

@@ -2,6 +2,7 @@
 changes, and moving them between installations."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -9,8 +10,12 @@ from bot.db import CuratedAnswer
 from bot.errors import InvalidInput
 from bot.qa import curated
 from bot.qa.library import RulebookLibrary
-from bot.storage import Database
+from bot.services import build_services
+from bot.storage import Database, open_database
 from knowledge import Article, Rulebook, load_library
+from retrieval.engine import RulesEngine
+from retrieval.examples import EXAMPLES_RULEBOOK as SHIPPED_KEY
+from tests.conftest import make_settings
 
 
 @pytest.mark.parametrize(
@@ -75,3 +80,21 @@ def _with_new_text(book: Rulebook, number: int, text: str) -> Rulebook:
 
     chapters = tuple(dataclasses.replace(c, articles=tuple(reworded(a) for a in c.articles)) for c in book.chapters)
     return dataclasses.replace(book, chapters=chapters, _by_number={})
+
+
+def test_the_office_answers_teach_the_rules_engine_at_start(
+    tmp_path: Path, chroma_dir: Path, engine: RulesEngine
+) -> None:
+    settings = make_settings(tmp_path, retrieval_chroma_dir=str(chroma_dir))
+    question = "领导在呈批件上画个圈是啥意思？"
+    with open_database(settings).session() as session:
+        session.add(CuratedAnswer(question=question, articles=[f"{SHIPPED_KEY}#56"], articles_digest="-"))
+        session.add(
+            CuratedAnswer(question="旧答复", articles=[f"{SHIPPED_KEY}#1"], articles_digest="-", needs_review=True)
+        )
+        session.commit()
+        assert curated.as_examples(session).articles == [[(SHIPPED_KEY, 56)]], "one waiting for review teaches nothing"
+    taught = build_services(settings).rules_engine
+    assert len(taught.learned.in_scope) == len(engine.learned.in_scope) + 1
+    result = taught.search(question)
+    assert taught.signals(result).example_similarity > 0.99 > engine.signals(engine.search(question)).example_similarity
