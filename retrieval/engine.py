@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge import Rulebook, load_library
+from retrieval.adapter import unit
 from retrieval.answer import Answer, compose
 from retrieval.corpus import Corpus
 from retrieval.decline import AnswerPolicy, ScopeModel, Signals, signals, word_share
@@ -77,11 +78,7 @@ class RulesEngine:
 
     def question_similarity(self, first: str, second: str) -> float:
         """Cosine similarity of two questions (is one a paraphrase of the other?)."""
-        return float(self._question_vector(first) @ self._question_vector(second))
-
-    def _question_vector(self, text: str) -> np.ndarray:
-        vector = self.dense.embed_question(text)
-        return vector / np.linalg.norm(vector)
+        return float(unit(self.dense.embed_question(first)) @ unit(self.dense.embed_question(second)))
 
     def learn(self, examples: Examples) -> Learned:
         """What these examples teach: the adapter, the out-of-scope vectors and the scope model."""

@@ -16,7 +16,7 @@ from retrieval.lexical import LexicalIndex
 from retrieval.reference import referenced_articles
 from retrieval.text import expand_query
 
-# Chosen by `zhengwu eval --cv 5` over the three tuning sets (retrieval/questions/README.md).
+# Chosen by `zhengwu eval --cv 5` over the four tuning sets (retrieval/questions/README.md).
 CHANNEL_WEIGHTS = {
     "dense_article": 0.5,
     "dense_sentence": 0.5,
