@@ -79,8 +79,9 @@ class HybridSearcher:
             named = [
                 i for n in numbers for book in self.corpus.books if (i := self.corpus.find(book.key, n)) is not None
             ]
-            if named:
-                return Channels(question, {}, named)
+            # The named articles, or none at all when no rulebook has them ("第999条"): a question
+            # about an article that does not exist is not searched for something else.
+            return Channels(question, {}, named)
         vector = unit(self.dense.embed_question(question))
         whole, best_sentence, sentence_dense = self.dense.search(vector, _DENSE_ARTICLES, _DENSE_SENTENCES)
         bm25_words, bm25_bigrams, sentence_lexical = self.lexical.search(expand_query(question))
@@ -106,9 +107,9 @@ class HybridSearcher:
             channels = replace(
                 channels, scores={**channels.scores, "dense_adapted": self.adapted(channels.vector, adapter)}
             )
-        if channels.named:
+        if channels.named or not channels.scores:
             hits = [ArticleHit(i, self.corpus.articles[i], 1.0, {"reference": 1.0}) for i in channels.named]
-            return SearchResult(channels.question, hits[:limit], referenced=True)
+            return SearchResult(channels.question, hits[:limit], referenced=bool(hits))
         fused = sum(weights[name] * _rescale(scores) for name, scores in channels.scores.items())
         order = np.argsort(-fused, kind="stable")[:limit]
         hits = [

@@ -42,6 +42,12 @@ def test_question_outside_the_rules_is_declined_without_citation(engine: RulesEn
     assert "没有找到" in answer.text
 
 
+@pytest.mark.parametrize("question", ["第999条", "第九十九条规定了什么？", "看看第0条和第86条"])
+def test_a_question_naming_only_articles_the_rules_lack_is_declined(engine: RulesEngine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.declined and answer.citations == ()
+
+
 def test_answers_cite_at_most_three_articles_all_retrieved(engine: RulesEngine) -> None:
     for question in ["哪些事项必须上会集体讨论决定？", "会议纪要由谁签发？", "区政府要建设什么样的政府？"]:
         answer = engine.ask(question)
