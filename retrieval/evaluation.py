@@ -167,9 +167,9 @@ def cross_validate(
     """Held-out-fold numbers of learning and choosing on the other folds, the choice of each fold,
     and the choice on all the questions (what the shipped defaults should be).
 
-    For each fold the engine learns its adapter and out-of-scope examples from the other folds'
-    questions (and the catalogue of subjects), then the weights, scope model and cut-offs that do
-    best on those questions answer the held-out fold.
+    For each fold the engine learns its adapter, its in- and out-of-scope examples and its scope
+    model from the other folds' questions (and the catalogue of subjects), and the weights and
+    cut-offs that do best on those questions answer the held-out fold.
     """
     asked = _channels(engine, questions)
     order = list(range(len(questions)))
