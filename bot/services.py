@@ -64,9 +64,11 @@ def build_services(settings: Settings, engine: RulesEngine | None = None, with_e
     (a delivery-only process does without it)."""
     database = open_database(settings)
     if engine is None and with_engine:
+        engine = RulesEngine.from_settings(settings.retrieval)
         with database.session() as session:
             office_examples = curated.as_examples(session)
-        engine = RulesEngine.from_settings(settings.retrieval, office_examples)
+        if office_examples.questions:
+            engine.learn_office_answers(office_examples)
     books = engine.books if engine else load_library(settings.retrieval.knowledge_dir)
     roster = read_roster(settings.roster_path)
     with database.session() as session:

@@ -1,6 +1,7 @@
 """The rules engine: one object that answers questions, built once per process."""
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,33 +46,47 @@ class RetrievalSettings:
 class RulesEngine:
     """Answers questions from the rulebooks with citations."""
 
-    def __init__(
-        self,
-        books: list[Rulebook],
-        embedder: Embedder,
-        settings: RetrievalSettings,
-        office_examples: Examples | None = None,
-    ) -> None:
+    def __init__(self, books: list[Rulebook], embedder: Embedder, settings: RetrievalSettings) -> None:
         self.books = books
         self.corpus = Corpus(books)
         self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder)
         self.lexical = LexicalIndex(self.corpus)
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
-        # The office's own answers (bot.qa.curated) teach the engine as the shipped sets do.
-        examples = load_examples() + (office_examples or Examples([], []))
-        key = cache_key(self.corpus.content_hash(embedder.model_id), examples.text(), str(CHANNEL_WEIGHTS))
-        self.learned = load_or_learn(settings.chroma_dir, key, lambda: self.learn(self._still_out_of_scope(examples)))
+        self._cache_dir = settings.chroma_dir
+        self._model_id = embedder.model_id
+        self.learned = self._load_or_learn(load_examples())
         self.searcher.adapter = self.learned.adapter
         assert self.learned.scope is not None
         self.policy = AnswerPolicy(self.learned.scope)
+        self.office_learning: threading.Thread | None = None
         self._writer = LLMWriter(settings.llm) if settings.llm else None
         # jieba's tagger and the embedder load lazily; pay that once here, not on a user's question.
         self.signals(self.searcher.search("区长请假"))
 
     @classmethod
-    def from_settings(cls, settings: RetrievalSettings, office_examples: Examples | None = None) -> "RulesEngine":
+    def from_settings(cls, settings: RetrievalSettings) -> "RulesEngine":
         books = load_library(settings.knowledge_dir)
-        return cls(books, make_embedder(settings.backend, settings.model_path), settings, office_examples)
+        return cls(books, make_embedder(settings.backend, settings.model_path), settings)
+
+    def learn_office_answers(self, office_examples: Examples) -> threading.Thread:
+        """Learn from the office's own answers (bot.qa.curated) as from the shipped examples, in a
+        background thread: new answers take seconds to learn, and until then questions are
+        answered with what the shipped examples taught (a swap, never a mix of half-learned state
+        within one attribute)."""
+
+        def learn() -> None:
+            learned = self._load_or_learn(load_examples() + office_examples)
+            assert learned.scope is not None
+            self.searcher.adapter, self.learned = learned.adapter, learned
+            self.policy = replace(self.policy, scope=learned.scope)
+
+        self.office_learning = threading.Thread(target=learn, name="learn-office-answers", daemon=True)
+        self.office_learning.start()
+        return self.office_learning
+
+    def _load_or_learn(self, examples: Examples) -> Learned:
+        key = cache_key(self.corpus.content_hash(self._model_id), examples.text(), str(CHANNEL_WEIGHTS))
+        return load_or_learn(self._cache_dir, key, lambda: self.learn(self._still_out_of_scope(examples)))
 
     def search(self, question: str) -> SearchResult:
         return self.searcher.search(question[:MAX_QUESTION_CHARS])

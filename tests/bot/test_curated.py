@@ -95,6 +95,8 @@ def test_the_office_answers_teach_the_rules_engine_at_start(
         session.commit()
         assert curated.as_examples(session).articles == [[(SHIPPED_KEY, 56)]], "one waiting for review teaches nothing"
     taught = build_services(settings).rules_engine
+    assert taught.office_learning is not None, "the bot answers at once and learns in the background"
+    taught.office_learning.join(timeout=300)
     assert len(taught.learned.in_scope) == len(engine.learned.in_scope) + 1
     result = taught.search(question)
     assert taught.signals(result).example_similarity > 0.99 > engine.signals(engine.search(question)).example_similarity
