@@ -63,12 +63,10 @@ def build_services(settings: Settings, engine: RulesEngine | None = None, with_e
     """Open the database (migrating it), sync the roster and rulebooks, load the rules engine
     (a delivery-only process does without it)."""
     database = open_database(settings)
-    if engine is None and with_engine:
+    # Only an engine built here learns this database's answers; one passed in is someone else's.
+    learns = engine is None and with_engine
+    if learns:
         engine = RulesEngine.from_settings(settings.retrieval)
-        with database.session() as session:
-            office_examples = curated.as_examples(session)
-        if office_examples.questions:
-            engine.learn_office_answers(office_examples)
     books = engine.books if engine else load_library(settings.retrieval.knowledge_dir)
     roster = read_roster(settings.roster_path)
     with database.session() as session:
@@ -77,4 +75,7 @@ def build_services(settings: Settings, engine: RulesEngine | None = None, with_e
         # An office answer resting on an article whose text changed is not used until reviewed.
         curated.flag_changed(session, library)
         session.commit()
+        office_examples = curated.as_examples(session)
+    if learns and engine and office_examples.questions:
+        engine.learn_office_answers(office_examples)
     return Services(settings, database, engine, library, Clock(settings.timezone))

@@ -88,13 +88,20 @@ def test_the_office_answers_teach_the_rules_engine_at_start(
     settings = make_settings(tmp_path, retrieval_chroma_dir=str(chroma_dir))
     question = "领导在呈批件上画个圈是啥意思？"
     with open_database(settings).session() as session:
-        session.add(CuratedAnswer(question=question, articles=[f"{SHIPPED_KEY}#56"], articles_digest="-"))
+        views, _ = curated.parse_reply("56", RulebookLibrary(session, load_library()))
+        session.add(
+            CuratedAnswer(question=question, articles=[curated.key(views[0])], articles_digest=curated.digest(views))
+        )
         session.add(
             CuratedAnswer(question="旧答复", articles=[f"{SHIPPED_KEY}#1"], articles_digest="-", needs_review=True)
         )
+        # Its article's text is not what it was answered against: flagged at start, so not learned.
+        session.add(CuratedAnswer(question="条文改过的答复", articles=[f"{SHIPPED_KEY}#2"], articles_digest="-"))
         session.commit()
-        assert curated.as_examples(session).articles == [[(SHIPPED_KEY, 56)]], "one waiting for review teaches nothing"
-    taught = build_services(settings).rules_engine
+    found = build_services(settings)
+    with found.database.session() as session:
+        assert curated.as_examples(session).articles == [[(SHIPPED_KEY, 56)]], "none waiting for review teaches"
+    taught = found.rules_engine
     assert taught.office_learning is not None, "the bot answers at once and learns in the background"
     taught.office_learning.join(timeout=300)
     assert len(taught.learned.in_scope) == len(engine.learned.in_scope) + 1
