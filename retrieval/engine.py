@@ -98,7 +98,7 @@ class RulesEngine:
     def learn(self, examples: Examples) -> Learned:
         """What these examples teach: the adapter, the out-of-scope vectors and the scope model."""
         channels = [self.searcher.channels(q[:MAX_QUESTION_CHARS]) for q in examples.questions]
-        judged = self.judge_unlearned(examples, channels, CHANNEL_WEIGHTS)
+        judged = self.judge_unlearned(self.teach_in_folds(examples), channels, CHANNEL_WEIGHTS)
         features = np.array([signals.features() for _, signals in judged])
         scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))
         return replace(self.teach(examples), scope=scope)
@@ -122,16 +122,23 @@ class RulesEngine:
         vectors = np.array([self.dense.embed_question(q) for q in examples.questions])
         return teach(examples, vectors, self.corpus, self.searcher.article_vectors)
 
+    def teach_in_folds(self, examples: Examples) -> list[Learned]:
+        """For each fold of the examples (every _LEARNING_FOLDS-th one), what the others teach."""
+        count = len(examples.questions)
+        return [
+            self.teach(examples.subset([i for i in range(count) if i % _LEARNING_FOLDS != fold]))
+            for fold in range(_LEARNING_FOLDS)
+        ]
+
     def judge_unlearned(
-        self, examples: Examples, channels: list[Channels], weights: dict[str, float]
+        self, taught_without: list[Learned], channels: list[Channels], weights: dict[str, float]
     ) -> list[tuple[SearchResult, Signals]]:
-        """Each example ranked and judged by an engine taught by the other examples only (in
-        folds): what the engine will make of a new question, not of one it has learned."""
+        """Each example ranked and judged by an engine taught by the other examples only (the
+        folds of `teach_in_folds`): what the engine will make of a new question, not of one it
+        has learned."""
         judged: dict[int, tuple[SearchResult, Signals]] = {}
-        for fold in range(_LEARNING_FOLDS):
-            others = [i for i in range(len(channels)) if i % _LEARNING_FOLDS != fold]
-            taught = self.teach(examples.subset(others))
-            for i in range(fold, len(channels), _LEARNING_FOLDS):
+        for fold, taught in enumerate(taught_without):
+            for i in range(fold, len(channels), len(taught_without)):
                 result = self.searcher.rank(channels[i], weights, adapter=taught.adapter)
                 judged[i] = (result, self.signals(result, taught))
         return [judged[i] for i in range(len(channels))]

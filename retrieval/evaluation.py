@@ -201,9 +201,10 @@ def _choose(
     examples = examples_of(entries)
     subjects = examples.questions[len(entries) :]
     channels = [asked[i][1] for i in train] + [engine.searcher.channels(s) for s in subjects]
+    taught_without = engine.teach_in_folds(examples)  # the same for every weighting
     best: tuple[float, Choice] | None = None
     for weights in _weight_grid():
-        judged = engine.judge_unlearned(examples, channels, weights)
+        judged = engine.judge_unlearned(taught_without, channels, weights)
         features = np.array([signals.features() for _, signals in judged])
         scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))
         # The policy is chosen on the questions only; a catalogue line is not something staff ask.
