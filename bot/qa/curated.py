@@ -26,7 +26,7 @@ from bot import inputs, plaintext
 from bot.db import CuratedAnswer, Person, QuestionLog, utc
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.privacy import mask_numbers
-from bot.qa.library import ArticleView, RulebookLibrary
+from bot.qa.library import ARTICLE_NUMBER, ArticleView, RulebookLibrary
 from bot.workflow import outbox
 from bot.workflow.models import Subject
 from bot.workflow.transitions import MODELS, transition
@@ -43,8 +43,8 @@ SAME_WORDING = 0.5
 # … or when the embedder puts them this close: paraphrases measured 0.945 to 0.974, unrelated
 # questions of this office at most 0.916.
 SAME_MEANING = 0.94
-_ARTICLE_LIST = re.compile(r"^\s*((?:第?\s*[0-9〇零一二两三四五六七八九十百]{1,6}\s*条?\s*[、,，和及\s]*)+)(.*)$", re.S)
-_ONE_NUMBER = re.compile(r"[0-9]{1,4}|[〇零一二两三四五六七八九十百]{1,6}")
+_ARTICLE_LIST = re.compile(rf"^\s*((?:第?\s*(?:{ARTICLE_NUMBER})\s*条?\s*[、,，和及\s]*)+)(.*)$", re.S)
+_ONE_NUMBER = re.compile(ARTICLE_NUMBER)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def parse_reply(text: str, library: RulebookLibrary) -> tuple[list[ArticleView],
     match = _ARTICLE_LIST.match(plaintext.clean(text))
     if match is None:
         raise InvalidInput("请先写依据的条号，再写说明，例如：56 圈阅即表示同意（说明可以不写）。")
-    numbers = [int(n) if n.isdigit() else chinese_to_int(n) for n in _ONE_NUMBER.findall(match[1])]
+    numbers = [chinese_to_int(n) for n in _ONE_NUMBER.findall(match[1])]
     views = [_article(library, number) for number in dict.fromkeys(numbers)]
     explanation = match[2].strip(" ：:，,。")
     if len(explanation) > MAX_EXPLANATION:

@@ -11,7 +11,9 @@ from bot.errors import InvalidInput, NotFound
 from knowledge import Article, Chapter, Rulebook
 from knowledge.numerals import article_label, chinese_to_int
 
-_ONE_ARTICLE = re.compile(r"(?:第\s*)?([0-9]{1,4}|[〇零一二两三四五六七八九十百]{1,6})\s*条?")
+# An article number as staff type it: digits or a Chinese numeral (also what /unanswered replies use).
+ARTICLE_NUMBER = r"[0-9]{1,4}|[〇零一二两三四五六七八九十百]{1,6}"
+_ONE_ARTICLE = re.compile(rf"(?:第\s*)?({ARTICLE_NUMBER})\s*条?")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class RulebookLibrary:
             raise InvalidInput(
                 f"没有看懂要查哪一条：{raw[:20]!r}。请只写一个条号，如 /article 50 或 /article 第五十条。"
             )
-        number = int(match[1]) if match[1].isdigit() else chinese_to_int(match[1])
+        number = chinese_to_int(match[1])
         if number < 1:
             raise NotFound("规则中没有这一条（条号从 1 开始）。")
         views = [
