@@ -78,8 +78,10 @@ def _reset_postgres(url: str) -> None:
 
 
 def _fresh_database(url: str, name: str) -> str:
-    """An empty database `name` on the server of `url` (the session's live bot keeps its own, so a
-    test that resets the shared schema cannot pull it from under the bot)."""
+    """An empty database `name`, prefixed with the database of `url`, on that server (the session's
+    live bot keeps its own, so a test that resets the shared schema cannot pull it from under the
+    bot; the prefix keeps test runs against different databases of one server apart)."""
+    name = f"{make_url(url).database}_{name}"
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
