@@ -23,8 +23,9 @@ WORK_START, WORK_END = dt.time(9, 0), dt.time(18, 0)
 
 class DataSource(Enum):
     OVERRIDE = "管理员维护的调休表"
-    OFFICIAL = "chinese-calendar（国务院公布的节假日与调休）"
-    STATUTORY = "holidays 库推算的法定节假日（未含调休上班日）"
+    # Shown in chat and on the console: Chinese only (the libraries are named in the docstring).
+    OFFICIAL = "国务院公布的节假日与调休"
+    STATUTORY = "程序推算的法定节假日（未含调休上班日）"
     WEEKDAY = "仅按周一至周五推算"
 
     @property

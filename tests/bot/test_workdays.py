@@ -1,5 +1,6 @@
 """The working-day calendar around real holidays, on official and fallback data, with overrides."""
 
+import re
 from datetime import date
 
 import pytest
@@ -27,11 +28,13 @@ def test_spring_festival_2026() -> None:
     assert calendar.add_workdays(date(2026, 2, 13), 2).due == date(2026, 2, 24)
 
 
-def test_year_end_2026_into_2027_uses_fallback_data_with_a_visible_warning() -> None:
-    deadline = calendar.add_workdays(date(2026, 12, 28), 5)
-    assert deadline.due == date(2027, 1, 5)  # New Year's Day 2027 is a statutory holiday
+def test_a_year_no_library_has_published_uses_fallback_data_with_a_visible_warning() -> None:
+    # 2099: no schedule of the State Council exists for it, whatever chinese-calendar's version.
+    deadline = calendar.add_workdays(date(2099, 12, 28), 5)
+    assert deadline.due == date(2100, 1, 5)  # New Year's Day 2100 is a statutory holiday
     assert DataSource.STATUTORY in deadline.sources
     assert deadline.warning is not None and "可能变化" in deadline.warning
+    assert not re.search("[A-Za-z]", deadline.warning), "the warning is shown in chat: Chinese only"
 
 
 def test_the_event_day_is_not_counted_and_rest_days_are_skipped() -> None:
