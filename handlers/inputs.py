@@ -67,6 +67,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return person is not None and inputs.cancel_awaited(session, person)
 
     await tell(update, context, "已取消。" if await command(context, work) else "现在没有正在填写的内容。")
+    raise ApplicationHandlerStop  # answered: the unknown-command reply must not follow
 
 
 def build_handlers() -> list[BaseHandler]:

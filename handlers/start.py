@@ -3,7 +3,7 @@
 import html
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.roster import person_for, redeem_invite
 from handlers.common import blocking, explains_domain_errors, send_html, services, tell
@@ -51,13 +51,37 @@ async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A command no handler knows: point to /help (in a group, only if it was addressed to this bot:
-    other bots' commands are none of its business)."""
+    """A command no handler knows: point to /help. Commands addressed to another bot (/help@otherbot)
+    are none of its business in any chat, and in a group only those addressed to this bot are."""
     assert update.message is not None and update.effective_chat is not None
-    name, _, addressee = (update.message.text or "/").split()[0][1:].partition("@")
-    if update.effective_chat.type != "private" and addressee.lower() != (context.bot.username or "").lower():
+    name, at, addressee = (update.message.text or "/").split()[0][1:].partition("@")
+    to_this_bot = addressee.lower() == (context.bot.username or "").lower()
+    if (at and not to_this_bot) or (update.effective_chat.type != "private" and not to_this_bot):
         return
     await tell(update, context, f"没有 /{name[:32]} 这个命令。发送 /help 查看可用的命令。")
+
+
+ONLY_TEXT = "我只能读文字消息：图片、贴纸、语音、文件和位置我看不到。请用文字发送您的问题或要填写的内容。"
+# Everything a person can send that is not text (and not a command, which has its own handlers).
+NOT_TEXT = (
+    filters.PHOTO
+    | filters.Sticker.ALL
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.ANIMATION
+)
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo, sticker, voice message, file or location in a private chat: say that only text is
+    read (in a group such messages are people talking to each other)."""
+    await tell(update, context, ONLY_TEXT)
 
 
 async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -77,4 +101,9 @@ async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_handlers() -> list[BaseHandler]:
-    return [CommandHandler("start", start), CommandHandler("help", show_help), CommandHandler("whoami", whoami)]
+    return [
+        CommandHandler("start", start),
+        CommandHandler("help", show_help),
+        CommandHandler("whoami", whoami),
+        MessageHandler(filters.ChatType.PRIVATE & NOT_TEXT, not_text),
+    ]

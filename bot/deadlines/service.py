@@ -272,7 +272,8 @@ MODELS[Subject.DEADLINE] = Deadline
 
 # ----- parsing what users type -------------------------------------------------------------------
 
-_PERIOD = re.compile(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*个?\s*工作日")
+# A sign before the number is read with it, so "-3个工作日" is refused instead of leaving "-" in the title.
+_PERIOD = re.compile(r"([-－−﹣]?)\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*个?\s*工作日")
 MAX_ADHOC_TEXT = 300
 _MENTION = re.compile(r"@\s*([^\s，,。；;、]+)")
 
@@ -292,7 +293,8 @@ def parse_adhoc(text: str, departments: set[str]) -> AdhocRequest:
     period = _PERIOD.search(text)
     if period is None:
         raise InvalidInput("请写明期限，例如：/deadline 报送年度总结，3个工作日，@区财政局")
-    workdays = chinese_to_int(period.group(1))
+    sign, number = period.groups()
+    workdays = -chinese_to_int(number) if sign else chinese_to_int(number)
     if not 1 <= workdays <= 60:
         raise InvalidInput(f"期限 {workdays} 个工作日不合理，请写 1 到 60 个工作日。")
     mention = _MENTION.search(text)

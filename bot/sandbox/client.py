@@ -30,6 +30,10 @@ class SandboxClient:
         """Write `text` as `user_id` in a chat (their private chat by default); returns the stored message."""
         return self._post("messages", {"from_id": user_id, "chat_id": chat_id or user_id, "text": text})["message"]
 
+    def send_media(self, user_id: int, media: str, chat_id: int | None = None) -> Message:
+        """Send a photo, sticker, voice message, document or location (bot.sandbox.server.MEDIA)."""
+        return self._post("messages", {"from_id": user_id, "chat_id": chat_id or user_id, "media": media})["message"]
+
     def press(self, user_id: int, message: Message, data: str, forged: bool = False) -> str:
         """Press a button of `message` (forged: data that is not on the message); returns the query id."""
         body = {

@@ -25,6 +25,15 @@ STATIC = Path(__file__).parent / "static"
 _CHANGES_CHATS = {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup", "deletemessage"}
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
+# What a person can send besides text (tests send these with `media`), as the Bot API shows them.
+_FILE = {"file_id": "sandbox-file", "file_unique_id": "sandbox-file"}
+MEDIA: dict[str, Any] = {
+    "photo": [_FILE | {"width": 640, "height": 480}],
+    "sticker": _FILE | {"type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False},
+    "voice": _FILE | {"duration": 3},
+    "document": _FILE | {"file_name": "材料.pdf"},
+    "location": {"latitude": 40.65, "longitude": 109.84},
+}
 
 
 class BotApiError(Exception):
@@ -420,14 +429,20 @@ class SandboxServer:
             chat = self.state.chat(int(body.get("chat_id", user.id)))
             if chat["type"] == "private" and chat["id"] != user.id:
                 raise _bad_request("a user can only write in their own private chat with the bot")
+            media = body.get("media")
+            if media is not None and media not in MEDIA:
+                raise _bad_request(f"no such kind of message: {media}")
             text = str(body.get("text", ""))
-            if not text.strip() or utf16_length(text) > MAX_TEXT:
+            if media is None and (not text.strip() or utf16_length(text) > MAX_TEXT):
                 raise _bad_request("message text is empty or too long")
         except BotApiError as exc:
             return exc.response()
-        stored = self._store(
-            chat, user.to_api(), text=text, html=None, entities=_entities(text, self.state.bot["username"])
-        )
+        if media is not None:
+            stored = self._store(chat, user.to_api(), **{media: MEDIA[media]})
+        else:
+            stored = self._store(
+                chat, user.to_api(), text=text, html=None, entities=_entities(text, self.state.bot["username"])
+            )
         self._remember()
         update_id = self._push_update({"message": stored})
         return web.json_response({"ok": True, "message": stored, "update_id": update_id})
