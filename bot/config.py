@@ -61,6 +61,8 @@ class Settings:
     question_log_days: int
     prompt_expiry_minutes: int
     console: ConsoleSettings | None  # None: the console is off
+    # How many days back a sick or personal leave may start when it is reported afterwards (补报).
+    leave_backdate_days: int = 30
 
     @property
     def uses_sandbox(self) -> bool:
@@ -166,6 +168,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             read.get("bot", "prompt_expiry_minutes", int, 30), 1, "[bot] prompt_expiry_minutes"
         ),
         console=_console_settings(read),
+        leave_backdate_days=_at_least(read.get("leave", "backdate_days", int, 30), 0, "[leave] backdate_days"),
     )
 
 

@@ -6,7 +6,7 @@ outbox (bot.delivery), drawn by the renderers at the bottom of this module.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
@@ -125,6 +125,14 @@ def _form_view(request: LeaveRequest, acting_default: Person | None, today: date
     return f"{title}\n{escape(question)}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
 
 
+def _reported_late(request: LeaveRequest, context: WorkContext) -> list[str]:
+    """补报: a sick or personal leave submitted after it started says so."""
+    submitted = service.reported_late(request, context.now.tzinfo or UTC)
+    if submitted is None:
+        return []
+    return [f"补报：{request.start_date.month}月{request.start_date.day}日开始，{submitted.month}月{submitted.day}日提交"]
+
+
 def _outcome_line(request: LeaveRequest, context: WorkContext) -> str:
     status = LeaveStatus(request.status)
     if status == LeaveStatus.PENDING:
@@ -154,6 +162,7 @@ def _approval_card(session: Session, request: LeaveRequest, card: Card, context:
     lines = [
         bold(f"📝 请假审批 #{request.id}"),
         *_facts(request, context.now.date()),
+        *_reported_late(request, context),
         f"依据：{_basis(session, request)}",
     ]
     lines += [f"⚠️ {escape(note)}" for note in request.conflicts]
@@ -173,6 +182,7 @@ def _requester_card(session: Session, request: LeaveRequest, context: WorkContex
     lines = [
         bold(f"📝 我的请假单 #{request.id}"),
         *_facts(request, context.now.date()),
+        *_reported_late(request, context),
         _outcome_line(request, context),
     ]
     if request.kind:
@@ -323,7 +333,9 @@ async def on_text(
         actor = session.get(Person, person.id)
         assert actor is not None
         if purpose == service.INPUT_PURPOSE:
-            service.enter_text(session, actor, target, text, found.clock.today())
+            service.enter_text(
+                session, actor, target, text, found.clock.today(), found.settings.leave_backdate_days
+            )
             return None
         if purpose == service.RETURN_PURPOSE:
             request = service.record_return(session, actor, target, version, text, found.context(session))

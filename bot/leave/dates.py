@@ -1,7 +1,8 @@
 """Dates as staff type them: 12月3日, 明天, 下周一, 2026-12-03 上午, 后天下午.
 
-Parsing is jionlp's; this module picks the half day (上午/下午) and prefers the future for dates
-typed without a year ("3号" in late November means 3 December).
+Parsing is jionlp's; this module picks the half day (上午/下午) and reads a date typed without a
+year as its nearest occurrence ("3号" in late November means 3 December, "12月1日" on 3 December
+two days ago). Whether a day in the past is allowed is the workflow's rule, not the parser's.
 """
 
 import calendar
@@ -41,19 +42,32 @@ def _jionlp():
     return jionlp
 
 
-def _roll_forward(text: str, day: date, today: date) -> date:
+def _nearest(text: str, day: date, today: date) -> date:
+    """A date typed without a year (or month) that has passed is read as its nearest occurrence:
+    "12月1日" typed on 3 December is two days ago (a sick leave reported afterwards), "1月5日" typed
+    in December is next January, "3号" late in November is 3 December. A weekday ("周一") means the
+    coming one unless "上周" says otherwise. Whether a past day is allowed is the caller's rule."""
     if day >= today or re.search(r"\d{4}|年|上周|上星期|昨|前天", text):
         return day
     if re.search(r"周|星期|礼拜", text):
         return day + timedelta(days=7)
     if "月" in text or "-" in text or "/" in text:
-        return day.replace(year=day.year + 1)
-    month = day.month % 12 + 1
-    year = day.year + (1 if day.month == 12 else 0)
+        later = _replace_or_none(day, year=day.year + 1)
+    else:
+        later = _replace_or_none(day, year=day.year + (day.month == 12), month=day.month % 12 + 1)
+    return later if later is not None and later - today < today - day else day
+
+
+def _replace_or_none(day: date, **parts: int) -> date | None:
     try:
-        return day.replace(year=year, month=month)
-    except ValueError:
-        return day
+        return day.replace(**parts)
+    except ValueError:  # 29 February, or the 31st of a shorter month
+        return None
+
+
+def weekday_label(day: date) -> str:
+    """12月7日（周一）."""
+    return f"{day.month}月{day.day}日（周{'一二三四五六日'[day.weekday()]}）"
 
 
 # A date is a few characters ("2026年12月3日上午" is 12); longer text is not read at all, which also
@@ -90,7 +104,7 @@ def parse_day(text: str, today: date) -> DayPart:
     if (end - start).days >= 1:
         raise InvalidInput(f"{cleaned!r} 是一段时间，请只写一天，例如 12月3日。")
     half = AM if re.search("上午|早上|早晨", cleaned) else PM if re.search("下午|晚上|傍晚", cleaned) else None
-    day = DayPart(_roll_forward(cleaned, start.date(), today), half)
+    day = DayPart(_nearest(cleaned, start.date(), today), half)
     if not date(today.year - 1, 1, 1) <= day.day <= date(today.year + 1, 12, 31):
         raise InvalidInput(
             f"{day.label(today)} 不在可办理的范围内（{today.year - 1}年1月1日至{today.year + 1}年12月31日），请检查年份。"

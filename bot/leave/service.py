@@ -11,7 +11,7 @@ the command that called it does, once.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot import forms, inputs
 from bot.context import WorkContext
-from bot.db import Person, utc
+from bot.db import Person, aware, utc
 from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound
 from bot.leave.dates import AM, PM, DayPart, parse_day
@@ -82,10 +82,42 @@ INPUT_PURPOSE = "leave:field"
 RETURN_PURPOSE = "leave:back"
 
 
+# Art. 79: leave is asked for before it starts (离包外出 "须事先向区长请示"); illness and emergencies
+# can only be reported afterwards (补报), within [leave] backdate_days.
+BACKDATABLE_KINDS = ("病假", "事假")
+DEFAULT_BACKDATE_DAYS = 30
+
+
+def check_start(request: LeaveRequest, today: date, backdate_days: int | None) -> None:
+    """A start before `today` is a 补报: only sick and personal leave, at most `backdate_days` back
+    (None: the window was checked when the date was typed)."""
+    start = request.start_date
+    if start is None or start >= today:
+        return
+    label = DayPart(start, request.start_half).label(today)
+    if request.kind == "离包外出":
+        raise InvalidInput(
+            f"开始日期 {label} 已经过去了。离包外出须事先向区长请示，经批准方可出行（第七十九条），不能事后补报。"
+            "请输入今天或以后的日期。"
+        )
+    if request.kind not in BACKDATABLE_KINDS:
+        raise InvalidInput(
+            f"开始日期 {label} 已经过去了。{request.kind}应事先请假，只有病假、事假可以事后补报。请输入今天或以后的日期。"
+        )
+    if backdate_days is not None and (today - start).days > backdate_days:
+        raise InvalidInput(f"开始日期 {label} 已超过 {backdate_days} 天，不能再补报。请核对日期，或当面向审批人报告。")
+
+
+def reported_late(request: LeaveRequest, zone: tzinfo) -> date | None:
+    """补报: the day a leave was submitted, if it had started by then (else None)."""
+    if request.start_date is None or request.submitted_at is None:
+        return None
+    submitted = aware(request.submitted_at).astimezone(zone).date()
+    return submitted if request.start_date < submitted else None
+
+
 def _read_start(session: Session, request: LeaveRequest, text: str, today: date) -> None:
     day = parse_day(text, today)
-    if day.day < today and request.kind != "病假":
-        raise InvalidInput(f"开始日期 {day.label(today)} 已经过去了。请假应事先报告，请输入今天或以后的日期。")
     request.start_date, request.start_half = day.day, day.half
     if request.end_date and _period_key(request.end_date, request.end_half, end=True) < _period_key(day.day, day.half):
         forms.unfill(request, Step.END)
@@ -212,9 +244,21 @@ def choose_acting(session: Session, person: Person, request_id: int, acting_id: 
     _advance(session, request)
 
 
-def enter_text(session: Session, person: Person, request_id: int, text: str, today: date) -> None:
-    """Fill the typed field the form is waiting for; bad input raises InvalidInput and changes nothing."""
-    forms.enter_text(session, FORM, _draft(session, person, request_id), text, today)
+def enter_text(
+    session: Session,
+    person: Person,
+    request_id: int,
+    text: str,
+    today: date,
+    backdate_days: int = DEFAULT_BACKDATE_DAYS,
+) -> None:
+    """Fill the typed field the form is waiting for; bad input raises InvalidInput and changes nothing
+    (the unit of work is rolled back). A start in the past is a 补报 (`check_start`)."""
+    request = _draft(session, person, request_id)
+    typed_start = request.step == Step.START
+    forms.enter_text(session, FORM, request, text, today)
+    if typed_start:
+        check_start(request, today, backdate_days)
 
 
 def _advance(session: Session, request: LeaveRequest) -> None:
@@ -382,6 +426,7 @@ def submit(
     missing = [s for s in FORM.steps_for(request) if s not in request.filled]
     if missing:
         raise InvalidInput("请假单还没有填完，请先完成各项。")
+    check_start(request, context.now.date(), None)  # the kind may have been changed since the date was typed
     conflicts = check_conflicts(session, request)
     routed = route(session, request.requester, request.kind or "", request.meeting)
     request.approver = routed.approver

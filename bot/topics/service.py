@@ -465,6 +465,8 @@ def await_meeting_date(session: Session, actor: Person, topic_id: int) -> Topic:
 def set_meeting_date(session: Session, actor: Person, topic_id: int, version: int, text: str, today: date) -> Topic:
     _manager(actor)
     day = parse_day(text, today).day
+    if day < today:
+        raise InvalidInput(f"{day.month}月{day.day}日 已经过去了，会期请输入今天或以后的日期。")
     topic = _accepted(session, topic_id, version)
     topic.meeting_date = day
     inputs.clear(session, actor.id, "topic:")
@@ -483,6 +485,11 @@ def record_outcome(
         raise InvalidInput(f"没有这种会议结果：{code!r}")
     topic = _accepted(session, topic_id, version)
     outcome = OUTCOMES[code]
+    held_on, today = topic.meeting_date, context.now.date()
+    if held_on is not None and held_on > today:
+        raise InvalidInput(f"会期是 {held_on.month}月{held_on.day}日，会议召开后才能记录结果。")
+    if needs_document and held_on is None:
+        raise InvalidInput("请先设定会期：第五十条的印发期限从会议之日起算。")
     topic.outcome = outcome
     _log(session, topic, actor, "outcome", outcome + ("，需印发文件" if needs_document else ""))
     if outcome == Outcome.DEFERRED:
@@ -493,12 +500,12 @@ def record_outcome(
         outbox.send_card(session, Subject.TOPIC, topic.id, CardRole.REQUESTER, topic.requester, context.now)
     else:
         topic.status = TopicStatus.CONCLUDED
-        if needs_document:
-            meeting_day = min(topic.meeting_date or context.now.date(), context.now.date())
+        if needs_document and held_on is not None:
+            # Art. 50: "会议结束后5个工作日内", counted from the meeting, not from when it is recorded.
             deadlines.create_deadline(
                 session,
                 "meeting_documents",
-                meeting_day,
+                held_on,
                 context,
                 title=f"印发议题文件：{topic.title}",
                 department=topic.department,
