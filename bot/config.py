@@ -61,7 +61,7 @@ class Settings:
     question_log_days: int
     prompt_expiry_minutes: int
     console: ConsoleSettings | None  # None: the console is off
-    # How many days back a sick or personal leave may start when it is reported afterwards (补报).
+    # How many days back a sick leave may start when it is reported afterwards (补报).
     leave_backdate_days: int = 30
 
     @property

@@ -171,6 +171,7 @@ class Delivery:
                 .with_for_update(skip_locked=True)
             )
         )
+        rows = _supersede_held_reminders(rows)
         for row in rows:
             row.status, row.claimed_by, row.claimed_at = OutboxStatus.CLAIMED, self.worker, now
             row.attempts += 1
@@ -266,8 +267,11 @@ class Delivery:
                 row.status, row.claimed_by, row.send_at = OutboxStatus.PENDING, None, now + pause
             elif retry_in is not None or blocked:
                 row.status = OutboxStatus.FAILED
-                if session.get(BlockedChat, row.chat_id) is None:
-                    session.add(BlockedChat(chat_id=row.chat_id, description=error or "undeliverable"))
+                blocked_chat = session.get(BlockedChat, row.chat_id) or BlockedChat(chat_id=row.chat_id)
+                # Every failure is reported, a second one to the same chat too (it may have been
+                # unblocked and blocked again, or the first report overlooked).
+                blocked_chat.description, blocked_chat.reported_at = error or "undeliverable", None
+                session.add(blocked_chat)
             elif unconfirmed:
                 row.status = OutboxStatus.UNCONFIRMED
             else:
@@ -287,7 +291,9 @@ class Delivery:
             for row in rows:
                 row.reported_at = utcnow()
             admins = session.scalars(select(Person.telegram_user_id).where(Person.is_admin, Person.active)).all()
-            return [f"{r.chat_id}（{r.description}）" for r in rows], [a for a in admins if a]
+            return [f"{self._chat_name(session, r.chat_id)}：{_failure(r.description)}" for r in rows], [
+                a for a in admins if a
+            ]
 
         blocked, admins = await self._unit(collect)
         if not blocked:
@@ -300,6 +306,49 @@ class Delivery:
                 await self.bot.send_message(admin, text, parse_mode=ParseMode.HTML)
             except (Forbidden, BadRequest, NetworkError):
                 log.warning("could not tell admin %s of undeliverable chats", admin)
+
+    def _chat_name(self, session: Session, chat_id: int) -> str:
+        """Whom a chat belongs to, as the office knows them: a roster person or a configured group."""
+        person = session.scalar(select(Person).where(Person.telegram_user_id == chat_id))
+        if person is not None:
+            return f"{person.name}（{person.position}）的私聊"
+        group = next((name for name, chat in self.services.settings.groups.items() if chat == chat_id), None)
+        if group is not None:
+            return f"{GROUP_LABELS.get(group, group)}群"
+        return f"未登记的会话（编号 {chat_id}）"
+
+
+# The configured group names that are not the office's own words.
+GROUP_LABELS = {"office": "区政府办公室工作"}
+# What a failure means, before the Bot API's own words (kept for whoever looks into it).
+FAILURE_MEANING = (("403", "对方屏蔽了机器人或没有开启与机器人的私聊"), ("400", "会话不存在或机器人不在群中"))
+
+
+def _failure(description: str | None) -> str:
+    description = description or ""
+    meaning = next((text for code, text in FAILURE_MEANING if description.startswith(code)), "无法送达")
+    return f"{meaning}（接口答复：{description}）" if description else meaning
+
+
+def _supersede_held_reminders(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Reminders held back outside working hours come due together (Friday's and Monday's on Monday
+    morning) and would say the same "今日到期" twice: of the reminders of one item to one chat, only
+    the latest goes out; the earlier ones are cancelled as superseded. Escalations are not reminders."""
+    latest: dict[tuple[str, int, int], OutboxMessage] = {}
+    kept: list[OutboxMessage] = []
+    for row in rows:  # oldest first
+        card = row.card
+        if row.kind != OutboxKind.CARD or not row.working_hours_only or card is None or row.template == "escalation":
+            kept.append(row)
+            continue
+        key = (card.subject, card.subject_id, row.chat_id)
+        earlier = latest.get(key)
+        if earlier is not None:
+            earlier.status, earlier.last_error = OutboxStatus.CANCELLED, "superseded by a later reminder"
+            kept.remove(earlier)
+        latest[key] = row
+        kept.append(row)
+    return kept
 
 
 def _record_card(session: Session, card: Card, message_id: int | None, version: int | None, now: datetime) -> None:

@@ -24,3 +24,9 @@ def clean(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 def has_words(text: str) -> bool:
     """Does the text say anything (a letter, a digit, a CJK character), or is it only marks and emoji?"""
     return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def clauses(sentences: list[str] | tuple[str, ...]) -> str:
+    """Sentences joined as clauses of one: "甲。" and "乙。" become "甲；乙。" (never "。；")."""
+    parts = [s.strip().rstrip("。；;") for s in sentences if s.strip()]
+    return "；".join(parts) + "。" if parts else ""

@@ -6,7 +6,7 @@ deadline moves on.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import delivery
+from bot.calendar.labels import local_moment, with_weekday
 from bot.context import WorkContext
 from bot.db import Person
 from bot.deadlines import service
@@ -28,7 +29,8 @@ from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from handlers import leave
 from handlers.callbacks import CallbackData
 from handlers.common import button, command, private_chat, registered_only, send_html, services, tell
-from handlers.render import bold, escape, keyboard, local_time
+from handlers.render import bold, escape, keyboard
+from knowledge import article_label
 
 ESCALATION_HEADING = "⚠️ 逾期未办结"
 
@@ -66,18 +68,18 @@ def heading(deadline: Deadline, purpose: str | None, today: date, context: WorkC
     return f"⏰ {title}（{when}）"
 
 
-def deadline_lines(deadline: Deadline) -> list[str]:
+def deadline_lines(deadline: Deadline, today: date) -> list[str]:
     rule = rules()[deadline.rule_key]
     lines = [
         bold(deadline.title),
-        f"到期：{deadline.due_date.month}月{deadline.due_date.day}日（{deadline.due_date.isoformat()}）",
+        f"到期：{with_weekday(deadline.due_date, today)}",
     ]
     if deadline.department:
         lines.append(f"承办：{escape(deadline.department)}")
     elif deadline.responsible:
         lines.append(f"承办：{escape(deadline.responsible.name)}")
     if deadline.article:
-        lines.append(f"依据：第{deadline.article}条 {escape(rule.note)}")
+        lines.append(f"依据：{article_label(deadline.article)} {escape(rule.note)}")
     if deadline.calendar_warning:
         lines.append(escape(deadline.calendar_warning))
     return lines
@@ -112,13 +114,11 @@ def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkC
     if card.message_id is None and not is_open:
         return None  # not sent yet and no longer owed
     purpose = row.template if card.message_id is None else _purpose(session, card)
-    lines = deadline_lines(deadline)
+    lines = deadline_lines(deadline, context.now.date())
     if not is_open:
         # A closed item's card says so first, whenever it is redrawn (never "今日到期").
         who = deadline.closed_by.name if deadline.closed_by else ""
-        when = (
-            local_time(deadline.closed_at, context.now.tzinfo).strftime("%m月%d日 %H:%M") if deadline.closed_at else ""
-        )
+        when = local_moment(deadline.closed_at, context.now.tzinfo or UTC) if deadline.closed_at else ""
         return Rendered("\n".join([f"✅ 已办结（{escape(who)}，{when}）", *lines]), None, deadline.version)
     if card.role == CardRole.NEW_DEADLINE:
         top = "📌 新的期限事项"
@@ -182,7 +182,7 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, rule_key: 
             requester=person,
             source=rule_key,
         )
-        return "\n".join(["✅ 已登记期限事项（已通知承办方）：", *deadline_lines(deadline)])
+        return "\n".join(["✅ 已登记期限事项（已通知承办方）：", *deadline_lines(deadline, work_context.now.date())])
 
     await send_html(context, update.effective_chat.id, await command(context, work))
 
@@ -191,11 +191,11 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, rule_key: 
 async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/deadlines: open items for me or my department."""
     assert update.effective_user is not None and update.effective_chat is not None
-    user_id = update.effective_user.id
+    user_id, today = update.effective_user.id, services(context).clock.today()
 
     def work(session: Session) -> list[tuple[str, InlineKeyboardMarkup]]:
         items = service.open_for(session, require_person(session, user_id))
-        return [("\n".join(deadline_lines(d)), reminder_keyboard(session, d)) for d in items]
+        return [("\n".join(deadline_lines(d, today)), reminder_keyboard(session, d)) for d in items]
 
     items = await command(context, work)
     if not items:
@@ -224,7 +224,7 @@ async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
             return "已标记办结"
         if data.action == "snz":
             at = service.snooze(session, data.deadline_id, data.version, person, chat_id, work_context)
-            return f"好的，{local_time(at, zone).strftime('%m月%d日 %H:%M')} 再提醒一次。"
+            return f"好的，{local_moment(at, zone, work_context.now.date())} 再提醒一次。"
         raise InvalidInput("这个按钮已失效。")
 
     outcome = await command(context, work)

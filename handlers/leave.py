@@ -13,6 +13,8 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import delivery, privacy
+from bot.calendar.labels import local_moment, month_day
+from bot.calendar.overrides import load_calendar
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
@@ -41,7 +43,7 @@ from handlers.common import (
     show,
     tell,
 )
-from handlers.render import bold, escape, keyboard, local_time
+from handlers.render import bold, escape, keyboard
 
 CONFIRM_QUESTION = "请核对后提交："
 RETURN_PROMPT = (
@@ -126,11 +128,11 @@ def _form_view(request: LeaveRequest, acting_default: Person | None, today: date
 
 
 def _reported_late(request: LeaveRequest, context: WorkContext) -> list[str]:
-    """补报: a sick or personal leave submitted after it started says so."""
+    """补报: a sick leave submitted after it started says so."""
     submitted = service.reported_late(request, context.now.tzinfo or UTC)
     if submitted is None:
         return []
-    return [f"补报：{request.start_date.month}月{request.start_date.day}日开始，{submitted.month}月{submitted.day}日提交"]
+    return [f"补报：{month_day(request.start_date, submitted)}开始，{month_day(submitted, submitted)}提交"]
 
 
 def _outcome_line(request: LeaveRequest, context: WorkContext) -> str:
@@ -144,7 +146,7 @@ def _outcome_line(request: LeaveRequest, context: WorkContext) -> str:
             f"；现{STATUS_LABEL[status]}" if status != LeaveStatus.APPROVED else ""
         )
     who = request.decided_by.name
-    when = local_time(request.decided_at, context.now.tzinfo).strftime("%m月%d日 %H:%M")  # type: ignore[arg-type]
+    when = local_moment(request.decided_at, context.now.tzinfo or UTC, context.now.date())
     note = (
         f"，理由：{escape(request.decision_note)}" if request.decision_note and status != LeaveStatus.APPROVED else ""
     )
@@ -232,6 +234,9 @@ NOTICES = {
         + "。"
     ),
     "leave.group_back": lambda r, today: f"📢 {_who(r)} 已销假返岗。",
+    "leave.approved": lambda r, today: (
+        f"✅ 请假单 #{r.id} 已批准（{r.decided_by.name if r.decided_by else ''}）：{service.period_label(r, today)}"
+    ),
 }
 
 
@@ -257,7 +262,11 @@ async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request
         with found.database.session() as session:
             request = session.get(LeaveRequest, request_id)
             assert request is not None
-            return _form_view(request, default_acting(session, request.requester), found.clock.today())
+            today = found.clock.today()
+            text, markup = _form_view(request, default_acting(session, request.requester), today)
+            if request.step == Step.CONFIRM:  # how the dates were read, and who decides, before 提交
+                text += f"\n📅 {escape(service.read_back(session, request, load_calendar(session), today))}"
+            return text, markup
 
     text, markup = await blocking(load)
     await show(update, context, text, markup, edit)
@@ -333,9 +342,7 @@ async def on_text(
         actor = session.get(Person, person.id)
         assert actor is not None
         if purpose == service.INPUT_PURPOSE:
-            service.enter_text(
-                session, actor, target, text, found.clock.today(), found.settings.leave_backdate_days
-            )
+            service.enter_text(session, actor, target, text, found.clock.today(), found.settings.leave_backdate_days)
             return None
         if purpose == service.RETURN_PURPOSE:
             request = service.record_return(session, actor, target, version, text, found.context(session))
@@ -378,10 +385,21 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     await command(context, work)
     if verdict == Verdict.PASS:
         return "已批准"
+
+    def lost(session: Session) -> str | None:
+        actor = require_person(session, query.from_user.id)
+        return service.lost_reason_prompt(session, actor, data.request_id, verdict)
+
+    # A 批准 pressed at the same moment may win after the prompt was stored (it drops the prompt): the
+    # approver is not asked for a reason then, nor left with a question whose answer goes nowhere.
+    if (handled := await command(context, lost)) is not None:
+        return handled
     label = "不批准" if verdict == Verdict.REJECT else "退回补充"
-    await send_html(
-        context, query.from_user.id, f"请输入{label}的理由（请假单 #{data.request_id}，发送 /cancel 放弃）："
+    prompt = await context.bot.send_message(
+        query.from_user.id, f"请输入{label}的理由（请假单 #{data.request_id}，发送 /cancel 放弃）："
     )
+    if (handled := await command(context, lost)) is not None:
+        await prompt.edit_text(f"请假单 #{data.request_id}：{handled}{label}的理由无需再输入。")
     return None
 
 
@@ -462,7 +480,7 @@ async def list_leaves(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         for r in mine:
             status = LeaveStatus(r.status)
             lines.append(
-                f"#{r.id} {escape(r.kind or '')} {escape(service.period_label(r, now.date()))}：{STATUS_LABEL[status]}"
+                f"#{r.id} {escape(r.kind or '')} {escape(service.period_label(r, now.date()))}：{service.status_label(r)}"
             )
             if status == LeaveStatus.PENDING:
                 rows.append([(f"撤回 #{r.id}", RequesterButton(r.id, r.version, "wd").pack())])
@@ -493,11 +511,11 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if start is None or end is None or end < start:
         await tell(update, context, "用法：/export 2026-12-01 2026-12-31 [csv|xlsx]")
         return
-    user_id = update.effective_user.id
+    user_id, zone = update.effective_user.id, services(context).settings.timezone
 
     def work(session: Session) -> tuple[bytes, str]:
         require_admin(session, user_id)
-        return export_file(service.requests_in_period(session, start, end), start, end, fmt)
+        return export_file(service.requests_in_period(session, start, end), start, end, fmt, zone)
 
     content, name = await command(context, work)
     await context.bot.send_document(

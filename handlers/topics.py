@@ -5,6 +5,7 @@ The form's state is the draft row's `step` (bot.topics.service); this table says
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import delivery, privacy
+from bot.calendar.labels import month_day
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
@@ -24,7 +26,7 @@ from bot.topics.routing import MEETING_TYPES
 from bot.topics.service import STATUS_LABEL, Step, TopicStatus
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
-from bot.workflow.transitions import HistoryRow, events_of
+from bot.workflow.transitions import HistoryRow, action_label, events_of
 from handlers import inputs
 from handlers.callbacks import CallbackData
 from handlers.common import (
@@ -42,6 +44,7 @@ from handlers.common import (
     tell,
 )
 from handlers.render import bold, escape, keyboard
+from knowledge import article_label
 
 CONFIRM_QUESTION = "请核对后提交："
 CHECK_LABEL = {"done": "已完成", "not_needed": "不需要"}
@@ -88,7 +91,7 @@ class AgendaButton(CallbackData, prefix="ta"):
 # ----- rendering -------------------------------------------------------------------------------
 
 
-def _facts(topic: Topic) -> list[str]:
+def _facts(topic: Topic, today: date) -> list[str]:
     lines = [
         f"会议：{escape(topic.meeting_type or '')}",
         f"议题：{escape(topic.title or '')}",
@@ -99,7 +102,7 @@ def _facts(topic: Topic) -> list[str]:
         f"已征求意见：{escape(topic.consulted or '')}",
     ]
     if topic.desired_date:
-        lines.append(f"希望上会：{topic.desired_date.isoformat()}")
+        lines.append(f"希望上会：{month_day(topic.desired_date, today)}")
     for material in checklist_for(topic.matter_kind or ""):
         state = topic.checklist.get(material.key)
         if state:
@@ -112,7 +115,9 @@ def _departments(session: Session) -> list[str]:
     return sorted(set(session.scalars(select(Person.department).where(Person.department.is_not(None), Person.active))))
 
 
-def _form_view(topic: Topic, departments: list[str], deputies: list[Person]) -> tuple[str, InlineKeyboardMarkup]:
+def _form_view(
+    topic: Topic, departments: list[str], deputies: list[Person], today: date
+) -> tuple[str, InlineKeyboardMarkup]:
     step = topic.step or Step.CONFIRM
 
     def fill(value: object) -> str:
@@ -133,7 +138,7 @@ def _form_view(topic: Topic, departments: list[str], deputies: list[Person]) -> 
         rows = [[(k, fill(i))] for i, k in enumerate(MATTER_KINDS)]
     elif step.startswith("check:"):
         material = item(step.split(":")[1])
-        question = f"材料：{bold(material.label)}\n依据：{escape(material.why)}（第{material.article}条）"
+        question = f"材料：{bold(material.label)}\n依据：{escape(material.why)}（{article_label(material.article)}）"
         rows = [[("已完成", fill("done")), ("不需要", fill("skip"))], [cancel]]
         return f"{title}\n{question}", keyboard(rows)
     elif step.startswith("reason:"):
@@ -141,7 +146,7 @@ def _form_view(topic: Topic, departments: list[str], deputies: list[Person]) -> 
         return f"{title}\n请说明为什么不需要“{escape(material.label)}”（发送 /cancel 放弃）：", keyboard([[cancel]])
     elif step == Step.CONFIRM:
         edits = [(f"改{f.label}", FormButton(topic.id, "e", f.step).pack()) for f in service.FORM.fields]
-        body = "\n".join(_facts(topic))
+        body = "\n".join(_facts(topic, today))
         rows = [[("✅ 提交", FormButton(topic.id, "s").pack()), cancel], edits[:4], edits[4:]]
         return f"{title}\n{CONFIRM_QUESTION}\n{body}", keyboard(rows)
     field = service.FORM.field(step)
@@ -158,12 +163,12 @@ def _stage_title(topic: Topic, stage_index: int) -> str:
     )
 
 
-def _review_card(topic: Topic, card: Card) -> Rendered:
+def _review_card(topic: Topic, card: Card, today: date) -> Rendered:
     stage_index = card.stage or 0
     lines = [
         bold(_stage_title(topic, stage_index)),
         f"申报人：{escape(topic.requester.name)}",
-        *_facts(topic),
+        *_facts(topic, today),
         "依据：第四十九条 " + escape(service.route_text(topic)),
     ]
     history = [("📜 记录", TopicButton(topic.id, topic.version, "his").pack())]
@@ -222,7 +227,7 @@ def _requester_card(session: Session, topic: Topic) -> Rendered:
     if events:
         last = events[-1]
         lines.append(
-            f"最近：{escape(last.actor.name if last.actor else '')} {escape(last.action)}"
+            f"最近：{escape(last.actor.name if last.actor else '')} {escape(action_label(last.action))}"
             + (f"（{escape(last.note)}）" if last.note else "")
         )
     rows = [[("📜 记录", TopicButton(topic.id, topic.version, "his").pack())]]
@@ -236,7 +241,7 @@ def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkC
     if topic is None:
         return None
     if card.role == CardRole.APPROVAL:
-        return _review_card(topic, card)
+        return _review_card(topic, card, context.now.date())
     return _requester_card(session, topic)
 
 
@@ -246,7 +251,7 @@ delivery.CARD_RENDERERS[Subject.TOPIC] = render_card
 # ----- the form --------------------------------------------------------------------------------
 
 
-async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, topic_id: int, edit: bool) -> None:
+async def show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, topic_id: int, edit: bool) -> None:
     def load() -> tuple[str, InlineKeyboardMarkup]:
         with services(context).database.session() as session:
             topic = session.get(Topic, topic_id)
@@ -254,7 +259,7 @@ async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, topic_i
             deputies = list(
                 session.scalars(select(Person).where(Person.position.in_(("常务副区长", "副区长")), Person.active))
             )
-            return _form_view(topic, _departments(session), deputies)
+            return _form_view(topic, _departments(session), deputies, services(context).clock.today())
 
     text, markup = await blocking(load)
     await show(update, context, text, markup, edit)
@@ -287,7 +292,7 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
         await edit_html(update, "已取消这个议题。")
         return None
     if submitted is None:
-        await _show_form(update, context, topic_id, edit=True)
+        await show_form(update, context, topic_id, edit=True)
         return None
     if submitted.reached:
         return f"已送{submitted.role} {submitted.person_name}{submitted.action}。"
@@ -337,7 +342,7 @@ async def on_text(
 
     reply = await command(context, work)
     if reply is None:
-        await _show_form(update, context, target, edit=False)
+        await show_form(update, context, target, edit=False)
     else:
         await send_html(context, update.effective_chat.id, escape(reply))
 
@@ -386,7 +391,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
             person = require_person(session, query.from_user.id)
             return service.revise(session, person, data.topic_id, data.version, found.context(session))
 
-        await _show_form(update, context, await command(context, revise), edit=False)
+        await show_form(update, context, await command(context, revise), edit=False)
         return None
     if data.action not in ("his", "csv"):
         raise InvalidInput("这个按钮已失效。")
@@ -463,13 +468,16 @@ async def show_agenda(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return service.agenda(session), person.position in service.AGENDA_MANAGERS or person.is_admin
 
     topics, manager = await command(context, work)
+    today = services(context).clock.today()
     if not topics:
         await tell(update, context, "目前没有已确定上会的议题。")
         return
     chat_id = await private_chat(update, context)
     heading = None
     for topic in topics:
-        meeting = f"{topic.meeting_type}（{topic.meeting_date.isoformat() if topic.meeting_date else '会期未定'}）"
+        meeting = (
+            f"{topic.meeting_type}（{month_day(topic.meeting_date, today) if topic.meeting_date else '会期未定'}）"
+        )
         if meeting != heading:
             heading = meeting
             await send_html(context, chat_id, bold(f"📅 {meeting}"))
@@ -525,7 +533,7 @@ async def agenda_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data
 
 def build_handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("topic", form_command(service.open_form, _show_form, "请在与我的私聊中发送 /topic 申报议题。")),
+        CommandHandler("topic", form_command(service.open_form, show_form, "请在与我的私聊中发送 /topic 申报议题。")),
         CommandHandler("topics", list_topics),
         CommandHandler("agenda", show_agenda),
         CallbackQueryHandler(form_button, pattern=FormButton.matches),

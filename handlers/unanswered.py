@@ -16,6 +16,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import delivery
+from bot.calendar.labels import month_day
 from bot.context import WorkContext
 from bot.db import CuratedAnswer, PendingInput, Person, QuestionLog
 from bot.delivery import Rendered
@@ -55,7 +56,7 @@ def _page(groups: list[curated.QueueGroup], page: int, zone: ZoneInfo) -> tuple[
     lines = [bold(f"❔ 待办公室答复的问题（{len(groups)} 组，第 {page + 1}/{pages} 页）")]
     rows = []
     for number, group in enumerate(shown, start=page * PAGE_SIZE + 1):
-        when = local_time(group.asked_at, zone).strftime("%m月%d日")
+        when = month_day(local_time(group.asked_at, zone).date())
         question = group.question if len(group.question) <= SHOWN_CHARS else group.question[:SHOWN_CHARS] + "…"
         lines.append(f"{number}. {escape(question)}（{group.count} 次，最近 {when}）")
         rows.append([(f"答复 {number}", ReplyButton(group.log_id, group.version).pack())])

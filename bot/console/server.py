@@ -17,6 +17,8 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from bot import plaintext
+from bot.calendar.labels import local_moment
 from bot.console import auth, views
 from bot.console.models import ConsoleSession
 from bot.db import Person
@@ -31,6 +33,8 @@ from bot.web import serve
 COOKIE = "zw_console"
 _CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
+TEMPLATES.filters["clauses"] = plaintext.clauses
+TEMPLATES.filters["local_moment"] = local_moment
 Page = tuple[str, dict[str, Any]]
 
 
@@ -194,6 +198,7 @@ class ConsoleServer:
         return "feeds.html", {
             "page": "feeds",
             "feeds": auth.feeds_of(session, viewer),
+            "zone": self.services.settings.timezone,
             "new": created,
             "base": self.url,
         }
@@ -214,7 +219,8 @@ class ConsoleServer:
         except (KeyError, ValueError):
             raise InvalidInput("请给出起止日期，如 ?start=2026-12-01&end=2026-12-31。") from None
         fmt = "csv" if request.query.get("format") == "csv" else "xlsx"
-        content, name = export_file(leave_service.requests_in_period(session, start, end), start, end, fmt)
+        rows = leave_service.requests_in_period(session, start, end)
+        content, name = export_file(rows, start, end, fmt, self.services.settings.timezone)
         return content, name, _CONTENT_TYPES[fmt]
 
     def _export_topic(self, session: Session, viewer: Person, request: web.Request) -> tuple[bytes, str, str]:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.calendar.labels import month_day
 from bot.calendar.workdays import WorkdayCalendar
 from bot.db import Person, QuestionLog, aware, utc
 from bot.deadlines.models import Deadline
@@ -30,6 +31,7 @@ from bot.topics.service import TopicStatus
 from bot.workflow import transitions
 from bot.workflow.models import Subject, WorkflowEvent
 from bot.workflow.transitions import HistoryRow
+from knowledge import article_label
 
 LEADERS = (Position.HEAD, Position.EXECUTIVE_DEPUTY, Position.DEPUTY)
 SHOWN_LEAVES = (LeaveStatus.PENDING, LeaveStatus.APPROVED, LeaveStatus.COMPLETED)
@@ -255,7 +257,7 @@ def topic_board(session: Session, viewer: Person, now: datetime) -> Board:
     agenda: dict[str, list[str]] = {}
     for topic in topics.agenda(session):
         if _may_see(viewer, topic, topic.department):
-            when = topic.meeting_date.isoformat() if topic.meeting_date else "会期未定"
+            when = month_day(topic.meeting_date) if topic.meeting_date else "会期未定"
             agenda.setdefault(f"{topic.meeting_type}（{when}）", []).append(f"{topic.agenda_order}. {topic.title}")
     return Board([(c, columns[c]) for c in order], list(agenda.items()))
 
@@ -312,7 +314,7 @@ def deadlines(session: Session, viewer: Person, today: date, workdays: WorkdayCa
                 deadline.due_date,
                 deadline.due_date < today,
                 left,
-                f"第{deadline.article}条" if deadline.article else "",
+                article_label(deadline.article) if deadline.article else "",
             )
         )
     rows.sort(key=lambda r: (not r.overdue, r.due, r.id))
@@ -363,6 +365,6 @@ def question_report(session: Session, viewer: Person, today: date, zone, days: i
         len(rows),
         sum(1 for _, declined, *_ in rows if declined),
         sum(1 for _, _, tentative, _ in rows if tentative),
-        [(f"第{n}条", c) for n, c in cited.most_common(8)],
+        [(article_label(n), c) for n, c in cited.most_common(8)],
         [mask_numbers(q) for q in disliked],
     )

@@ -241,7 +241,7 @@ def snooze(
     later = context.now + SNOOZE
     at = context.calendar.next_working_moment(later)
     _remind(session, deadline, Purpose.SNOOZE, chat_id, at, context.now)
-    log(session, Subject.DEADLINE, deadline.id, person.id, "snoozed", at.isoformat())
+    log(session, Subject.DEADLINE, deadline.id, person.id, "snoozed", f"{at.month}月{at.day}日 {at:%H:%M}")
     outbox.redraw_cards(session, Subject.DEADLINE, deadline.id, context.now)
     return at
 

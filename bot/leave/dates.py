@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 
 from bot import plaintext
+from bot.calendar.labels import month_day
 from bot.errors import InvalidInput
 
 AM, PM = "AM", "PM"
@@ -28,10 +29,8 @@ class DayPart:
     half: str | None
 
     def label(self, today: date | None = None) -> str:
-        """12月3日上午; the year is shown when it is not the current one (always without `today`,
-        as in an export read years later)."""
-        year = f"{self.day.year}年" if today is None or self.day.year != today.year else ""
-        return f"{year}{self.day.month}月{self.day.day}日{HALF_LABEL[self.half]}"
+        """12月3日上午 (bot.calendar.labels.month_day and the half day)."""
+        return f"{month_day(self.day, today)}{HALF_LABEL[self.half]}"
 
 
 @cache
@@ -63,11 +62,6 @@ def _replace_or_none(day: date, **parts: int) -> date | None:
         return day.replace(**parts)
     except ValueError:  # 29 February, or the 31st of a shorter month
         return None
-
-
-def weekday_label(day: date) -> str:
-    """12月7日（周一）."""
-    return f"{day.month}月{day.day}日（周{'一二三四五六日'[day.weekday()]}）"
 
 
 # A date is a few characters ("2026年12月3日上午" is 12); longer text is not read at all, which also

@@ -11,23 +11,25 @@ the command that called it does, once.
 """
 
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
 from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import forms, inputs
+from bot.calendar import WorkdayCalendar
+from bot.calendar.labels import with_weekday
 from bot.context import WorkContext
 from bot.db import Person, aware, utc
 from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound
-from bot.leave.dates import AM, PM, DayPart, parse_day
+from bot.leave.dates import AM, HALF_LABEL, PM, DayPart, parse_day
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
 from bot.roster import Position, holder
 from bot.workflow import outbox, review
-from bot.workflow.models import CardRole, Subject
+from bot.workflow.models import Card, CardRole, Subject
 from bot.workflow.review import Verdict
 from bot.workflow.transitions import MODELS, log
 
@@ -82,14 +84,15 @@ INPUT_PURPOSE = "leave:field"
 RETURN_PURPOSE = "leave:back"
 
 
-# Art. 79: leave is asked for before it starts (离包外出 "须事先向区长请示"); illness and emergencies
-# can only be reported afterwards (补报), within [leave] backdate_days.
-BACKDATABLE_KINDS = ("病假", "事假")
+# Art. 79: leave is asked for before it starts (离包外出 "须事先向区长请示", and 请销假制度 for the rest);
+# a personal matter (事假) can be foreseen and asked for, an illness cannot: only sick leave may be
+# reported afterwards (补报), within [leave] backdate_days.
+BACKDATABLE_KINDS = ("病假",)
 DEFAULT_BACKDATE_DAYS = 30
 
 
 def check_start(request: LeaveRequest, today: date, backdate_days: int | None) -> None:
-    """A start before `today` is a 补报: only sick and personal leave, at most `backdate_days` back
+    """A start before `today` is a 补报: only sick leave, at most `backdate_days` back
     (None: the window was checked when the date was typed)."""
     start = request.start_date
     if start is None or start >= today:
@@ -102,7 +105,7 @@ def check_start(request: LeaveRequest, today: date, backdate_days: int | None) -
         )
     if request.kind not in BACKDATABLE_KINDS:
         raise InvalidInput(
-            f"开始日期 {label} 已经过去了。{request.kind}应事先请假，只有病假、事假可以事后补报。请输入今天或以后的日期。"
+            f"开始日期 {label} 已经过去了。{request.kind}应事先请假，只有病假可以事后补报。请输入今天或以后的日期。"
         )
     if backdate_days is not None and (today - start).days > backdate_days:
         raise InvalidInput(f"开始日期 {label} 已超过 {backdate_days} 天，不能再补报。请核对日期，或当面向审批人报告。")
@@ -488,6 +491,16 @@ def ask_reason(session: Session, request_id: int, version: int, actor: Person, v
     review.ask_reason(session, Subject.LEAVE, request, version, actor, verdict, _handled)
 
 
+def lost_reason_prompt(session: Session, actor: Person, request_id: int, verdict: Verdict) -> str | None:
+    """None while the actor's prompt for a reason on this request stands; else what became of the
+    request (a decision pressed at the same moment won, and the prompt went with it)."""
+    pending = inputs.awaited(session, actor.id)
+    if pending is not None and pending.purpose == f"{PREFIX}:{verdict}" and pending.target_id == request_id:
+        return None
+    request = session.get(LeaveRequest, request_id)
+    return _handled(request) if request is not None else "找不到这份请假单。"
+
+
 def decide(
     session: Session,
     request_id: int,
@@ -512,8 +525,18 @@ def decide(
 
 
 def _tell_requester(session: Session, request: LeaveRequest, context: WorkContext) -> None:
-    """A new card for the requester (a notification with the item's buttons); older cards redrawn."""
+    """The requester's cards are redrawn. An approval is then a short notice when the requester
+    already has a card (it keeps the 销假 button: a second full card would show two); otherwise,
+    and for a refusal, a new card with the item's buttons."""
     outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
+    has_card = session.scalar(
+        select(Card.id).where(
+            Card.subject == Subject.LEAVE, Card.subject_id == request.id, Card.role == CardRole.REQUESTER
+        )
+    )
+    if request.status == LeaveStatus.APPROVED and has_card is not None:
+        outbox.notify_person(session, request.requester, "leave.approved", context.now, request_id=request.id)
+        return
     outbox.send_card(session, Subject.LEAVE, request.id, CardRole.REQUESTER, request.requester, context.now)
 
 
@@ -602,6 +625,32 @@ def record_return(
 
 
 # ----- lists and export --------------------------------------------------------------------------
+
+
+def read_back(session: Session, request: LeaveRequest, calendar: WorkdayCalendar, today: date) -> str:
+    """How the form read the dates, and who decides: "12月7日（周一）–12月9日（周三），共3个工作日，
+    报 王建国 区长 审批"."""
+    start, end = request.start_date, request.end_date
+    assert start is not None and end is not None
+    first = with_weekday(start, today) + HALF_LABEL[request.start_half]
+    last = with_weekday(end, today) + HALF_LABEL[request.end_half]
+    workdays = sum(calendar.is_workday(start + timedelta(days=n)) for n in range((end - start).days + 1)) - (
+        0.5 * (request.start_half == PM and calendar.is_workday(start))
+        + 0.5 * (request.end_half == AM and calendar.is_workday(end))
+    )
+    span = first if first == last else f"{first}–{last}"
+    length = f"共{workdays:g}个工作日" if workdays else "不含工作日"
+    routed = route(session, request.requester, request.kind or "", request.meeting)
+    approver = routed.approver
+    who = f"报 {approver.name} {approver.position} 审批" if approver else "报办公室备案（无需审批）"
+    return f"{span}，{length}，{who}"
+
+
+def status_label(request: LeaveRequest) -> str:
+    """The status as people read it: a report filed without approval is 已备案, not 已批准."""
+    if request.status == LeaveStatus.APPROVED and request.approver_id is None:
+        return "已备案"
+    return STATUS_LABEL[LeaveStatus(request.status)]
 
 
 def period_label(request: LeaveRequest, today: date | None = None) -> str:

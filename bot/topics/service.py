@@ -470,7 +470,7 @@ def set_meeting_date(session: Session, actor: Person, topic_id: int, version: in
     topic = _accepted(session, topic_id, version)
     topic.meeting_date = day
     inputs.clear(session, actor.id, "topic:")
-    _log(session, topic, actor, "meeting_date", day.isoformat())
+    _log(session, topic, actor, "meeting_date", f"{day.month}月{day.day}日")
     return topic
 
 

@@ -89,6 +89,35 @@ def events_of(session: Session, subject: Subject, subject_id: int) -> list[Workf
     return list(session.scalars(query.order_by(WorkflowEvent.id)).unique())
 
 
+# What each audit action is called on a Chinese screen (📜 记录, the console's 动作 column, a card's
+# "最近"). A review stage's verdict is logged in Chinese already ("分管副区长审核通过") and shown as is.
+ACTION_LABEL = {
+    "created": "创建",
+    "submitted": "提交",
+    "filed": "备案",
+    "approve": "批准",
+    "reject": "不批准",
+    "return": "退回补充",
+    "reopened": "修改后重新提交",
+    "withdrawn": "撤回",
+    "revoked": "撤销",
+    "cancelled": "取消",
+    "returned": "销假",
+    "rederived": "重新确定代行人",
+    "entrusted": "委托主持工作",
+    "revising": "修改",
+    "reordered": "调整议程顺序",
+    "meeting_date": "确定会期",
+    "outcome": "记录会议结果",
+    "done": "办结",
+    "snoozed": "延后提醒",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABEL.get(action, action)
+
+
 # An audit trail as people read it (in chat, on the console, in a CSV): local time, who, what, note.
 HistoryRow = tuple[str, str, str, str]
 HISTORY_COLUMNS = ("时间", "人员", "动作", "说明")
@@ -99,7 +128,7 @@ def history(session: Session, subject: Subject, subject_id: int, zone: tzinfo) -
         (
             aware(e.at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             e.actor.name if e.actor else "",
-            e.action,
+            action_label(e.action),
             e.note or "",
         )
         for e in events_of(session, subject, subject_id)

@@ -12,7 +12,7 @@ from bot.leave.models import LeaveRequest
 from bot.sandbox.client import buttons
 from tests.handlers.conftest import LiveBot
 from tests.handlers.leave_steps import answer, fill_form, press, submit
-from tests.handlers.test_concurrency import DIRECTOR
+from tests.handlers.test_concurrency import DIRECTOR, FINANCE_HEAD
 from tests.handlers.test_workflow_defects import _accepted_topic
 
 CLERK = 10007  # 周杰, 办公室副主任: no other test files leave for him
@@ -83,3 +83,12 @@ def test_a_meeting_date_in_the_past_is_refused_and_the_art_50_deadline_counts_fr
     with found.database.session() as session:
         deadline = session.scalars(select(Deadline).where(Deadline.source == f"topic:{topic_id}")).one()
     assert deadline.due_date == date(2026, 12, 14), "5 working days after Monday 7 December, not after Wednesday"
+
+
+def test_the_review_screen_echoes_the_dates_with_weekdays_working_days_and_the_approver(live_bot: LiveBot) -> None:
+    live_bot.services.clock.set(THURSDAY)
+    client = live_bot.client
+    answer(client, FINANCE_HEAD, "/cancel")  # an earlier test may have left a form open
+    confirm = fill_form(client, FINANCE_HEAD, "事假", "下周一", "下周三", "处理家事")
+    assert "12月7日（周一）–12月9日（周三），共3个工作日，报 王建国 区长 审批" in confirm["text"], confirm["text"]
+    answer(client, FINANCE_HEAD, "/cancel")

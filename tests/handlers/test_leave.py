@@ -294,7 +294,7 @@ def test_admin_exports_a_period_as_csv_and_excel(live_bot: LiveBot) -> None:
     assert rows[0][:3] == ["编号", "申请人", "职务"]
     row = next(r for r in rows[1:] if r[0] == _number(confirm))
     assert row[1:3] == ["刘洋", "副区长"] and row[4] == "离包外出" and row[9] == "张伟"
-    assert row[10] == "王建国" and row[11] == "已批准" and row[14] == "第79条"
+    assert row[10] == "王建国" and row[11] == "已批准" and row[14] == "第七十九条"
     [xlsx] = client.ask(DIRECTOR, "/export 2027-12-25 2027-12-31")
     assert xlsx["document"]["file_name"].endswith(".xlsx")
 

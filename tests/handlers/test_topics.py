@@ -121,7 +121,7 @@ def test_normative_document_without_legality_review_is_refused_citing_article_19
     form = press(client, HOUSING_HEAD, form, "规范性文件", "已征求哪些部门的意见")
     form = answer(client, HOUSING_HEAD, "无")
     form = answer(client, HOUSING_HEAD, "2027-04-01")
-    assert "合法性审查意见" in form["text"] and "第19条" in form["text"]
+    assert "合法性审查意见" in form["text"] and "第十九条" in form["text"]
     refused = client.wait_callback_answer(client.press(HOUSING_HEAD, form, buttons(form)["不需要"]))
     assert "合法性审查意见不能免除" in refused["text"] and "第十九条" in refused["text"]
     assert "合法性审查意见" in client.message(HOUSING_HEAD, form["message_id"])["text"]
@@ -179,7 +179,8 @@ def test_return_revise_resubmit_and_every_step_is_in_the_history(live_bot: LiveB
         "孙丽 办公室副主任退回修改：请补充资金测算",
         "孙丽 办公室副主任审核通过",
         "张伟 分管副区长确定通过",
-        "submitted",
+        "吴刚 提交",
+        "吴刚 修改",
     ):
         assert expected in history["text"]
 
@@ -220,7 +221,7 @@ def test_agenda_order_date_and_outcome_that_creates_the_issuance_deadline(live_b
     client.wait_callback_answer(client.press(DIRECTOR, second, buttons(second)["📅 会期"]))
     assert "已将议题" in answer(client, DIRECTOR, "2027-03-22")["text"]
     agenda = _agenda(live_bot, DIRECTOR, titles)
-    dated = _position(agenda, "全体会议（2027-03-22）")
+    dated = _position(agenda, "全体会议（2027年3月22日）")
     assert _position(agenda, titles[1]) == dated + 1
     assert _position(agenda, "全体会议（会期未定）") < _position(agenda, titles[0])
     item = agenda[dated + 1]

@@ -1,0 +1,84 @@
+"""No English word on a Chinese screen: audit actions (📜 记录, the console's 动作 column), status
+labels, calendar sources, the notices of the leave workflow and every message constant of the chat
+handlers. Commands (/leave), addresses, HTML tags, placeholders and the office's own abbreviations
+(AB角, Excel, CSV) are not words a reader has to translate."""
+
+import re
+import types
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.calendar import DataSource
+from bot.db import Person
+from bot.leave import service as leave_service
+from bot.leave.models import LeaveRequest
+from bot.topics import service as topic_service
+from bot.workflow.transitions import ACTION_LABEL, action_label
+from handlers import common as handler_common
+from handlers import deadlines, inputs, leave, qa, rules, start, topics, unanswered
+
+ROOT = Path(__file__).resolve().parents[2]
+ALLOWED = {"AB", "Excel", "CSV", "csv", "xlsx", "iCalendar", "webcal"}
+NOT_WORDS = re.compile(r"<[^>]+>|/[a-z_]+(?:@\w+)?|https?://\S+|\{[^}]*\}|&[a-z]+;|%\([a-z_]+\)s")
+# An audit action is logged as a literal: log(session, ...,"submitted") or _log(session, x, person, "created").
+LOGGED_ACTION = re.compile(r"\blog\(session,[^\n]*?\"([a-z_]+)\"|_log\(session, \w+, \w+, \"([a-z_]+)\"")
+
+
+def english_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[A-Za-z]{2,}", NOT_WORDS.sub(" ", text)) if w not in ALLOWED]
+
+
+def logged_actions() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        for match in LOGGED_ACTION.finditer(path.read_text(encoding="utf-8")):
+            found.add(match.group(1) or match.group(2))
+    return found | set(leave_service.AUDIT_ACTION.values())
+
+
+def test_every_logged_action_has_a_chinese_label() -> None:
+    actions = logged_actions()
+    assert {"created", "submitted", "approve", "revising", "outcome"} <= actions, "the scan finds the actions"
+    for action in sorted(actions):
+        assert not english_words(action_label(action)), f"{action!r} is shown untranslated"
+    assert all(not english_words(label) for label in ACTION_LABEL.values())
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [leave_service.STATUS_LABEL, topic_service.STATUS_LABEL, {s: s.value for s in DataSource}],
+    ids=["leave status", "topic status", "calendar source"],
+)
+def test_status_and_source_labels_are_chinese(labels: dict) -> None:
+    assert [v for v in labels.values() if english_words(v)] == []
+
+
+def test_leave_notices_are_chinese() -> None:
+    requester = Person(name="张伟", position="副区长")
+    request = LeaveRequest(
+        id=1,
+        requester=requester,
+        kind="离包外出",
+        start_date=date(2026, 12, 7),
+        end_date=date(2026, 12, 9),
+        acting=Person(name="刘洋", position="副区长"),
+        decided_by=Person(name="王建国", position="区长"),
+        decided_at=datetime(2026, 12, 3, 2, 0),
+        return_report="无",
+    )
+    for template, render in leave.NOTICES.items():
+        assert not english_words(render(request, date(2026, 12, 3))), template
+
+
+@pytest.mark.parametrize(
+    "module", [start, inputs, leave, topics, deadlines, qa, rules, unanswered, handler_common], ids=lambda m: m.__name__
+)
+def test_message_constants_of_the_chat_handlers_are_chinese(module: types.ModuleType) -> None:
+    messages = {
+        name: value
+        for name, value in vars(module).items()
+        if name.isupper() and isinstance(value, str) and re.search("[\u4e00-\u9fff]", value)
+    }
+    assert [(name, english_words(text)) for name, text in messages.items() if english_words(text)] == []
