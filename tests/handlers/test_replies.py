@@ -7,8 +7,10 @@ import io
 from datetime import date, datetime
 
 import httpx
+from sqlalchemy.orm import Session
 
 from bot.db import PendingInput
+from bot.leave import service as leave
 from bot.leave.models import LeaveRequest
 from bot.sandbox.client import buttons
 from bot.workflow import outbox
@@ -138,6 +140,12 @@ def test_delivery_failures_name_the_person_and_a_second_failure_is_reported_too(
             assert str(CLERK) not in report["text"] and "屏蔽" in report["text"], (attempt, report["text"])
     finally:
         client.set_blocked(CLERK, False)
+
+        def withdraw(session: Session) -> None:  # nothing is left waiting for the approver
+            version = session.get(LeaveRequest, request_id).version
+            leave.withdraw(session, _person(session, STAFF), request_id, version, found.context(session))
+
+        found.run(withdraw)
 
 
 def test_reminders_held_back_over_a_weekend_arrive_once_not_twice_as_due_today(live_bot: LiveBot) -> None:
