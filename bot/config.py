@@ -63,6 +63,9 @@ class Settings:
     console: ConsoleSettings | None  # None: the console is off
     # How many days back a sick leave may start when it is reported afterwards (补报).
     leave_backdate_days: int = 30
+    # Working hours a leave may wait for its approver before he is reminded, then the office told.
+    leave_remind_after_hours: float = 4.0
+    leave_escalate_after_hours: float = 8.0
 
     @property
     def uses_sandbox(self) -> bool:
@@ -161,6 +164,12 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         groups=dict(groups),
         leave_notice_group=groups[notice_group] if notice_group else None,
         reminder_scan_seconds=read.get("reminders", "scan_seconds", float, 60.0),
+        leave_remind_after_hours=_positive(
+            read.get("leave", "remind_after_hours", float, 4.0), "[leave] remind_after_hours"
+        ),
+        leave_escalate_after_hours=_positive(
+            read.get("leave", "escalate_after_hours", float, 8.0), "[leave] escalate_after_hours"
+        ),
         question_log_days=_at_least(
             read.get("privacy", "question_log_days", int, 180), 1, "[privacy] question_log_days"
         ),
@@ -180,6 +189,12 @@ def _console_settings(read: _Reader) -> ConsoleSettings | None:
         read.get("console", "port", int, 8082),
         read.get("console", "public_url", str, "").rstrip("/"),
     )
+
+
+def _positive(value: float, name: str) -> float:
+    if value <= 0:
+        raise ConfigError(f"{name}: expected a number of hours above 0, got {value!r}")
+    return value
 
 
 def _at_least(value: int, minimum: int, name: str) -> int:

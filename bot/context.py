@@ -1,7 +1,7 @@
 """What a workflow step needs besides its session: the time, the working-day calendar, the group chats."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.calendar import WorkdayCalendar
 
@@ -13,3 +13,7 @@ class WorkContext:
     groups: dict[str, int]
     # The group told of approved leaves ([leave] notice_group), if any.
     leave_notice_chat: int | None = None
+    # A pending leave is reminded to its approver, then escalated to the office, after these many
+    # working hours ([leave] remind_after_hours, escalate_after_hours).
+    leave_remind_after: timedelta = timedelta(hours=4)
+    leave_escalate_after: timedelta = timedelta(hours=8)

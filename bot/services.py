@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -55,7 +56,12 @@ class Services:
     def context(self, session: Session) -> WorkContext:
         """The time, the calendar with its overrides, and the group chats, for one unit of work."""
         return WorkContext(
-            self.clock.now(), load_calendar(session), self.settings.groups, self.settings.leave_notice_group
+            self.clock.now(),
+            load_calendar(session),
+            self.settings.groups,
+            self.settings.leave_notice_group,
+            timedelta(hours=self.settings.leave_remind_after_hours),
+            timedelta(hours=self.settings.leave_escalate_after_hours),
         )
 
 

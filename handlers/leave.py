@@ -5,6 +5,7 @@ below says what each step asks. Every other message about a request is a card or
 outbox (bot.delivery), drawn by the renderers at the bottom of this module.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date
 
@@ -21,9 +22,9 @@ from bot.delivery import Rendered
 from bot.leave import service
 from bot.leave.export import export_file
 from bot.leave.models import LeaveRequest
-from bot.leave.routing import KINDS, MEETINGS, default_acting, route
+from bot.leave.routing import KINDS, MEETINGS, route
 from bot.leave.service import STATUS_LABEL, LeaveStatus, Step
-from bot.roster import require_admin, require_person
+from bot.roster import Position, require_admin, require_person
 from bot.workflow import outbox
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
@@ -44,6 +45,7 @@ from handlers.common import (
     tell,
 )
 from handlers.render import bold, escape, keyboard
+from knowledge import article_label
 
 CONFIRM_QUESTION = "请核对后提交："
 RETURN_PROMPT = (
@@ -74,17 +76,27 @@ class DecisionButton(CallbackData, prefix="ld"):
 
 @dataclass(frozen=True)
 class RequesterButton(CallbackData, prefix="lr"):
-    """The requester's 撤回 (wd), 修改后重新提交 (re) and 销假 (bk) on a card drawn for `version`."""
+    """The requester's 撤回 / 撤销 (wd), 修改后重新提交 (re) and 销假 (bk) on a card drawn for `version`."""
 
     request_id: int
     version: int
     action: str
 
 
+@dataclass(frozen=True)
+class EntrustButton(CallbackData, prefix="le"):
+    """The 区长 entrusts the 副区长 `deputy_id` to preside (Art. 9), on the card drawn for `version`."""
+
+    request_id: int
+    version: int
+    deputy_id: int
+
+
 # ----- rendering -------------------------------------------------------------------------------
 
 
-def _facts(request: LeaveRequest, today: date) -> list[str]:
+def _facts(request: LeaveRequest, today: date, preview: service.Acting | None = None) -> list[str]:
+    """The request's facts; `preview`: who will act, as derived on the confirmation screen."""
     lines = [
         f"申请人：{escape(request.requester.name)}（{escape(request.requester.position)}）",
         f"类型：{escape(request.kind or '')}" + (f"（{escape(request.meeting)}）" if request.meeting else ""),
@@ -94,11 +106,25 @@ def _facts(request: LeaveRequest, today: date) -> list[str]:
         lines.append(f"目的地：{escape(request.destination)}")
     if request.reason:
         lines.append(f"事由：{escape(request.reason)}")
-    lines.append(f"代行职责：{escape(request.acting.name) if request.acting else '无'}")
+    acting = preview.person if preview is not None else request.acting
+    lines.append(f"代行职责：{escape(_acting_label(acting, request))}")
     return lines
 
 
-def _form_view(request: LeaveRequest, acting_default: Person | None, today: date) -> tuple[str, InlineKeyboardMarkup]:
+def _acting_label(acting: Person | None, request: LeaveRequest, why: bool = True) -> str:
+    """Who acts, and (`why`) why not the one named; never silently nobody."""
+    named = request.named_acting
+    away = f"（{named.name} 同期不在岗）" if why and named else ""
+    if acting is not None:
+        return acting.name + (away if named and named.id != acting.id else "")
+    if named is None:
+        return "无"
+    if request.requester.position == Position.HEAD:
+        return "区长委托的副区长（待定）" + away
+    return "待定" + away
+
+
+def _form_view(request: LeaveRequest, hints: service.FormHints, today: date) -> tuple[str, InlineKeyboardMarkup]:
     step = Step(request.step)
     field = service.FORM.field(step)
     question = field.question if field else CONFIRM_QUESTION
@@ -116,13 +142,18 @@ def _form_view(request: LeaveRequest, acting_default: Person | None, today: date
         return f"{title}\n{question}", keyboard([*rows, [cancel]])
     if step == Step.ACTING:
         options = [("无需代行", data("a", 0))]
-        if acting_default:
-            options.insert(0, (f"{acting_default.name}（默认）", data("a", acting_default.id)))
-        return f"{title}\n{question}", keyboard([options, [cancel]])
+        if hints.default:
+            options.insert(0, (f"{hints.default.name}（默认）", data("a", hints.default.id)))
+        entrust = [(f"委托 {deputy.name}（第九条）", data("a", deputy.id)) for deputy in hints.entrust]
+        note = f"\n⚠️ {escape(hints.default_note)}" if hints.default_note else ""
+        return f"{title}\n{question}{note}", keyboard([*([e] for e in entrust), options, [cancel]])
     if step == Step.CONFIRM:
         edits = [(f"改{f.label}", data("e", f.step)) for f in service.FORM.fields if f.step in request.filled]
         rows = [edits[i : i + 4] for i in range(0, len(edits), 4)]
-        body = "\n".join(_facts(request, today))
+        preview = hints.acting
+        body = "\n".join(_facts(request, today, preview))
+        if preview is not None:
+            body += "".join(f"\n⚠️ {escape(note)}" for note in preview.notes)
         return f"{title}\n{question}\n{body}", keyboard([[("✅ 提交", data("s")), cancel], *rows])
     return f"{title}\n{escape(question)}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
 
@@ -138,7 +169,8 @@ def _reported_late(request: LeaveRequest, context: WorkContext) -> list[str]:
 def _outcome_line(request: LeaveRequest, context: WorkContext) -> str:
     status = LeaveStatus(request.status)
     if status == LeaveStatus.PENDING:
-        return f"📨 已提交给 {escape(request.approver.name if request.approver else '')} 审批（{bold('待审批')}）"
+        state = "逾期未批" if service.overdue(request, context.now.date()) else "待审批"
+        return f"📨 已提交给 {escape(request.approver.name if request.approver else '')} 审批（{bold(state)}）"
     if request.decided_at is None:
         return f"状态：{bold(STATUS_LABEL[status])}"
     if request.decided_by is None:
@@ -160,9 +192,18 @@ def _basis(session: Session, request: LeaveRequest) -> str:
     return escape(route(session, request.requester, request.kind or "", request.meeting).basis)
 
 
-def _approval_card(session: Session, request: LeaveRequest, card: Card, context: WorkContext) -> Rendered:
+def _approval_card(
+    session: Session, request: LeaveRequest, card: Card, row: OutboxMessage, context: WorkContext
+) -> Rendered | None:
+    heading = bold(f"📝 请假审批 #{request.id}")
+    if row.template == service.REMINDER:
+        if request.status != LeaveStatus.PENDING:
+            return None  # decided meanwhile: the reminder is no longer owed
+        heading = bold(f"⏰ 请假审批 #{request.id} 仍在等待您审批")
+    elif service.overdue(request, context.now.date()):
+        heading += "（逾期未批）"
     lines = [
-        bold(f"📝 请假审批 #{request.id}"),
+        heading,
         *_facts(request, context.now.date()),
         *_reported_late(request, context),
         f"依据：{_basis(session, request)}",
@@ -194,7 +235,7 @@ def _requester_card(session: Session, request: LeaveRequest, context: WorkContex
     actions = {
         LeaveStatus.PENDING: ("撤回", "wd"),
         LeaveStatus.RETURNED: ("修改后重新提交", "re"),
-        LeaveStatus.APPROVED: ("销假", "bk"),
+        LeaveStatus.APPROVED: ("撤销", "wd") if _revocable(request, context.now.date()) else ("销假", "bk"),
     }
     markup = None
     if status in actions:
@@ -203,13 +244,48 @@ def _requester_card(session: Session, request: LeaveRequest, context: WorkContex
     return Rendered("\n".join(lines), markup, request.version)
 
 
+def _revocable(request: LeaveRequest, today: date) -> bool:
+    """An approved leave not yet started can be withdrawn (撤销); once started it is closed by 销假."""
+    return request.status == LeaveStatus.APPROVED and request.start_date is not None and request.start_date > today
+
+
 def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> Rendered | None:
     request = session.get(LeaveRequest, card.subject_id)
     if request is None:
         return None
     if card.role == CardRole.APPROVAL:
-        return _approval_card(session, request, card, context)
+        return _approval_card(session, request, card, row, context)
+    if card.role == CardRole.ENTRUST:
+        return _entrust_card(session, request, row, context)
     return _requester_card(session, request, context)
+
+
+def _entrust_card(session: Session, request: LeaveRequest, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+    """Art. 9: the 区长 chooses the 副区长 who presides while he and the 常务副区长 are away."""
+    waiting = service.awaits_entrustment(request)
+    if row.template == service.REMINDER and not waiting:
+        return None  # answered (or no longer needed): the reminder is not owed
+    today = context.now.date()
+    lines = [
+        bold(f"🏛 委托主持工作（请假单 #{request.id}）"),
+        f"您 {escape(service.period_label(request, today))} {escape(request.kind or '')}，",
+        *(f"⚠️ {escape(note)}" for note in request.conflicts),
+    ]
+    if waiting:
+        candidates = service.entrust_candidates(session, request)
+        lines.append("按第九条，区长和常务副区长同时外出期间，区长可委托其他副区长主持工作。请选择：")
+        rows = [
+            [(f"委托 {deputy.name}", EntrustButton(request.id, request.version, deputy.id).pack())]
+            for deputy in candidates
+        ]
+        if not rows:
+            lines.append("同期所有副区长也都不在岗，请与办公室联系另行安排。")
+        return Rendered("\n".join(lines), keyboard(rows) if rows else None, request.version)
+    if request.acting is not None:
+        lines.append(f"✅ 期间由 {escape(request.acting.name)} 主持工作（第九条）。")
+    else:
+        lines.append(f"这份请假{STATUS_LABEL[LeaveStatus(request.status)]}，无需委托。")
+    return Rendered("\n".join(lines), None, request.version)
 
 
 def _who(request: LeaveRequest) -> str:
@@ -237,6 +313,57 @@ NOTICES = {
     "leave.approved": lambda r, today: (
         f"✅ 请假单 #{r.id} 已批准（{r.decided_by.name if r.decided_by else ''}）：{service.period_label(r, today)}"
     ),
+    "leave.revoked": lambda r, today: (
+        f"↩️ {_who(r)} 撤销了已批准的请假单 #{r.id}（{service.period_label(r, today)}），将按时在岗。"
+    ),
+    "leave.acting_cancelled": lambda r, today: (
+        f"📌 {_who(r)} 撤销了 {service.period_label(r, today)} 的请假，您无需代行职责。"
+    ),
+    "leave.group_revoked": lambda r, today: (
+        f"📢 {_who(r)} 撤销了 {service.period_label(r, today)} 的{privacy.public_leave_kind(r.kind)}，将按时在岗。"
+    ),
+}
+
+
+def _why(facts: dict) -> str:
+    """Why the acting person changed, with the article: “（刘洋 同期不在岗，第七十九条）”."""
+    because = f"{facts['because']}，" if facts.get("because") else ""
+    return f"（{because}{article_label(int(facts['article']))}）"
+
+
+def _now_acting(r: LeaveRequest) -> str:
+    return _acting_label(r.acting, r, why=False)
+
+
+def _away(r: LeaveRequest, today: date) -> str:
+    return f"{_who(r)} {service.period_label(r, today)} {privacy.public_leave_kind(r.kind)}"
+
+
+# Notices that need the facts queued with them (why the acting person changed), or that are owed only
+# while the leave still waits in the round of approval they were queued for (None: no longer owed).
+NOTICES_WITH_FACTS: dict[str, Callable[[LeaveRequest, date, dict], str | None]] = {
+    "leave.acting_now": lambda r, today, facts: f"📌 {_away(r, today)}，期间改由您代行职责{_why(facts)}。",
+    "leave.acting_released": lambda r, today, facts: (
+        f"📌 {_away(r, today)}，期间改由 {_now_acting(r)} 代行职责{_why(facts)}，您不再代行。"
+    ),
+    "leave.acting_changed": lambda r, today, facts: (
+        f"📌 您的请假单 #{r.id}（{service.period_label(r, today)}）期间改由 {_now_acting(r)} 代行职责{_why(facts)}。"
+    ),
+    "leave.group_acting_changed": lambda r, today, facts: (
+        f"📢 更正：{_away(r, today)}，期间改由 {_now_acting(r)} 代行职责{_why(facts)}。"
+    ),
+    "leave.escalated": lambda r, today, facts: (
+        f"⏰ 请办公室督办：{_who(r)} 的请假单 #{r.id}（{service.period_label(r, today)}）已等待审批"
+        f" {facts['hours']:g} 个工作小时，{r.approver.name if r.approver else '审批人'} 尚未审批。依据：{facts['basis']}"
+        if service.still_waiting(r, facts.get("submitted"))
+        else None
+    ),
+    "leave.overdue": lambda r, today, facts: (
+        f"⌛ 您的请假单 #{r.id}（{service.period_label(r, today)}）已到开始时间，"
+        f"{r.approver.name if r.approver else '审批人'} 仍未审批，已标记为逾期未批。请当面向审批人报告。"
+        if service.still_waiting(r, facts.get("submitted"))
+        else None
+    ),
 }
 
 
@@ -244,11 +371,15 @@ def render_notice(session: Session, row: OutboxMessage, context: WorkContext) ->
     request = session.get(LeaveRequest, int(row.payload["request_id"]))
     if request is None:
         return None
-    return Rendered(escape(NOTICES[row.template or ""](request, context.now.date())))
+    today, template = context.now.date(), row.template or ""
+    if template in NOTICES_WITH_FACTS:
+        text = NOTICES_WITH_FACTS[template](request, today, row.payload)
+        return Rendered(escape(text)) if text is not None else None
+    return Rendered(escape(NOTICES[template](request, today)))
 
 
 delivery.CARD_RENDERERS[Subject.LEAVE] = render_card
-for _template in NOTICES:
+for _template in (*NOTICES, *NOTICES_WITH_FACTS):
     delivery.NOTICE_RENDERERS[_template] = render_notice
 
 
@@ -263,7 +394,7 @@ async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request
             request = session.get(LeaveRequest, request_id)
             assert request is not None
             today = found.clock.today()
-            text, markup = _form_view(request, default_acting(session, request.requester), today)
+            text, markup = _form_view(request, service.form_hints(session, request), today)
             if request.step == Step.CONFIRM:  # how the dates were read, and who decides, before 提交
                 text += f"\n📅 {escape(service.read_back(session, request, load_calendar(session), today))}"
             return text, markup
@@ -410,11 +541,10 @@ async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE, d
     assert query is not None
     found = services(context)
 
-    def work(session: Session) -> int:
+    def work(session: Session) -> int | LeaveStatus:
         person = require_person(session, query.from_user.id)
         if data.action == "wd":
-            service.withdraw(session, person, data.request_id, data.version, found.context(session))
-            return data.request_id
+            return service.withdraw(session, person, data.request_id, data.version, found.context(session))
         if data.action == "re":
             return service.reopen(session, person, data.request_id, data.version, found.context(session))
         if data.action == "bk":
@@ -423,12 +553,27 @@ async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE, d
 
     request_id = await command(context, work)
     if data.action == "wd":
-        return "已撤回"
+        return "已撤销" if request_id == LeaveStatus.APPROVED else "已撤回"
     if data.action == "re":
         await _show_form(update, context, request_id, edit=False)
     else:
         await send_html(context, query.from_user.id, RETURN_PROMPT.format(id=request_id))
     return None
+
+
+@button(EntrustButton)
+async def entrust_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: EntrustButton) -> str:
+    """The 区长 chooses the 副区长 who presides while he and the 常务副区长 are away (Art. 9)."""
+    query = update.callback_query
+    assert query is not None
+    found = services(context)
+
+    def work(session: Session) -> str:
+        actor = require_person(session, query.from_user.id)
+        deputy = service.entrust(session, data.request_id, data.version, actor, data.deputy_id, found.context(session))
+        return deputy.name
+
+    return f"已委托 {await command(context, work)} 主持工作"
 
 
 # ----- commands --------------------------------------------------------------------------------
@@ -484,6 +629,8 @@ async def list_leaves(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             )
             if status == LeaveStatus.PENDING:
                 rows.append([(f"撤回 #{r.id}", RequesterButton(r.id, r.version, "wd").pack())])
+            elif _revocable(r, now.date()):
+                rows.append([(f"撤销 #{r.id}", RequesterButton(r.id, r.version, "wd").pack())])
             elif status == LeaveStatus.APPROVED:
                 rows.append([(f"销假 #{r.id}", RequesterButton(r.id, r.version, "bk").pack())])
         return len(waiting), ("\n".join(lines), keyboard(rows) if rows else None)
@@ -534,4 +681,5 @@ def build_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(form_button, pattern=FormButton.matches),
         CallbackQueryHandler(decision_button, pattern=DecisionButton.matches),
         CallbackQueryHandler(requester_button, pattern=RequesterButton.matches),
+        CallbackQueryHandler(entrust_button, pattern=EntrustButton.matches),
     ]

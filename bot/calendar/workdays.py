@@ -121,6 +121,16 @@ class WorkdayCalendar:
             day = self.next_workday(day).date
         return dt.datetime.combine(day, WORK_START, tzinfo=moment.tzinfo)
 
+    def add_working_hours(self, moment: dt.datetime, period: dt.timedelta) -> dt.datetime:
+        """The moment `period` of working hours (09:00–18:00 on working days) after `moment`."""
+        moment = self.next_working_moment(moment)
+        while True:
+            closing = dt.datetime.combine(moment.date(), WORK_END, tzinfo=moment.tzinfo)
+            if moment + period < closing:  # a period ending at closing time runs on to the next morning
+                return moment + period
+            period -= closing - moment
+            moment = self.next_working_moment(closing)
+
     def shift(self, date: dt.date, workdays: int) -> dt.date:
         """`workdays` working days after (positive) or before (negative) `date`; 0 is `date` itself."""
         for _ in range(abs(workdays)):

@@ -32,7 +32,12 @@ class LeaveRequest(Base):
     end_half: Mapped[str | None] = mapped_column(String(2))
     destination: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Who acts while the requester is away: derived by the rules (bot.leave.acting) from the one the
+    # requester named, the AB partner, the 常务副区长 and the 区长's entrustment (Art. 79, Art. 9).
     acting_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    named_acting_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # The 副区长 the 区长 entrusted while he and the 常务副区长 are away together (Art. 9).
+    entrusted_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     article: Mapped[int | None] = mapped_column(Integer)
     conflicts: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -48,5 +53,7 @@ class LeaveRequest(Base):
     # Joined so that a request read in a unit of work can be rendered after its session closes.
     requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
     acting: Mapped[Person | None] = relationship(foreign_keys=[acting_id], lazy="joined")
+    named_acting: Mapped[Person | None] = relationship(foreign_keys=[named_acting_id], lazy="joined")
+    entrusted: Mapped[Person | None] = relationship(foreign_keys=[entrusted_id], lazy="joined")
     approver: Mapped[Person | None] = relationship(foreign_keys=[approver_id], lazy="joined")
     decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")

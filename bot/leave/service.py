@@ -11,19 +11,20 @@ the command that called it does, once.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import forms, inputs
+from bot import forms, inputs, plaintext
 from bot.calendar import WorkdayCalendar
 from bot.calendar.labels import with_weekday
+from bot.calendar.workdays import WORK_START
 from bot.context import WorkContext
 from bot.db import Person, aware, utc
 from bot.deadlines import service as deadlines
-from bot.errors import InvalidInput, NotFound
+from bot.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from bot.leave.dates import AM, HALF_LABEL, PM, DayPart, parse_day
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
@@ -31,7 +32,7 @@ from bot.roster import Position, holder
 from bot.workflow import outbox, review
 from bot.workflow.models import Card, CardRole, Subject
 from bot.workflow.review import Verdict
-from bot.workflow.transitions import MODELS, log
+from bot.workflow.transitions import MODELS, current_version, log, transition
 
 MAX_DESTINATION = 100
 MAX_REASON = 500
@@ -148,7 +149,7 @@ def _read_acting(session: Session, request: LeaveRequest, text: str, today: date
     acting = session.scalar(select(Person).where(Person.name == name, Person.active))
     if acting is None or acting.id == request.requester_id:
         raise InvalidInput(f"花名册中没有 {name!r}（或不能是您本人）。请输入代行人的姓名，或点按钮选择。")
-    request.acting = acting
+    _set_named_acting(request, acting)
 
 
 FORM = forms.FormSpec[LeaveRequest](
@@ -242,7 +243,7 @@ def choose_acting(session: Session, person: Person, request_id: int, acting_id: 
         acting = session.get(Person, acting_id)
         if acting is None or not acting.active or acting.id == person.id:
             raise InvalidInput("代行职责的人必须是花名册中的其他人。")
-    request.acting = acting
+    _set_named_acting(request, acting)
     forms.fill(request, Step.ACTING)
     _advance(session, request)
 
@@ -313,55 +314,148 @@ def overlapping(
     return [
         other
         for other in candidates
-        if _period_key(other.start_date, other.start_half) <= mine[1]
-        and mine[0] <= _period_key(other.end_date, other.end_half, True)
+        if _period_key(other.start_date, other.start_half) <= mine[1] and mine[0] <= _last_key_away(other)
     ]
 
 
+def _last_key_away(request: LeaveRequest) -> int:
+    """The last half day a leave keeps its requester away: its end, or the day before an early 销假."""
+    assert request.end_date is not None
+    last = _period_key(request.end_date, request.end_half, end=True)
+    if request.status == LeaveStatus.COMPLETED and request.returned_on is not None:
+        last = min(last, _period_key(request.returned_on - timedelta(days=1), None, end=True))
+    return last
+
+
 AWAY = (LeaveStatus.PENDING, LeaveStatus.APPROVED)
+# Whose leave keeps them from acting: also a leave already closed by 销假, up to the day of return.
+ABSENT = (*AWAY, LeaveStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
-class Conflicts:
+class Acting:
+    """Who acts while a leave's requester is away, as the rules derive it, and every conflict found
+    on the way (each with its article)."""
+
+    person: Person | None
     notes: list[str]
     ab_conflict: bool
-    # Art. 9: the 区长 and the 常务副区长 away together; the 区长 must name who presides.
-    head_and_executive: bool = False
+    # Art. 9: the 区长 and the 常务副区长 away together and no 副区长 entrusted (or the one entrusted is away).
+    needs_entrustment: bool = False
+    # Why the acting person is not the one named (for the notices), if so.
+    because: str | None = None
 
 
-def check_conflicts(session: Session, request: LeaveRequest) -> Conflicts:
-    """Refuse an overlap with one's own leave; flag AB partner, acting person and Art. 9 clashes."""
+def _away_leave(session: Session, person: Person | None, request: LeaveRequest) -> LeaveRequest | None:
+    """The person's own leave (pending or approved) on any day of `request`, if any."""
+    if person is None or person.id == request.requester_id:
+        return None
+    found = overlapping(session, person.id, request, ABSENT)
+    return found[0] if found else None
+
+
+def _ab_partner(session: Session, person: Person) -> Person | None:
+    if not person.ab_partner_name:
+        return None
+    return session.scalar(select(Person).where(Person.name == person.ab_partner_name, Person.active))
+
+
+def _away_note(person: Person, leave: LeaveRequest) -> str:
+    return f"{person.name} 同期也不在岗（请假单 #{leave.id}，{period_label(leave)}）"
+
+
+def derive_acting(session: Session, request: LeaveRequest, named: Person | None) -> Acting:
+    """The rules in order: the person named (on the form, the AB partner by default); if away, the AB
+    partner; AB partners away together hand over to the 常务副区长 (Art. 79). For the 区长: the
+    常务副区长, and when she is away too the 副区长 he entrusts (Art. 9). Nobody away on any day of
+    the leave is ever named."""
     requester = request.requester
-    own = overlapping(session, requester.id, request, AWAY)
+    head, executive = holder(session, Position.HEAD), holder(session, Position.EXECUTIVE_DEPUTY)
+    is_head = head is not None and requester.id == head.id
+    notes: list[str] = []
+    partner = _ab_partner(session, requester)
+    partner_leave = _away_leave(session, partner, request)
+    if partner is not None and partner_leave is not None:
+        notes.append(
+            f"AB角 {_away_note(partner, partner_leave)}：互为AB角的领导原则上不同时外出，确需同时外出的，"
+            f"由常务副区长{' ' + executive.name if executive else ''}代行职责（第七十九条）"
+        )
+    pair = {Position.HEAD: executive, Position.EXECUTIVE_DEPUTY: head}.get(Position(requester.position))
+    pair_leave = _away_leave(session, pair, request)
+    if pair is not None and pair_leave is not None:
+        whom = f"已委托 {request.entrusted.name}" if request.entrusted else "请区长明确受委托的副区长"
+        notes.append(
+            f"区长和常务副区长同期外出（{_away_note(pair, pair_leave)}）：按第九条，区长可委托其他副区长主持工作，{whom}"
+        )
+    if named is None and partner_leave is None:
+        return Acting(None, notes, False)  # 无需代行, and no rule names anyone
+    chain = [named, executive, request.entrusted] if is_head else [named, partner, executive]
+    covered = {p.id for p in (partner, pair) if p is not None}  # their absence is noted above
+    tried: list[Person] = []
+    for candidate in chain:
+        if candidate is None or candidate.id == requester.id or candidate in tried:
+            continue
+        leave = _away_leave(session, candidate, request)
+        if leave is None:
+            because = f"{'、'.join(p.name for p in tried)} 同期不在岗" if tried else None
+            return Acting(candidate, notes, partner_leave is not None, because=because)
+        if candidate.id not in covered:
+            notes.append(f"{_away_note(candidate, leave)}，不能代行职责")
+        tried.append(candidate)
+    if is_head:
+        return Acting(None, notes, False, needs_entrustment=True, because="常务副区长同期不在岗")
+    notes.append("能代行职责的人同期都不在岗，请另行安排（第七十九条）")
+    return Acting(None, notes, partner_leave is not None, because="能代行职责的人同期都不在岗")
+
+
+def check_conflicts(session: Session, request: LeaveRequest) -> Acting:
+    """Refuse an overlap with one's own leave; derive the acting person and flag every conflict."""
+    own = overlapping(session, request.requester_id, request, AWAY)
     if own:
         other = own[0]
         raise InvalidInput(
             f"与您已有的请假（{period_label(other)}，{STATUS_LABEL[LeaveStatus(other.status)]}）时间重叠，不能重复提交。"
         )
-    notes: list[str] = []
-    ab_conflict = False
-    partner = default_acting(session, requester) if requester.ab_partner_name else None
-    if partner and overlapping(session, partner.id, request, AWAY):
-        ab_conflict = True
-        executive = holder(session, Position.EXECUTIVE_DEPUTY)
-        notes.append(
-            f"AB角 {partner.name} 同期也不在岗：互为AB角的领导原则上不同时外出，确需同时外出的，由常务副区长"
-            f"{' ' + executive.name if executive else ''}代行职责（第七十九条）。"
-        )
-    if (
-        request.acting
-        and request.acting.id != (partner.id if partner else None)
-        and overlapping(session, request.acting.id, request, AWAY)
-    ):
-        notes.append(f"指定的代行人 {request.acting.name} 同期也不在岗，请另行安排。")
-    pair = {Position.HEAD: Position.EXECUTIVE_DEPUTY, Position.EXECUTIVE_DEPUTY: Position.HEAD}.get(
-        Position(requester.position)
-    )
-    other_leader = holder(session, pair) if pair else None
-    both_away = bool(other_leader and overlapping(session, other_leader.id, request, AWAY))
-    if both_away:
-        notes.append("区长和常务副区长同期外出：按第九条，区长可委托其他副区长主持工作，请明确受委托人。")
-    return Conflicts(notes, ab_conflict, both_away)
+    return derive_acting(session, request, request.named_acting)
+
+
+@dataclass(frozen=True)
+class FormHints:
+    """What the form offers and shows: the default acting person (never someone away) and why it is
+    not the usual one; on the confirmation screen, who will act and every conflict."""
+
+    default: Person | None
+    default_note: str | None
+    acting: Acting | None
+    # For the 区长 when the 常务副区长 is away too: the 副区长 he may entrust instead (Art. 9).
+    entrust: list[Person]
+
+
+def form_hints(session: Session, request: LeaveRequest) -> FormHints:
+    """Read-only: the draft is not changed."""
+    if not (request.start_date and request.end_date):
+        return FormHints(default_acting(session, request.requester), None, None, [])
+    usual = default_acting(session, request.requester)
+    by_rule = derive_acting(session, request, usual) if usual else None
+    default = by_rule.person if by_rule else None
+    note = None
+    if usual is not None and by_rule is not None and (default is None or default.id != usual.id):
+        note = plaintext.clauses(by_rule.notes)
+    acting = None
+    if request.step == Step.CONFIRM:
+        own = overlapping(session, request.requester_id, request, AWAY)
+        acting = derive_acting(session, request, request.named_acting)
+        if own:
+            clash = f"与您已有的请假单 #{own[0].id}（{period_label(own[0])}）时间重叠，不能提交"
+            acting = Acting(acting.person, [clash, *acting.notes], acting.ab_conflict, acting.needs_entrustment)
+    entrust = entrust_candidates(session, request) if by_rule and by_rule.needs_entrustment else []
+    return FormHints(default, note, acting, entrust)
+
+
+def _set_named_acting(request: LeaveRequest, person: Person | None) -> None:
+    """The form's choice; who really acts is derived from it when the leave is submitted."""
+    request.named_acting = person
+    request.acting = person
 
 
 def _involved(session: Session, request: LeaveRequest) -> list[int]:
@@ -370,7 +464,13 @@ def _involved(session: Session, request: LeaveRequest) -> list[int]:
     requester = request.requester
     ids = {requester.id}
     partner = default_acting(session, requester)
-    for person in (partner, request.acting, holder(session, Position.HEAD), holder(session, Position.EXECUTIVE_DEPUTY)):
+    for person in (
+        partner,
+        request.named_acting,
+        request.entrusted,
+        holder(session, Position.HEAD),
+        holder(session, Position.EXECUTIVE_DEPUTY),
+    ):
         if person is not None:
             ids.add(person.id)
     return sorted(ids)
@@ -403,18 +503,6 @@ def _schedule_return(session: Session, request: LeaveRequest, context: WorkConte
     )
 
 
-def acting_during(session: Session, request: LeaveRequest, conflicts: Conflicts) -> Person | None:
-    """Who acts while the requester is away: the one named, but never someone away at the same time;
-    AB partners away together hand over to the 常务副区长 (Art. 79)."""
-    executive = holder(session, Position.EXECUTIVE_DEPUTY)
-    acting = request.acting
-    if conflicts.ab_conflict and request.requester.position != Position.EXECUTIVE_DEPUTY:
-        acting = executive
-    if acting is not None and overlapping(session, acting.id, request, AWAY):
-        return None
-    return acting
-
-
 def submit(
     session: Session, person: Person, request_id: int, context: WorkContext, origin: tuple[int, int] | None = None
 ) -> Submitted:
@@ -430,11 +518,11 @@ def submit(
     if missing:
         raise InvalidInput("请假单还没有填完，请先完成各项。")
     check_start(request, context.now.date(), None)  # the kind may have been changed since the date was typed
-    conflicts = check_conflicts(session, request)
+    acting = check_conflicts(session, request)
     routed = route(session, request.requester, request.kind or "", request.meeting)
     request.approver = routed.approver
     request.article = routed.article
-    request.conflicts, request.ab_conflict = conflicts.notes, conflicts.ab_conflict
+    request.acting, request.conflicts, request.ab_conflict = acting.person, acting.notes, acting.ab_conflict
     request.submitted_at = utc(context.now)
     request.step = None
     inputs.clear(session, person.id, "leave:")
@@ -446,21 +534,37 @@ def submit(
         request.status = LeaveStatus.APPROVED
         request.decided_at = utc(context.now)
         request.decision_note = "备案（无需审批）"
-        request.acting = acting_during(session, request, conflicts)
         _log(session, request, person, "filed", routed.basis)
         _announce_approval(session, request, context)
+        _redraw_when_started(session, request, context)
     else:
         request.status = LeaveStatus.PENDING
         _log(session, request, person, "submitted")
         reached = outbox.send_card(session, Subject.LEAVE, request.id, CardRole.APPROVAL, routed.approver, context.now)
+        _schedule_pending(session, request, routed.basis, context)
+    if acting.needs_entrustment:
+        _ask_entrustment(session, request, context)
+    _rederive_around(session, request, context)
     return Submitted(
         request.id,
         routed.approver is not None,
         reached,
         routed.approver.name if routed.approver else None,
         routed.basis,
-        tuple(conflicts.notes),
+        tuple(acting.notes),
     )
+
+
+def _first_moment(request: LeaveRequest, context: WorkContext) -> datetime:
+    assert request.start_date is not None
+    return datetime.combine(request.start_date, WORK_START, tzinfo=context.now.tzinfo)
+
+
+def _redraw_when_started(session: Session, request: LeaveRequest, context: WorkContext) -> None:
+    """The requester's 撤销 becomes 销假 on the leave's first day: its cards are redrawn then."""
+    assert request.start_date is not None
+    if request.start_date > context.now.date():
+        outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now, at=_first_moment(request, context))
 
 
 def _announce_approval(session: Session, request: LeaveRequest, context: WorkContext) -> None:
@@ -469,6 +573,241 @@ def _announce_approval(session: Session, request: LeaveRequest, context: WorkCon
     if request.acting is not None:
         outbox.notify_person(session, request.acting, "leave.acting", context.now, request_id=request.id)
     outbox.notice(session, context.leave_notice_chat, "leave.group_away", context.now, request_id=request.id)
+
+
+# ----- the acting person, re-derived when any leave around it changes ------------------------------
+
+
+def awaits_entrustment(request: LeaveRequest) -> bool:
+    """The 区长's leave while the 常务副区长 is away too and no 副区长 he entrusted can act (Art. 9)."""
+    return (
+        request.status in AWAY
+        and request.requester.position == Position.HEAD
+        and request.named_acting is not None
+        and request.acting is None
+    )
+
+
+def _unchanged(request: LeaveRequest, derived: Acting) -> bool:
+    return (
+        request.acting_id == (derived.person.id if derived.person else None)
+        and list(request.conflicts) == derived.notes
+        and request.ab_conflict == derived.ab_conflict
+    )
+
+
+def _rederive(session: Session, request: LeaveRequest, context: WorkContext) -> None:
+    """Apply the rules again to a pending or approved leave; a change is a transition of its own
+    (compare-and-set), its cards are redrawn, and whoever becomes or stops being acting is told."""
+    if _unchanged(request, derive_acting(session, request, request.named_acting)):
+        return
+    # Held, then read again: a unit of work changing the same leave meanwhile is seen, not undone.
+    current_version(session, Subject.LEAVE, request.id, held=True)
+    derived = derive_acting(session, request, request.named_acting)
+    if request.status not in AWAY or _unchanged(request, derived):
+        return
+    transition(session, request, request.version, _handled)
+    before = request.acting
+    request.acting, request.conflicts, request.ab_conflict = derived.person, derived.notes, derived.ab_conflict
+    _log(session, request, None, "rederived", plaintext.clauses(derived.notes) or None)
+    outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
+    if request.status == LeaveStatus.APPROVED and before is not request.acting:
+        _announce_acting_change(session, request, before, derived, context)
+    if derived.needs_entrustment:
+        _ask_entrustment(session, request, context)
+
+
+def _rederive_around(session: Session, changed: LeaveRequest, context: WorkContext) -> None:
+    """Every other pending or approved leave on any of `changed`'s days, in id order (so that two
+    units of work hold them in the same order)."""
+    assert changed.start_date and changed.end_date
+    for other in session.scalars(
+        select(LeaveRequest)
+        .where(
+            LeaveRequest.id != changed.id,
+            LeaveRequest.status.in_(AWAY),
+            LeaveRequest.start_date <= changed.end_date,
+            LeaveRequest.end_date >= changed.start_date,
+        )
+        .order_by(LeaveRequest.id)
+    ).all():
+        _rederive(session, other, context)
+
+
+def _article(request: LeaveRequest) -> int:
+    return 9 if request.requester.position == Position.HEAD else 79
+
+
+def _announce_acting_change(
+    session: Session, request: LeaveRequest, before: Person | None, derived: Acting, context: WorkContext
+) -> None:
+    """Told once per change (the keys name the version): who stops, who starts, the requester, the group."""
+    key = f"leave:{request.id}:v{request.version}"
+    facts = {"request_id": request.id, "because": derived.because or "", "article": _article(request)}
+    if before is not None:
+        outbox.notice(
+            session, before.telegram_user_id, "leave.acting_released", context.now, f"{key}:released", **facts
+        )
+    if request.acting is not None:
+        outbox.notice(
+            session, request.acting.telegram_user_id, "leave.acting_now", context.now, f"{key}:acting", **facts
+        )
+    outbox.notice(
+        session, request.requester.telegram_user_id, "leave.acting_changed", context.now, f"{key}:requester", **facts
+    )
+    outbox.notice(
+        session, context.leave_notice_chat, "leave.group_acting_changed", context.now, f"{key}:group", **facts
+    )
+
+
+# Reminders of an unanswered entrustment: 09:00 on each working day of the leave's run-up, at most this many.
+ENTRUST_REMINDERS = 5
+
+
+def _ask_entrustment(session: Session, request: LeaveRequest, context: WorkContext) -> None:
+    """Art. 9: the 区长 is asked, with a button per 副区长 who is not away, whom he entrusts; and
+    reminded each working morning until he answers (a reminder of an answered question is dropped)."""
+    key = f"leave:{request.id}:v{request.version}:entrust"
+    outbox.send_card(session, Subject.LEAVE, request.id, CardRole.ENTRUST, request.requester, context.now, key=key)
+    assert request.end_date is not None
+    day = context.now.date()
+    for _ in range(ENTRUST_REMINDERS):
+        day = context.calendar.next_workday(day).date
+        if day > request.end_date:
+            break
+        outbox.send_card(
+            session,
+            Subject.LEAVE,
+            request.id,
+            CardRole.ENTRUST,
+            request.requester,
+            context.now,
+            send_at=datetime.combine(day, WORK_START, tzinfo=context.now.tzinfo),
+            working_hours_only=True,
+            purpose=REMINDER,
+            key=f"{key}:{day:%Y%m%d}",
+        )
+
+
+def entrust_candidates(session: Session, request: LeaveRequest) -> list[Person]:
+    """The 副区长 the 区长 may entrust (Art. 9): every active one not away on any day of his leave."""
+    deputies = session.scalars(
+        select(Person).where(Person.position == Position.DEPUTY, Person.active).order_by(Person.id)
+    ).all()
+    return [d for d in deputies if _away_leave(session, d, request) is None]
+
+
+def _entrust_handled(request: LeaveRequest) -> str:
+    if request.entrusted is not None and request.acting is not None and request.acting.id == request.entrusted_id:
+        return f"已经处理过：已委托 {request.entrusted.name} 主持工作。"
+    if request.status not in AWAY:
+        return _handled(request)
+    return "已经处理过：情况已有变化，请以最新的委托消息为准。"
+
+
+def entrust(
+    session: Session, request_id: int, version: int, actor: Person, deputy_id: int, context: WorkContext
+) -> Person:
+    """The 区长 entrusts a 副区长 to preside while he and the 常务副区长 are away (Art. 9); legal
+    once, from the 区长, for the card drawn for `version`. The one entrusted and the group are told."""
+    request = session.get(LeaveRequest, request_id)
+    if request is None:
+        raise NotFound("找不到这份请假单。")
+    if actor.id != request.requester_id:
+        raise PermissionDenied("只有区长本人可以委托副区长主持工作（第九条）。")
+    if version != request.version or not awaits_entrustment(request):
+        raise AlreadyHandled(_entrust_handled(request))
+    deputy = session.get(Person, deputy_id)
+    if deputy is None or deputy not in entrust_candidates(session, request):
+        raise InvalidInput("只能委托同期在岗的副区长，请重新选择。")
+    transition(session, request, version, _entrust_handled)
+    request.entrusted = deputy
+    derived = derive_acting(session, request, request.named_acting)
+    request.acting, request.conflicts, request.ab_conflict = derived.person, derived.notes, derived.ab_conflict
+    _log(session, request, actor, "entrusted", deputy.name)
+    outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
+    key = f"leave:{request.id}:v{request.version}"
+    if request.status == LeaveStatus.APPROVED:
+        facts = {"request_id": request.id, "because": "受区长委托主持工作", "article": 9}
+        outbox.notice(session, deputy.telegram_user_id, "leave.acting_now", context.now, f"{key}:acting", **facts)
+        outbox.notice(
+            session, context.leave_notice_chat, "leave.group_acting_changed", context.now, f"{key}:group", **facts
+        )
+    return deputy
+
+
+# ----- pending approvals: reminded, escalated, overdue -------------------------------------------
+
+REMINDER = "reminder"  # the purpose of a card sent again as a reminder
+
+
+def overdue(request: LeaveRequest, today: date) -> bool:
+    """逾期未批: asked for before it started, and still pending on or after its first day."""
+    return (
+        request.status == LeaveStatus.PENDING
+        and request.start_date is not None
+        and request.submitted_at is not None
+        and request.start_date <= today
+        and request.submitted_at.date() < request.start_date
+    )
+
+
+def still_waiting(request: LeaveRequest, submitted: str | None) -> bool:
+    """A reminder or escalation queued at submission `submitted` is still owed."""
+    return (
+        request.status == LeaveStatus.PENDING
+        and request.submitted_at is not None
+        and utc(request.submitted_at).isoformat() == submitted
+    )
+
+
+def _schedule_pending(session: Session, request: LeaveRequest, basis: str, context: WorkContext) -> None:
+    """Like DingTalk and Feishu approvals: the approver is reminded after `remind_after` working
+    hours, the office after `escalate_after`; the requester is told when the first day comes while
+    it is still pending (逾期未批). What is no longer pending by then is not sent."""
+    assert request.submitted_at is not None and request.start_date is not None
+    calendar, now = context.calendar, context.now
+    submitted = utc(request.submitted_at).isoformat()
+    key = f"leave:{request.id}:{utc(request.submitted_at):%Y%m%d%H%M%S}"
+    outbox.send_card(
+        session,
+        Subject.LEAVE,
+        request.id,
+        CardRole.APPROVAL,
+        request.approver,
+        now,
+        send_at=calendar.add_working_hours(now, context.leave_remind_after),
+        working_hours_only=True,
+        purpose=REMINDER,
+        key=f"{key}:remind",
+    )
+    office = context.groups.get("office")
+    if office is None:
+        director = holder(session, Position.OFFICE_DIRECTOR)
+        office = director.telegram_user_id if director else None
+    outbox.notice(
+        session,
+        office,
+        "leave.escalated",
+        calendar.add_working_hours(now, context.leave_escalate_after),
+        f"{key}:escalate",
+        request_id=request.id,
+        submitted=submitted,
+        hours=context.leave_escalate_after.total_seconds() / 3600,
+        basis=basis,
+    )
+    if request.start_date > now.date():
+        first_day = _first_moment(request, context)
+        outbox.notice(
+            session,
+            request.requester.telegram_user_id,
+            "leave.overdue",
+            first_day,
+            f"{key}:overdue",
+            request_id=request.id,
+            submitted=submitted,
+        )
+        outbox.redraw_cards(session, Subject.LEAVE, request.id, now, at=first_day)
 
 
 # ----- decisions ---------------------------------------------------------------------------------
@@ -517,10 +856,16 @@ def decide(
     request.decided_by, request.decided_at, request.decision_note = actor, utc(context.now), reason
     _log(session, request, actor, AUDIT_ACTION[verdict], reason)
     if request.status == LeaveStatus.APPROVED:
-        conflicts = Conflicts(request.conflicts, request.ab_conflict)
-        request.acting = acting_during(session, request, conflicts)
+        acting = derive_acting(session, request, request.named_acting)
+        request.acting, request.conflicts, request.ab_conflict = acting.person, acting.notes, acting.ab_conflict
         _announce_approval(session, request, context)
+        if acting.needs_entrustment:
+            _ask_entrustment(session, request, context)
+    else:
+        _rederive_around(session, request, context)  # no longer away: those it stood in for are freed
     _tell_requester(session, request, context)
+    if request.status == LeaveStatus.APPROVED:
+        _redraw_when_started(session, request, context)
     return LeaveStatus(request.status)
 
 
@@ -553,27 +898,43 @@ def reopen(session: Session, person: Person, request_id: int, version: int, cont
     if open_draft(session, person):
         raise InvalidInput("您还有一份正在填写的请假单，请先提交或取消它。")
     request.status = LeaveStatus.DRAFT
+    request.acting = request.named_acting  # derived again when it is resubmitted
     _advance(session, request)
     _log(session, request, person, "reopened")
     outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
     return request.id
 
 
-def withdraw(session: Session, person: Person, request_id: int, version: int, context: WorkContext) -> None:
-    """The requester takes back a pending request; the approver is told and their card redrawn."""
-    request = _own(
-        session,
-        person,
-        request_id,
-        LeaveStatus.PENDING,
-        "这份请假已经处理过（{status}），只有待审批的请假可以撤回。",
-        version,
-    )
+def withdraw(session: Session, person: Person, request_id: int, version: int, context: WorkContext) -> LeaveStatus:
+    """The requester takes back a pending request (撤回), or an approved one before it starts (撤销):
+    the approver is told; after an approval also the acting person and the group, and the 销假
+    deadline is closed. Those whose acting depended on this leave are re-derived. Returns the
+    status the request was withdrawn from."""
+    current = session.get(LeaveRequest, request_id)
+    was = LeaveStatus(current.status) if current is not None else LeaveStatus.PENDING
+    if was == LeaveStatus.APPROVED and current is not None and current.start_date is not None:
+        if current.start_date <= context.now.date():
+            raise InvalidInput(
+                f"这份请假从 {period_label(current, context.now.date())} 开始，已经开始了，不能撤销；返岗后请销假。"
+            )
+    else:
+        was = LeaveStatus.PENDING
+    refusal = "这份请假已经处理过（{status}），只有待审批或尚未开始的已批准请假可以撤回。"
+    request = _own(session, person, request_id, was, refusal, version)
     request.status = LeaveStatus.WITHDRAWN
     inputs.clear_target(session, PREFIX, request.id)
-    _log(session, request, person, "withdrawn")
     outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
-    outbox.notify_person(session, request.approver, "leave.withdrawn", context.now, request_id=request.id)
+    if was == LeaveStatus.PENDING:
+        _log(session, request, person, "withdrawn")
+        outbox.notify_person(session, request.approver, "leave.withdrawn", context.now, request_id=request.id)
+    else:
+        _log(session, request, person, "revoked")
+        deadlines.close_by_source(session, f"leave:{request.id}", person, context)
+        outbox.notify_person(session, request.approver, "leave.revoked", context.now, request_id=request.id)
+        outbox.notify_person(session, request.acting, "leave.acting_cancelled", context.now, request_id=request.id)
+        outbox.notice(session, context.leave_notice_chat, "leave.group_revoked", context.now, request_id=request.id)
+    _rederive_around(session, request, context)
+    return was
 
 
 # ----- 销假 and reminders --------------------------------------------------------------------------
@@ -599,7 +960,9 @@ def await_return_report(session: Session, person: Person, request_id: int, versi
     if request.status != LeaveStatus.APPROVED or (version is not None and version != request.version):
         raise InvalidInput(f"这份请假{STATUS_LABEL[LeaveStatus(request.status)]}，不需要销假。")
     if request.start_date and request.start_date > today:
-        raise InvalidInput(f"这份请假从 {period_label(request)}，还没有开始，不能销假。不再需要的话请联系审批人。")
+        raise InvalidInput(
+            f"这份请假从 {period_label(request)}，还没有开始，不能销假。不再需要的话请在请假单上点“撤销”。"
+        )
     inputs.expect_text(session, person.id, RETURN_PURPOSE, request.id, request.version)
     return request.id
 
@@ -621,6 +984,7 @@ def record_return(
     if request.acting is not None:
         outbox.notify_person(session, request.acting, "leave.acting_ends", context.now, request_id=request.id)
     outbox.notice(session, context.leave_notice_chat, "leave.group_back", context.now, request_id=request.id)
+    _rederive_around(session, request, context)  # back early: no longer away on the days left
     return request
 
 

@@ -26,6 +26,7 @@ class CardRole(StrEnum):
     REQUESTER = "requester"  # the requester's view of their own item
     REMINDER = "reminder"  # a deadline reminder (purpose in the outbox row)
     NEW_DEADLINE = "new_deadline"  # the responsible side is told of a new deadline
+    ENTRUST = "entrust"  # the 区长 is asked which 副区长 presides while he and the 常务副区长 are away (Art. 9)
 
 
 class OutboxKind(StrEnum):

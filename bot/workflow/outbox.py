@@ -115,12 +115,17 @@ def adopt_card(
     _queue(session, OutboxMessage(kind=OutboxKind.EDIT, chat_id=chat_id, card_id=card.id, send_at=now))
 
 
-def redraw_cards(session: Session, subject: Subject, subject_id: int, now: datetime) -> None:
-    """The item moved on: queue a redraw of each of its sent cards (unsent ones are drawn when sent)."""
-    for card in session.scalars(
-        select(Card).where(Card.subject == subject, Card.subject_id == subject_id, Card.message_id.is_not(None))
-    ):
-        queue_redraw(session, card, now)
+def redraw_cards(
+    session: Session, subject: Subject, subject_id: int, now: datetime, at: datetime | None = None
+) -> None:
+    """The item moved on: queue a redraw of each of its sent cards (unsent ones are drawn when sent).
+    `at`: what the cards show changes at that moment (e.g. a pending leave whose first day comes),
+    so every card, also one not yet sent, is redrawn then (one still unsent by then is skipped)."""
+    query = select(Card).where(Card.subject == subject, Card.subject_id == subject_id)
+    if at is None:
+        query = query.where(Card.message_id.is_not(None))
+    for card in session.scalars(query):
+        queue_redraw(session, card, now if at is None else at)
 
 
 def retire_cards(session: Session, subject: Subject, subject_id: int, role: CardRole, now: datetime) -> None:

@@ -154,8 +154,9 @@ def test_ab_partners_away_together_are_flagged_and_the_executive_deputy_acts(liv
     )
     submit(client, DEPUTY_B, first, "已提交")
     before_head, before_exec = _last_id(live_bot, HEAD), _last_id(live_bot, EXECUTIVE)
+    # The form offers the 常务副区长, not the partner who is away (Art. 79).
     second = fill_form(
-        client, DEPUTY, "离包外出", "2027-07-06", "2027-07-08", "学习", destination="上海", acting="刘洋"
+        client, DEPUTY, "离包外出", "2027-07-06", "2027-07-08", "学习", destination="上海", acting="李明华（默认）"
     )
     sent = submit(client, DEPUTY, second, "已提交")
     assert "AB角 刘洋 同期也不在岗" in sent["text"]
