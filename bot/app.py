@@ -6,12 +6,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.console.server import ConsoleServer
 from bot.delivery import Delivery
 from bot.services import Services, build_services
+from bot.webhook import webhook_path, webhook_secret, webhook_url
 from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics, unanswered
 from handlers import console as console_handlers
 from handlers.common import on_error, unknown_button
@@ -41,7 +44,7 @@ COMMANDS = [
 HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, unanswered, console_handlers, qa)
 
 
-DELIVERY, BACKGROUND_TASKS = "delivery", "background_tasks"
+DELIVERY, BACKGROUND_TASKS, TOKEN_REFUSED = "delivery", "background_tasks", "token_refused"
 PURGE_INTERVAL_S = 24 * 3600
 
 
@@ -63,6 +66,35 @@ class RateLimiter(AIORateLimiter):
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
+class TokenWatchingRequest(HTTPXRequest):
+    """PTB's HTTP transport, noting a 401 (the token was revoked) in `refused`. PTB ends its polling
+    on a 401 but keeps the process alive, so no supervisor would restart it: the application stops
+    instead (bot.app.run) and the process exits non-zero.
+
+    For polls (`polls`) a 401 is answered as "no updates" once noted: PTB would log each refused
+    poll with a traceback, and the stop follows at once."""
+
+    def __init__(self, refused: asyncio.Event, *, polls: bool = False, connection_pool_size: int) -> None:
+        super().__init__(connection_pool_size=connection_pool_size)
+        self._refused, self._polls = refused, polls
+
+    async def post(self, *args: Any, **kwargs: Any) -> Any:
+        if self._polls and self._refused.is_set():
+            return []
+        try:
+            return await super().post(*args, **kwargs)
+        except InvalidToken:
+            self._refused.set()
+            if self._polls:
+                return []
+            raise
+
+
+async def _stop_when_token_refused(application: Application) -> None:
+    await application.bot_data[TOKEN_REFUSED].wait()
+    application.stop_running()
+
+
 async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(COMMANDS)
     delivery: Delivery = application.bot_data[DELIVERY]
@@ -71,6 +103,7 @@ async def _post_init(application: Application) -> None:
     application.bot_data[BACKGROUND_TASKS] = [
         loop.create_task(delivery.run(services.settings.reminder_scan_seconds)),
         loop.create_task(_purge_daily(services)),
+        loop.create_task(_stop_when_token_refused(application)),
     ]
     console_settings = services.settings.console
     if console_settings is not None:
@@ -98,7 +131,7 @@ async def _purge_daily(services: Services) -> None:
     """The retention rule (bot.privacy), at start and then once a day."""
     while True:
         try:
-            deleted = await asyncio.to_thread(services.run, services.purge_question_log)
+            deleted = await asyncio.to_thread(services.purge)
             log.info("question log purge: %d old questions deleted", deleted)
         except Exception:  # a database outage must not end the loop; the next run catches up
             log.exception("question log purge failed")
@@ -111,9 +144,13 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
     limiter = (
         RateLimiter(max_retries=5) if limit_rate else RateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
     )
+    refused = asyncio.Event()
     application = (
         ApplicationBuilder()
         .token(token)
+        # PTB's own pool sizes: many concurrent sends, one long poll.
+        .request(TokenWatchingRequest(refused, connection_pool_size=256))
+        .get_updates_request(TokenWatchingRequest(refused, polls=True, connection_pool_size=1))
         .base_url(base_url)
         .base_file_url(base_url.replace("/bot", "/file/bot"))
         .rate_limiter(limiter)
@@ -123,6 +160,7 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
         .build()
     )
     application.bot_data["services"] = services
+    application.bot_data[TOKEN_REFUSED] = refused
     # Sends the outbox (notices, cards, reminders): at once after a commit, else every scan interval.
     application.bot_data[DELIVERY] = Delivery(services, application.bot)
     # Typed answers to a workflow's question go first; unclaimed text falls through to Q&A.
@@ -148,11 +186,17 @@ def run(settings: Settings) -> None:
         assert telegram.token is not None
         application = build_application(services, telegram.token, telegram.api_base_url)
     if telegram.mode == "webhook" and not settings.uses_sandbox:
+        # PTB answers 403 to a request without this secret before reading it; Telegram sends it.
+        secret = webhook_secret(settings)
         application.run_webhook(
             listen=telegram.webhook_listen,
             port=telegram.webhook_port,
-            webhook_url=telegram.webhook_url,
+            url_path=webhook_path(secret),
+            webhook_url=webhook_url(settings, secret),
+            secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+    if application.bot_data[TOKEN_REFUSED].is_set():
+        raise InvalidToken("the Bot API refused the token (401)")  # bot.cli: one line, exit code 2

@@ -2,7 +2,7 @@
 
 import argparse
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot import logs
@@ -81,7 +81,8 @@ def _cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     database = open_database(settings)
     with database.session() as session:
         sync_roster(session, read_roster(settings.roster_path))
-        code = create_invite(session, args.name)
+        valid = timedelta(hours=settings.invite_valid_hours)
+        code = create_invite(session, args.name, datetime.now(settings.timezone), valid)
         session.commit()
     print(f"https://t.me/{args.bot_username}?start={code}")
     return 0
@@ -123,7 +124,6 @@ def _cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
-    from datetime import datetime
 
     from telegram.ext import AIORateLimiter, ExtBot
 
@@ -161,18 +161,20 @@ def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import build_services
 
     services = build_services(settings, with_engine=False)
-    deleted = services.run(services.purge_question_log)
+    deleted = services.purge()
     print(f"deleted {deleted} question(s) older than {settings.question_log_days} days")
     return 0
 
 
 def _cmd_export_answers(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.datadir import write_private
     from bot.qa import curated
     from bot.services import build_services
 
     services = build_services(settings, with_engine=False)
     with services.database.session() as session:
-        Path(args.file).write_text(curated.export_jsonl(session), encoding="utf-8")
+        # The answers quote what people asked: the file is for this account only, like the data folder.
+        write_private(Path(args.file), curated.export_jsonl(session).encode("utf-8"))
     print(f"curated answers written to {args.file}")
     return 0
 

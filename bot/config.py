@@ -1,11 +1,13 @@
 """Configuration: config.toml with comments, overridden by environment variables.
 
 Every key can be overridden as ZHENGWU_<SECTION>_<KEY> (ZHENGWU_DATABASE_URL=...). Secrets are
-read from the environment only: TELEGRAM_BOT_TOKEN and the variable [llm] api_key_env names.
+read from the environment only: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET and the variable [llm]
+api_key_env names.
 A bad value fails at start with one line naming the key.
 """
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from retrieval.generate import LLMSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+# What the Bot API accepts as a webhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass(frozen=True)
@@ -25,9 +29,10 @@ class TelegramSettings:
     token: str | None
     api_base_url: str
     mode: str
-    webhook_url: str
+    webhook_url: str  # the public base address; the bot appends its secret path (bot.webhook)
     webhook_listen: str
     webhook_port: int
+    webhook_secret: str | None  # TELEGRAM_WEBHOOK_SECRET; None: generated once and kept in the data folder
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Settings:
     reminder_scan_seconds: float
     question_log_days: int
     prompt_expiry_minutes: int
+    invite_valid_hours: int
     console: ConsoleSettings | None  # None: the console is off
     # How many days back a sick leave may start when it is reported afterwards (补报).
     leave_backdate_days: int = 30
@@ -139,12 +145,15 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         token=env.get("TELEGRAM_BOT_TOKEN") or None,
         api_base_url=read.get("telegram", "api_base_url", str, "https://api.telegram.org/bot"),
         mode=mode,
-        webhook_url=read.get("telegram", "webhook_url", str, ""),
-        webhook_listen=read.get("telegram", "webhook_listen", str, "0.0.0.0"),
+        webhook_url=read.get("telegram", "webhook_url", str, "").rstrip("/"),
+        webhook_listen=read.get("telegram", "webhook_listen", str, "127.0.0.1"),
         webhook_port=read.get("telegram", "webhook_port", int, 8443),
+        webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
     )
     if mode == "webhook" and not telegram.webhook_url:
         raise ConfigError(f"{path.name} [telegram] webhook_url: required when mode = 'webhook'")
+    if telegram.webhook_secret is not None and not WEBHOOK_SECRET.fullmatch(telegram.webhook_secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET: expected 1-256 characters A-Z, a-z, 0-9, _ or -")
     groups = tree.get("groups", {})
     if not all(isinstance(v, int) and not isinstance(v, bool) and v < 0 for v in groups.values()):
         bad = next(k for k, v in groups.items() if not (isinstance(v, int) and v < 0))
@@ -176,6 +185,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         prompt_expiry_minutes=_at_least(
             read.get("bot", "prompt_expiry_minutes", int, 30), 1, "[bot] prompt_expiry_minutes"
         ),
+        invite_valid_hours=_at_least(read.get("bot", "invite_valid_hours", int, 72), 1, "[bot] invite_valid_hours"),
         console=_console_settings(read),
         leave_backdate_days=_at_least(read.get("leave", "backdate_days", int, 30), 0, "[leave] backdate_days"),
     )

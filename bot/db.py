@@ -67,13 +67,15 @@ class Person(Base):
 
 
 class InviteCode(Base):
-    """A one-time code that binds whoever presents it (/start <code>) to a roster person."""
+    """A one-time code that binds whoever presents it (/start <code>) to a roster person, until it
+    expires. Only its SHA-256 is kept: a copy of the database binds no one."""
 
     __tablename__ = "invite_codes"
 
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     used_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
 

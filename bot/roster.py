@@ -1,15 +1,17 @@
 """The staff roster: loaded from its file into the database, and Telegram account binding."""
 
+import hashlib
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import InviteCode, Person, utcnow
+from bot.db import InviteCode, Person, utc
 from bot.errors import InvalidInput, NotFound, NotRegistered, PermissionDenied, RosterError
 
 
@@ -129,28 +131,32 @@ def require_admin(session: Session, telegram_user_id: int) -> Person:
     return person
 
 
-def create_invite(session: Session, name: str) -> str:
-    """A fresh one-time code for the named person."""
+def _invite_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def create_invite(session: Session, name: str, now: datetime, valid: timedelta) -> str:
+    """A fresh one-time code for the named person, usable for `valid` from `now`."""
     person = session.scalar(select(Person).where(Person.name == name, Person.active))
     if person is None:
         raise NotFound(f"花名册中没有 {name!r}")
     code = secrets.token_urlsafe(12)
-    session.add(InviteCode(code=code, person_id=person.id))
+    session.add(InviteCode(code_hash=_invite_hash(code), person_id=person.id, expires_at=utc(now) + valid))
     session.flush()
     return code
 
 
-def redeem_invite(session: Session, code: str, telegram_user_id: int) -> Person:
-    """Bind the account to the invite's person; a code works once."""
-    invite = session.get(InviteCode, code, with_for_update=True)
-    if invite is None or invite.used_at is not None:
-        raise InvalidInput("邀请链接无效或已被使用，请向办公室重新索取。")
+def redeem_invite(session: Session, code: str, telegram_user_id: int, now: datetime) -> Person:
+    """Bind the account to the invite's person; a code works once, before it expires."""
+    invite = session.get(InviteCode, _invite_hash(code), with_for_update=True)
+    if invite is None or invite.used_at is not None or utc(invite.expires_at) <= utc(now):
+        raise InvalidInput("邀请链接无效、已过期或已被使用，请向办公室重新索取。")
     already = person_for(session, telegram_user_id)
     if already is not None and already.id != invite.person_id:
         raise InvalidInput(f"这个账号已绑定为 {already.name}，不能再绑定为他人。")
     person = invite.person
     person.telegram_user_id = telegram_user_id
-    invite.used_at = utcnow()
+    invite.used_at = utc(now)
     invite.used_by_telegram_id = telegram_user_id
     session.flush()
     return person

@@ -53,6 +53,13 @@ class Services:
         """Delete the questions older than [privacy] question_log_days; how many were deleted."""
         return purge_question_log(session, self.clock.now(), self.settings.question_log_days)
 
+    def purge(self) -> int:
+        """The retention rule now (`zhengwu purge`, the bot's daily purge): old questions deleted,
+        and gone from SQLite's -wal file too; how many were deleted."""
+        deleted = self.run(self.purge_question_log)
+        self.database.checkpoint()
+        return deleted
+
     def context(self, session: Session) -> WorkContext:
         """The time, the calendar with its overrides, and the group chats, for one unit of work."""
         return WorkContext(

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.datadir import create_private, private_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,6 +40,17 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def checkpoint(self) -> None:
+        """SQLite: move what the -wal file holds into the database file and empty it, so that rows
+        just deleted (the purged questions) are not still readable there. PostgreSQL: nothing to do."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        connection = self.engine.raw_connection()  # autocommit (_sqlite_pragmas): no BEGIN around it
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -50,6 +62,8 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows (purged questions) are overwritten, not left in free space of the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -61,9 +75,10 @@ def _sqlite_begin_immediate(connection) -> None:
 
 
 def open_database(settings: Settings) -> Database:
-    """Create the data folder if needed, connect and apply migrations."""
+    """Create the data folder if needed (0700; an SQLite file 0600), connect and apply migrations."""
+    private_dir(settings.data_dir)
     if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        create_private(Path(settings.database_url.removeprefix("sqlite:///")))
     database = Database(settings.database_url)
     database.upgrade()
     return database

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy.orm import Session
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -88,27 +88,40 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def send_html(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    preview_links: bool = True,
 ) -> None:
-    """Send HTML in as many parts as needed; the keyboard goes with the last part."""
+    """Send HTML in as many parts as needed; the keyboard goes with the last part. `preview_links`
+    False: Telegram fetches no link preview (a fetcher would use up a one-time link)."""
     parts = split_html(text)
+    previews = None if preview_links else LinkPreviewOptions(is_disabled=True)
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        await _send_part(context, chat_id, part, markup if last else None)
+        await _send_part(context, chat_id, part, markup if last else None, previews)
 
 
 SEND_ATTEMPTS, RETRY_PAUSE_S = 3, 0.5
 
 
 async def _send_part(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    previews: LinkPreviewOptions | None = None,
 ) -> None:
     """One message, sent again after a 5xx or a failed connection (the Bot API did not take it).
     A read timeout is not retried: the Bot API may have delivered the message, and a reply the
     user sees twice is worse than a late one (429s are waited out by the rate limiter)."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await context.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=previews
+            )
             return
         except TimedOut as exc:
             if not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):

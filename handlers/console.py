@@ -1,5 +1,6 @@
 """/console: a one-time link (ten minutes, single use) that signs the person in to the office
-console in their browser (bot.console)."""
+console in their browser (bot.console). It is sent without a link preview: the page it opens signs
+in only by its button, and no preview fetcher should open it at all."""
 
 from sqlalchemy.orm import Session
 from telegram import Update
@@ -32,7 +33,7 @@ async def open_console(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     link = f"{server.url}/login/{await command(context, work)}"
     minutes = int(auth.LOGIN_VALID.total_seconds() // 60)
     text = f"🖥 办公室控制台登录链接（{minutes} 分钟内有效，只能用一次，请勿转发）：\n{escape(link)}"
-    await send_html(context, update.effective_chat.id, text)
+    await send_html(context, update.effective_chat.id, text, preview_links=False)
 
 
 def build_handlers() -> list[BaseHandler]:

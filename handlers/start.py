@@ -34,7 +34,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
         def bind() -> str:
             with found.database.session() as session:
-                person = redeem_invite(session, code, user.id)
+                person = redeem_invite(session, code, user.id, found.clock.now())
                 session.commit()
                 return f"{person.name}（{person.position}）"
 

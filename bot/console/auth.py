@@ -1,6 +1,8 @@
 """Signing in without passwords: /console in a private chat gives a link that works once, for ten
-minutes, and starts a browser session; every form carries the session's CSRF token. Calendar feeds
-have secret addresses of their own, which their owner can revoke. Only hashes of secrets are kept.
+minutes, and starts a browser session; every form carries the session's CSRF token. Opening the link
+only shows a page (a link-preview fetcher must not use it up); its button (a POST) signs in.
+Calendar feeds have secret addresses of their own, which their owner can revoke. Only hashes of
+secrets are kept.
 """
 
 import hashlib
@@ -29,6 +31,16 @@ def issue_login(session: Session, person: Person, now: datetime) -> str:
     token = secrets.token_urlsafe(32)
     session.add(ConsoleLogin(token_hash=_hash(token), person_id=person.id, expires_at=utc(now) + LOGIN_VALID))
     return token
+
+
+def login_person(session: Session, token: str, now: datetime) -> Person:
+    """Whom a login token would sign in, without using it up; refused as redeem_login refuses."""
+    login = session.get(ConsoleLogin, _hash(token))
+    if login is None or login.used_at is not None or utc(login.expires_at) <= utc(now):
+        raise PermissionDenied(REFUSED_LINK)
+    person = session.get(Person, login.person_id)
+    assert person is not None
+    return person
 
 
 def redeem_login(session: Session, token: str, now: datetime) -> str:

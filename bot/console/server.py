@@ -2,10 +2,13 @@
 
 Every page is one unit of work in a worker thread (services.run), rendered there too; what a
 viewer sees is decided in bot.console.views. Errors are pages, not tracebacks: 403 for what the
-roster does not allow, 404 for what does not exist.
+roster does not allow (or someone not signed in), 404 for what does not exist, 400 for a form that
+cannot be read. No page may be framed by another site (clickjacking of the forms).
 """
 
 import asyncio
+import hmac
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +17,7 @@ from urllib.parse import quote
 
 import icalendar
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
@@ -31,6 +35,10 @@ from bot.topics import service as topics
 from bot.web import serve
 
 COOKIE = "zw_console"
+# The login page's double-submit check (SameSite=Strict): another site cannot post a link's button,
+# so it cannot sign a browser in as someone else.
+LOGIN_CHECK = "zw_login"
+FRAMING_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 _CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
 TEMPLATES.filters["clauses"] = plaintext.clauses
@@ -49,10 +57,17 @@ class ConsoleServer:
         """The address in links (the login link, calendar feeds)."""
         return self._public_url or f"http://{self.host}:{self.port}"
 
+    @property
+    def _secure_cookies(self) -> bool:
+        """Browsers reach the console over HTTPS (a reverse proxy): cookies travel over it only."""
+        return self.url.startswith("https://")
+
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors])
+        app.on_response_prepare.append(_forbid_framing)
         routes = [
-            web.get("/login/{token}", self._login),
+            web.get("/login/{token}", self._login_page),
+            web.post("/login/{token}", self._login),
             web.get("/", self._home),
             web.get("/leaves", self._page(self._leaves)),
             web.get("/leaves/{id}", self._page(self._leave)),
@@ -114,7 +129,9 @@ class ConsoleServer:
 
     def _form(self, act: Callable[[Session, ConsoleSession, web.Request, dict], str]) -> Callable:
         async def handler(request: web.Request) -> web.StreamResponse:
-            form = dict(await request.post())
+            # Whoever is not signed in is refused before their body is parsed.
+            await self._run(lambda session: self._viewer(session, request))
+            form = await _read_form(request)
 
             def work(session: Session) -> str:
                 signed = self._viewer(session, request)
@@ -144,13 +161,56 @@ class ConsoleServer:
 
     # ----- login ---------------------------------------------------------------------------------
 
+    async def _login_page(self, request: web.Request) -> web.Response:
+        """What the link opens: whom it signs in (and whom this browser is now), and the button."""
+        token, now = request.match_info["token"], self.services.clock.now()
+
+        def work(session: Session) -> tuple[str, str | None]:
+            person = auth.login_person(session, token, now)
+            current = auth.signed_in(session, request.cookies.get(COOKIE), now)
+            switching = current is not None and current.person_id != person.id
+            return _who(person), _who(current.person) if switching else None
+
+        person, current = await self._run(work)
+        check = secrets.token_urlsafe(24)
+        body = TEMPLATES.get_template("login.html").render(person=person, current=current, check=check, viewer=None)
+        response = web.Response(text=body, content_type="text/html")
+        response.set_cookie(
+            LOGIN_CHECK,
+            check,
+            max_age=int(auth.LOGIN_VALID.total_seconds()),
+            httponly=True,
+            samesite="Strict",
+            path="/login/",
+            secure=self._secure_cookies,
+        )
+        return response
+
     async def _login(self, request: web.Request) -> web.Response:
-        token = request.match_info["token"]
-        session_id = await self._run(lambda session: auth.redeem_login(session, token, self.services.clock.now()))
+        """The login page's button: uses the link up and starts a session (ending this browser's old one)."""
+        token, form = request.match_info["token"], await _read_form(request)
+        check = request.cookies.get(LOGIN_CHECK, "")
+        if not check or not hmac.compare_digest(check, str(form.get("check", ""))):
+            raise PermissionDenied("登录页面已失效，请重新打开登录链接。")
+        old_session = request.cookies.get(COOKIE)
+
+        def work(session: Session) -> str:
+            if old_session:
+                auth.sign_out(session, old_session)
+            return auth.redeem_login(session, token, self.services.clock.now())
+
+        session_id = await self._run(work)
         response = web.HTTPSeeOther("/leaves")
         response.set_cookie(
-            COOKIE, session_id, max_age=int(auth.SESSION_VALID.total_seconds()), httponly=True, samesite="Lax", path="/"
+            COOKIE,
+            session_id,
+            max_age=int(auth.SESSION_VALID.total_seconds()),
+            httponly=True,
+            samesite="Lax",
+            path="/",
+            secure=self._secure_cookies,
         )
+        response.del_cookie(LOGIN_CHECK, path="/login/", secure=self._secure_cookies, samesite="Strict")
         raise response
 
     def _logout(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
@@ -238,6 +298,22 @@ class ConsoleServer:
         if content is None:
             raise web.HTTPNotFound()
         return web.Response(body=content, content_type="text/calendar", charset="utf-8")
+
+
+async def _forbid_framing(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(FRAMING_HEADERS)
+
+
+async def _read_form(request: web.Request) -> dict[str, Any]:
+    """The posted form; a body that is not one (a broken multipart, bad encoding) is a 400 page."""
+    try:
+        return dict(await request.post())
+    except (ValueError, HttpProcessingError):
+        raise InvalidInput("表单无法读取，请刷新页面后重试。") from None
+
+
+def _who(person: Person) -> str:
+    return f"{person.name}（{person.position}）"
 
 
 def _calendar(session: Session, owner: Person) -> bytes:

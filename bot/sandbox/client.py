@@ -105,7 +105,7 @@ class SandboxClient:
         self._post("faults", body)
 
     def clear_faults(self) -> None:
-        self._http.delete("/sandbox/api/faults")
+        self._http.request("DELETE", "/sandbox/api/faults", json={})
 
     def set_blocked(self, user_id: int, blocked: bool) -> None:
         self._post(f"users/{user_id}/blocked", {"blocked": blocked})

@@ -33,7 +33,10 @@ def sandbox_users(services: Services) -> list[SandboxUser]:
 
 def sandbox_server(services: Services, host: str, port: int, journal: Path | None = None) -> SandboxServer:
     groups = {chat_id: name for name, chat_id in services.settings.groups.items()}
-    return SandboxServer(SANDBOX_TOKEN, sandbox_users(services), groups, host=host, port=port, journal=journal)
+    keep_days = services.settings.question_log_days
+    return SandboxServer(
+        SANDBOX_TOKEN, sandbox_users(services), groups, host=host, port=port, journal=journal, keep_days=keep_days
+    )
 
 
 def sandbox_application(services: Services, host: str, port: int) -> Application:

@@ -2,7 +2,10 @@
 
 It keeps the "Telegram side" in memory: users, chats, messages, pending updates and callback
 queries. The bot reaches it at /bot<token>/<method>; people (the browser page) and tests reach it
-at /sandbox/api/...; faults such as 429 or 403 can be injected to test delivery.
+at /sandbox/api/...; faults such as 429 or 403 can be injected to test delivery. Updates are
+fetched with getUpdates or, once setWebhook names a URL, posted there one at a time with the
+registered secret_token in X-Telegram-Bot-Api-Secret-Token (retried until the bot answers 2xx),
+as Telegram does; unlike Telegram, a plain-http URL is accepted (everything here is local).
 """
 
 import asyncio
@@ -10,14 +13,18 @@ import base64
 import html
 import itertools
 import json
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
+from bot.datadir import write_private
 from bot.sandbox.telegram_html import EntityParseError, parse_telegram_html, utf16_length
 from bot.web import serve
 
@@ -34,6 +41,9 @@ MEDIA: dict[str, Any] = {
     "document": _FILE | {"file_name": "材料.pdf"},
     "location": {"latitude": 40.65, "longitude": 109.84},
 }
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_RETRY_S = 0.2
 
 
 class BotApiError(Exception):
@@ -88,6 +98,15 @@ class Fault:
 
 
 @dataclass
+class Webhook:
+    """What setWebhook registered; `last_error` as getWebhookInfo reports it."""
+
+    url: str
+    secret_token: str | None
+    last_error: str | None = None
+
+
+@dataclass
 class SandboxState:
     token: str
     bot: dict[str, Any]
@@ -103,6 +122,7 @@ class SandboxState:
     # Every call the server refused (method, description), injected faults included: tests check
     # that hostile input never makes the bot send something the Bot API rejects.
     refused: list[tuple[str, str]] = field(default_factory=list)
+    webhook: Webhook | None = None
 
     def chat(self, chat_id: int) -> dict[str, Any]:
         if chat_id in self.groups:
@@ -126,9 +146,11 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         journal: Path | None = None,
+        keep_days: int | None = None,
     ) -> None:
         """`journal`: a file that keeps the chats across restarts (the chat page of `zhengwu run`), so
-        the conversation, its buttons and the cards the bot edits later are still there."""
+        the conversation, its buttons and the cards the bot edits later are still there. It keeps
+        messages `keep_days` days (the question log's retention: the chats hold the questions too)."""
         bot_id = int(token.split(":", 1)[0])
         bot = {
             "id": bot_id,
@@ -141,11 +163,13 @@ class SandboxServer:
         }
         self.state = SandboxState(token, bot, {u.id: u for u in users}, dict(groups))
         self.host, self.port = host, port
-        self._journal = journal
+        self._journal, self._keep_days = journal, keep_days
         self._ids = itertools.count(self._recall() + 1)
         self._update_ids = itertools.count(1)
         self._new_update: asyncio.Event | None = None
         self._new_message: asyncio.Condition | None = None
+        self._webhook_due: asyncio.Event | None = None
+        self._webhook_task: asyncio.Task | None = None
         self._runner: web.AppRunner | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -155,7 +179,7 @@ class SandboxServer:
         if self._journal is None or not self._journal.exists():
             return 0
         saved = json.loads(self._journal.read_text(encoding="utf-8"))
-        self.state.messages = {int(chat): messages for chat, messages in saved["messages"].items()}
+        self.state.messages = _recent(saved["messages"], self._keep_days)
         self.state.files = {k: (name, base64.b64decode(data)) for k, (name, data) in saved["files"].items()}
         return int(saved["last_id"])
 
@@ -164,13 +188,10 @@ class SandboxServer:
         if self._journal is None:
             return
         last_id = max((m["message_id"] for ms in self.state.messages.values() for m in ms), default=0)
+        self.state.messages = _recent(self.state.messages, self._keep_days)
         files = {k: (name, base64.b64encode(data).decode()) for k, (name, data) in self.state.files.items()}
-        temporary = self._journal.with_suffix(".tmp")
-        temporary.write_text(
-            json.dumps({"last_id": last_id, "messages": self.state.messages, "files": files}, ensure_ascii=False),
-            encoding="utf-8",
-        )
-        temporary.replace(self._journal)
+        saved = {"last_id": last_id, "messages": self.state.messages, "files": files}
+        write_private(self._journal, json.dumps(saved, ensure_ascii=False).encode("utf-8"))
 
     @property
     def url(self) -> str:
@@ -181,7 +202,7 @@ class SandboxServer:
         return f"{self.url}/bot"
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app = web.Application(client_max_size=50 * 1024 * 1024, middlewares=[self._people_side_guard])
         app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
         app.router.add_get("/", self._page)
         app.router.add_get("/sandbox/api/state", self._api_state)
@@ -199,9 +220,13 @@ class SandboxServer:
     async def start(self) -> None:
         self._new_update = asyncio.Event()
         self._new_message = asyncio.Condition()
+        self._webhook_due = asyncio.Event()
         self._runner, self.port = await serve(self.app(), self.host, self.port)
+        self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_to_webhook())
 
     async def stop(self) -> None:
+        if self._webhook_task:
+            self._webhook_task.cancel()
         if self._runner:
             await self._runner.cleanup()
 
@@ -270,12 +295,71 @@ class SandboxServer:
         return self.state.bot
 
     async def _m_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.state.webhook = None
+        self._drop_pending(params)
         return True
 
     async def _m_setwebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:  # as in the Bot API, an empty URL removes the webhook
+            return await self._m_deletewebhook(params)
+        if not url.startswith(("https://", "http://")):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not WEBHOOK_SECRET.fullmatch(str(secret)):
+            raise _bad_request("secret token contains unallowed characters")
+        self.state.webhook = Webhook(url, secret)
+        self._drop_pending(params)
+        assert self._webhook_due is not None
+        self._webhook_due.set()
         return True
 
+    async def _m_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        hook = self.state.webhook
+        info: dict[str, Any] = {
+            "url": hook.url if hook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.state.updates),
+        }
+        if hook and hook.last_error:
+            info["last_error_message"] = hook.last_error
+        return info
+
+    def _drop_pending(self, params: dict[str, Any]) -> None:
+        if _bool(params.get("drop_pending_updates")):
+            self.state.updates.clear()
+
+    async def _deliver_to_webhook(self) -> None:
+        """Post pending updates to the registered webhook in order, each until the bot takes it."""
+        assert self._webhook_due is not None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            while True:
+                await self._webhook_due.wait()
+                self._webhook_due.clear()
+                while (hook := self.state.webhook) is not None and self.state.updates:
+                    update = self.state.updates[0]
+                    headers = {SECRET_HEADER: hook.secret_token} if hook.secret_token else {}
+                    try:
+                        async with http.post(hook.url, json=update, headers=headers) as reply:
+                            hook.last_error = (
+                                None
+                                if reply.status < 300
+                                else f"Wrong response from the webhook: {reply.status} {reply.reason}"
+                            )
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        hook.last_error = f"Connection failed: {exc.__class__.__name__}"
+                    if hook.last_error is None:
+                        if self.state.updates and self.state.updates[0] is update:
+                            self.state.updates.pop(0)
+                    else:
+                        await asyncio.sleep(WEBHOOK_RETRY_S)
+
     async def _m_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.state.webhook is not None:
+            raise BotApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            )
         offset = _int(params.get("offset", 0), "offset")
         limit = min(_int(params.get("limit", 100), "limit"), 100)
         timeout = min(_int(params.get("timeout", 0), "timeout"), 50)
@@ -295,7 +379,11 @@ class SandboxServer:
         chat = self._writable_chat(params)
         text, safe_html = _text(params)
         markup = _markup(params.get("reply_markup"))
-        return self._store(chat, self.state.bot, text=text, html=safe_html, reply_markup=markup)
+        # Kept on the message as the Bot API returns it: tests check where previews are off.
+        previews = _json(params.get("link_preview_options"), "link_preview_options")
+        return self._store(
+            chat, self.state.bot, text=text, html=safe_html, reply_markup=markup, link_preview_options=previews
+        )
 
     async def _m_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._writable_chat(params)
@@ -406,11 +494,36 @@ class SandboxServer:
     def _push_update(self, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         self.state.updates.append({"update_id": update_id, **update})
-        assert self._new_update is not None
+        assert self._new_update is not None and self._webhook_due is not None
         self._new_update.set()
+        self._webhook_due.set()
         return update_id
 
     # ----- the people's side: the chat page and tests ----------------------------------------------
+
+    @web.middleware
+    async def _people_side_guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        """/sandbox/api/* acts as any roster person and shows the bot's messages (login links among
+        them), so only this server's own page and local clients may use it: another web page in the
+        same browser may not post to it (a JSON body needs a CORS preflight, which is never granted;
+        its Origin is not ours), nor read it through a rebound DNS name (its Host is not ours)."""
+        if request.path.startswith("/sandbox/api/"):
+            if refusal := self._refusal(request):
+                return web.json_response(
+                    {"ok": False, "error_code": 403, "description": f"Forbidden: {refusal}"}, status=403
+                )
+        return await handler(request)
+
+    def _refusal(self, request: web.Request) -> str | None:
+        hosts = {f"{name}:{self.port}" for name in ("127.0.0.1", "localhost", "[::1]", self.host)}
+        if request.host not in hosts:
+            return "unknown Host"
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in {f"http://{host}" for host in hosts}:
+            return "foreign Origin"
+        if request.method not in {"GET", "HEAD"} and request.content_type != "application/json":
+            return "a JSON body is required"
+        return None
 
     async def _page(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
@@ -560,6 +673,12 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
     elif request.can_read_body:
         params.update(await request.post())
     return params
+
+
+def _recent(messages: dict[Any, list[dict[str, Any]]], keep_days: int | None) -> dict[int, list[dict[str, Any]]]:
+    """The chats by id without the messages older than `keep_days` days (None: all kept)."""
+    cutoff = 0 if keep_days is None else time.time() - keep_days * 86400
+    return {int(chat): [m for m in chat_messages if m["date"] >= cutoff] for chat, chat_messages in messages.items()}
 
 
 def _int(value: Any, name: str) -> int:

@@ -1,13 +1,15 @@
 """The admin commands of the `zhengwu` CLI."""
 
+import stat
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.db import CuratedAnswer
+from bot.db import CuratedAnswer, QuestionLog
 from bot.qa import curated
 from bot.qa.library import RulebookLibrary
 from bot.sandbox.launch import SANDBOX_TOKEN
@@ -104,3 +106,46 @@ def test_curated_answers_move_to_another_installation(
     assert main(["import-answers", str(exported)]) == 0
     out = capsys.readouterr().out
     assert "curated answers added: 1" in out and "curated answers added: 0" in out
+
+
+def test_purged_questions_are_gone_from_the_sqlite_files_and_data_files_are_private(tmp_path: Path) -> None:
+    assert main(["purge"]) == 0  # creates this installation's database
+    database_file = tmp_path / "zhengwu.sqlite3"
+    # A bot still holding the database open: what it wrote sits in the -wal file.
+    bot = Database(f"sqlite:///{database_file}")
+    marker = "身份证110101199003071234的事找谁"
+    with bot.session() as session:
+        session.add(
+            QuestionLog(
+                asked_at=datetime(2020, 1, 1, tzinfo=UTC),
+                telegram_user_id=5,
+                chat_id=5,
+                question=marker,
+                cited=[],
+                related=[],
+                scores=[],
+                declined=True,
+                latency_ms=1.0,
+            )
+        )
+        session.commit()
+    sqlite_files = [database_file, tmp_path / "zhengwu.sqlite3-wal", tmp_path / "zhengwu.sqlite3-shm"]
+    assert any(marker.encode() in f.read_bytes() for f in sqlite_files if f.exists())
+    try:
+        assert main(["purge"]) == 0
+        for file in sqlite_files:
+            if file.exists():
+                assert marker.encode() not in file.read_bytes(), file.name
+                assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
+    finally:
+        bot.dispose()
+    exported = tmp_path / "answers.jsonl"
+    assert main(["export-answers", str(exported)]) == 0
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600
+
+
+def test_a_new_data_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHENGWU_BOT_DATA_DIR", str(tmp_path / "new" / "data"))
+    assert main(["purge"]) == 0
+    assert stat.S_IMODE((tmp_path / "new" / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "new" / "data" / "zhengwu.sqlite3").stat().st_mode) == 0o600

@@ -2,9 +2,11 @@
 SQLite and PostgreSQL; the pages in headless Chromium (screenshots in test-artifacts/), the rules
 of access over plain HTTP."""
 
+import asyncio
 import re
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,8 +14,12 @@ from pathlib import Path
 import httpx
 import icalendar
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
+from sqlalchemy import select
 
+from bot.console import auth
+from bot.console.server import ConsoleServer
+from bot.db import Person
 from bot.deadlines import service as deadlines
 from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.harness import RunningBot, start_sandbox
@@ -87,24 +93,117 @@ def _link(console: Console, user: int) -> str:
     return match[0]
 
 
+def _use(http: httpx.Client, link: str) -> httpx.Response:
+    """Open a login link and press its button, as a person does."""
+    page = http.get(link)
+    if page.status_code != 200:
+        return page
+    return http.post(link, data={"check": re.search(r'name="check" value="([^"]+)"', page.text)[1]})
+
+
 def _signed_in(console: Console, user: int) -> httpx.Client:
     http = httpx.Client(base_url=console.url, follow_redirects=True)
-    assert http.get(_link(console, user)).status_code == 200
+    assert _use(http, _link(console, user)).status_code == 200
     return http
+
+
+def _sign_in_browser(page: Page, link: str) -> None:
+    page.goto(link)
+    page.locator("form button").click()
+    page.wait_for_url("**/leaves")
 
 
 def test_a_login_link_works_once_and_only_for_ten_minutes(console: Console) -> None:
     link = _link(console, STAFF)
-    assert httpx.get(link, follow_redirects=True).status_code == 200
-    reused = httpx.get(link, follow_redirects=True)
+    assert _use(httpx.Client(follow_redirects=True), link).status_code == 200
+    reused = _use(httpx.Client(follow_redirects=True), link)
     assert reused.status_code == 403 and "已经用过" in reused.text
     late = _link(console, STAFF)
     console.services.clock.set(NOW + timedelta(minutes=11))
     try:
-        assert httpx.get(late, follow_redirects=True).status_code == 403
+        assert _use(httpx.Client(follow_redirects=True), late).status_code == 403
     finally:
         console.services.clock.set(NOW)
     assert httpx.get(console.url + "/leaves").status_code == 403, "no page without signing in"
+
+
+def test_opening_the_link_signs_in_only_by_its_button_and_no_preview_is_fetched(console: Console) -> None:
+    reply = console.client.ask(STAFF, "/console")[0]
+    assert reply["link_preview_options"] == {"is_disabled": True}
+    link = re.search(r"http://\S+/login/\S+", reply["text"])[0]
+    preview_fetcher = httpx.Client()
+    for _ in range(2):
+        opened = preview_fetcher.get(link)
+        assert opened.status_code == 200 and "郑好" in opened.text and "登录" in opened.text
+        assert "zw_console" not in opened.headers.get("set-cookie", "")
+    forged = httpx.post(link, data={"check": "guessed"}, cookies={"zw_login": "other"})
+    assert forged.status_code == 403, "a post from another site carries no matching check cookie"
+    assert _use(httpx.Client(follow_redirects=True), link).status_code == 200, "the link still works once"
+
+
+def test_someone_elses_link_asks_before_switching_the_browser(console: Console) -> None:
+    http = _signed_in(console, STAFF)
+    link = _link(console, DIRECTOR)
+    page = http.get(link)
+    assert page.status_code == 200 and "现在以" in page.text
+    assert "郑好" in page.text and "赵敏" in page.text and "切换为" in page.text
+    assert "郑好" in http.get("/feeds").text, "opening the link switched nothing"
+    assert _use(http, link).status_code == 200
+    assert "赵敏" in http.get("/feeds").text
+
+
+def test_a_broken_form_gets_a_page_not_a_traceback(console: Console, caplog: pytest.LogCaptureFixture) -> None:
+    broken = {"content": b"--xyz\r\nbroken", "headers": {"Content-Type": "multipart/form-data; boundary=xyz"}}
+    stranger = httpx.post(console.url + "/feeds", **broken)
+    assert stranger.status_code == 403 and "请先登录" in stranger.text
+    signed = _signed_in(console, DIRECTOR).post("/feeds", **broken)
+    assert signed.status_code == 400 and "表单无法读取" in signed.text
+    assert httpx.post(_link(console, STAFF), **broken).status_code == 400
+    assert not [r for r in caplog.records if r.exc_info], "nothing was logged as an error"
+
+
+def test_no_page_can_be_framed_by_another_site(console: Console) -> None:
+    http = _signed_in(console, DIRECTOR)
+    responses = [
+        http.get("/leaves"),
+        http.get("/leaves/999999"),
+        httpx.get(console.url + "/leaves"),
+        httpx.get(console.url + "/"),
+        httpx.get(_link(console, STAFF)),
+    ]
+    for response in responses:
+        assert response.headers["X-Frame-Options"] == "DENY", response.url
+        assert response.headers["Content-Security-Policy"] == "frame-ancestors 'none'", response.url
+
+
+def test_the_session_cookie_is_secure_when_the_console_is_reached_over_https(console: Console) -> None:
+    found = console.services
+    with found.database.session() as session:
+        person = session.scalar(select(Person).where(Person.telegram_user_id == STAFF))
+        token = auth.issue_login(session, person, NOW)
+        session.commit()
+
+    async def sign_in() -> list[str]:
+        server = ConsoleServer(found, "127.0.0.1", 0, public_url="https://console.example.gov.cn")
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+                page = await http.get(f"/login/{token}")
+                check = re.search(r'name="check" value="([^"]+)"', page.text)[1]
+                # Secure cookies are not sent back over this test's plain http: send the check by hand.
+                http.cookies.clear()
+                signed = await http.post(
+                    f"/login/{token}", data={"check": check}, headers={"Cookie": f"zw_login={check}"}
+                )
+                return page.headers.get_list("set-cookie") + signed.headers.get_list("set-cookie")
+        finally:
+            await server.stop()
+
+    with ThreadPoolExecutor(1) as thread:  # the module's browser holds this thread's event loop
+        cookies = thread.submit(asyncio.run, sign_in()).result(30)
+    session_cookie = next(c for c in cookies if c.startswith("zw_console="))
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+    assert all("Secure" in c for c in cookies if c.startswith("zw_login="))
 
 
 def test_staff_cannot_open_another_persons_leave_or_the_office_view(console: Console) -> None:
@@ -147,7 +246,7 @@ def test_the_office_sees_the_month_with_the_ab_conflict_and_overdue_deadlines_fi
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(_link(console, DIRECTOR))
+    _sign_in_browser(page, _link(console, DIRECTOR))
     page.goto(console.url + "/leaves?month=2026-12")
     conflict = page.locator(f'a.leave.conflict[href="/leaves/{console.leave_id}"]').first
     assert conflict.is_visible()
@@ -167,7 +266,7 @@ def test_the_office_sees_the_month_with_the_ab_conflict_and_overdue_deadlines_fi
 def test_a_topic_moves_columns_after_a_review_press_in_chat(console: Console, browser: Browser) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(_link(console, DIRECTOR))
+    _sign_in_browser(page, _link(console, DIRECTOR))
     page.goto(console.url + "/topics")
     card = page.locator(f'[data-topic="{console.topic_id}"]')
     before = card.locator("xpath=ancestor::div[@data-column]").get_attribute("data-column")

@@ -5,84 +5,30 @@ A real `zhengwu run` process polls the sandbox over HTTP. While the kill is prep
 fails every send (502), so the decision is committed but nothing has reached anyone.
 """
 
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import PROJECT_ROOT
 from bot.leave.models import LeaveRequest
 from bot.sandbox.client import SandboxClient, buttons
-from bot.sandbox.harness import start_sandbox
 from bot.sandbox.server import SandboxServer
-from bot.services import Services, build_services
+from bot.services import Services
 from bot.workflow.models import OutboxMessage, OutboxStatus
 from retrieval.engine import RulesEngine
-from tests.conftest import bot_process_env, make_settings
+from tests.bot.processes import WAIT_S, BotProcess, bot_beside_sandbox, wait_until
 from tests.handlers.test_concurrency import _file_leave
 
 HEAD, DEPUTY, DEPUTY_B, OFFICE_GROUP = 10001, 10003, 10004, -1001000000001
-WAIT_S = 60.0
-
-
-def _wait(probe: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if result := probe():
-            return result
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-class BotProcess:
-    """`zhengwu run` against the sandbox, as a separate process that can be killed."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"], env=self.env, cwd=PROJECT_ROOT, stdout=out, stderr=out
-            )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        """After the test: nothing is owed any more, so no graceful stop (it waits out a long poll)."""
-        if self.process is not None and self.process.poll() is None:
-            self.kill()
 
 
 @pytest.fixture
 def world(
     database_url: str, tmp_path: Path, chroma_dir: Path, engine: RulesEngine
 ) -> Iterator[tuple[Services, SandboxServer, BotProcess]]:
-    # A copy of the session's index of the shipped rulebook (`engine` built it): the bot process
-    # starts without re-embedding, and never shares a Chroma folder with this process.
-    shutil.copytree(chroma_dir, tmp_path / "chroma")
-    settings = make_settings(tmp_path, database_url=database_url)
-    found = build_services(settings, with_engine=False)
-    server = start_sandbox(found)
-    env = bot_process_env(
-        server.bot_api_base_url, database_url, tmp_path / "data", retrieval_chroma_dir=str(tmp_path / "chroma")
-    )
-    bot = BotProcess(env, tmp_path / "bot.log")
-    yield found, server, bot
-    bot.stop()
-    server.stop_thread()
-    found.database.dispose()
+    with bot_beside_sandbox(database_url, tmp_path, chroma_dir) as world:
+        yield world
 
 
 def _outbox(found: Services) -> list[OutboxMessage]:
@@ -108,7 +54,7 @@ def test_killed_after_the_decision_commits_everyone_is_told_once_after_restart(w
         caused = _outbox(found)[sent_before:]
         return bool(caused) and all(r.status == OutboxStatus.PENDING and r.attempts >= 1 for r in caused)
 
-    _wait(decided_and_tried, "the decision committed and its sends failed once")
+    wait_until(decided_and_tried, "the decision committed and its sends failed once")
     with found.database.session() as session:
         assert session.get(LeaveRequest, request_id).status == "approved"
     bot.kill()
@@ -117,7 +63,7 @@ def test_killed_after_the_decision_commits_everyone_is_told_once_after_restart(w
 
     client.clear_faults()
     bot.start()
-    _wait(lambda: all(r.status == OutboxStatus.SENT for r in _outbox(found)), "every message sent after restart")
+    wait_until(lambda: all(r.status == OutboxStatus.SENT for r in _outbox(found)), "every message sent after restart")
 
     def told(chat: int, *contains: str) -> int:
         return len([m for m in client.bot_messages(chat) if all(c in m.get("text", "") for c in contains)])

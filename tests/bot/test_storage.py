@@ -7,12 +7,14 @@ import pytest
 from sqlalchemy import inspect, select
 
 from bot.config import PROJECT_ROOT
-from bot.db import Person, QuestionLog, utcnow
+from bot.db import InviteCode, Person, QuestionLog, utcnow
 from bot.errors import InvalidInput, NotFound, RosterError
 from bot.privacy import purge_question_log
 from bot.qa.service import question_stats, record_feedback
 from bot.roster import RosterEntry, create_invite, read_roster, redeem_invite, require_person, sync_roster
 from bot.storage import Database
+
+INVITE_VALID = timedelta(hours=72)
 
 
 def test_migrations_create_every_table_and_run_twice_harmlessly(database: Database) -> None:
@@ -39,8 +41,9 @@ def test_sample_roster_covers_every_position_and_ab_pairs() -> None:
 def test_roster_sync_updates_people_and_keeps_invite_bindings(database: Database) -> None:
     with database.session() as session:
         sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1), RosterEntry("乙", "工作人员")])
-        code = create_invite(session, "乙")
-        redeem_invite(session, code, 2)
+        now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+        code = create_invite(session, "乙", now, INVITE_VALID)
+        redeem_invite(session, code, 2, now)
         session.commit()
     with database.session() as session:
         sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1), RosterEntry("乙", "副区长", areas=["教育"])])
@@ -54,14 +57,29 @@ def test_roster_sync_updates_people_and_keeps_invite_bindings(database: Database
 
 
 def test_invite_code_works_once_and_only_for_roster_names(database: Database) -> None:
+    now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
     with database.session() as session:
         sync_roster(session, [RosterEntry("甲", "工作人员")])
-        code = create_invite(session, "甲")
-        assert redeem_invite(session, code, 42).name == "甲"
+        code = create_invite(session, "甲", now, INVITE_VALID)
+        assert redeem_invite(session, code, 42, now).name == "甲"
         with pytest.raises(InvalidInput):
-            redeem_invite(session, code, 43)
+            redeem_invite(session, code, 43, now)
         with pytest.raises(NotFound):
-            create_invite(session, "不在花名册")
+            create_invite(session, "不在花名册", now, INVITE_VALID)
+
+
+def test_invite_codes_are_stored_hashed_and_expire(database: Database) -> None:
+    now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "工作人员"), RosterEntry("乙", "工作人员")])
+        late = create_invite(session, "甲", now, INVITE_VALID)
+        timely = create_invite(session, "乙", now, INVITE_VALID)
+        session.commit()
+        stored = session.scalars(select(InviteCode.code_hash)).all()
+        assert late not in stored and timely not in stored, "only hashes are kept"
+        with pytest.raises(InvalidInput, match="已过期"):
+            redeem_invite(session, late, 42, now + INVITE_VALID)
+        assert redeem_invite(session, timely, 43, now + INVITE_VALID - timedelta(minutes=1)).name == "乙"
 
 
 def _logged(question: str, declined: bool = True, asked_at: datetime | None = None) -> QuestionLog:

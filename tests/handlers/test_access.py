@@ -1,5 +1,7 @@
 """Who may do what: unbound accounts, admins, and binding by invite code."""
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.db import QuestionLog
@@ -31,7 +33,9 @@ def test_stats_are_for_admins_only(live_bot: LiveBot) -> None:
 def test_invite_code_binds_an_account_once(live_bot: LiveBot) -> None:
     services, client = live_bot.services, live_bot.client
     with services.database.session() as session:
-        code = create_invite(session, "黄小红")
+        code = create_invite(
+            session, "黄小红", services.clock.now(), timedelta(hours=services.settings.invite_valid_hours)
+        )
         session.commit()
     newcomer = next(u["id"] for u in client.state()["users"] if u["first_name"].startswith("黄小红"))
     [bound] = client.ask(newcomer, f"/start {code}")
@@ -39,7 +43,7 @@ def test_invite_code_binds_an_account_once(live_bot: LiveBot) -> None:
     [who] = client.ask(newcomer, "/whoami")
     assert "您是 黄小红（工作人员，区政府办公室）" in who["text"]
     [again] = client.ask(PRIVATE["visitor"], f"/start {code}")
-    assert "邀请链接无效或已被使用" in again["text"]
+    assert "邀请链接无效、已过期或已被使用" in again["text"]
     [still_unbound] = client.ask(PRIVATE["visitor"], "/whoami")
     assert "尚未绑定" in still_unbound["text"]
 
