@@ -129,7 +129,11 @@ def _form_view(
     if step == Step.MEETING:
         rows = [[(m, fill(i))] for i, m in enumerate(MEETING_TYPES)]
     elif step == Step.DEPARTMENT:
-        rows = [[(d, fill(i))] for i, d in enumerate(departments)]
+        # The requester's own department first, marked as the default.
+        rows = sorted(
+            ([(d + ("✓" if d == topic.department else ""), fill(i))] for i, d in enumerate(departments)),
+            key=lambda row: not row[0][0].endswith("✓"),
+        )
     elif step == Step.DEPUTY:
         rows = [
             [(f"{d.name}（{d.position}）" + ("✓" if topic.deputy_id == d.id else ""), fill(d.id))] for d in deputies

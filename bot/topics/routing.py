@@ -46,13 +46,15 @@ def chain(session: Session, meeting_type: str, deputy: Person | None) -> list[St
     missing = [role for role, _, person in wanted if person is None]
     if missing:
         raise InvalidInput(f"花名册中没有{'、'.join(missing)}，无法按第四十九条流转。")
-    stages = []
+    stages: list[Stage] = []
     for role, action, person in wanted:
         assert person is not None
-        # The same person holding two consecutive roles decides once.
-        if stages and stages[-1].person_id == person.id:
-            continue
-        stages.append(Stage(role, action, person.id, person.name))
+        # One person holding two roles of the chain (the 常务副区长 who is also the 分管副区长) acts
+        # once, at the later stage, which says why: “常务副区长（兼分管副区长）”.
+        earlier = [s.role for s in stages if s.person_id == person.id]
+        stages = [s for s in stages if s.person_id != person.id]
+        both = f"{role}（兼{'、'.join(earlier)}）" if earlier else role
+        stages.append(Stage(both, action, person.id, person.name))
     return stages
 
 

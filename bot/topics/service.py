@@ -180,7 +180,9 @@ def open_form(session: Session, person: Person) -> int:
             step=Step.MEETING,
             filled=[],
             checklist={},
+            # The requester's own department (and its 分管副区长) until another is chosen.
             department=person.department,
+            deputy=deputy_for(session, person.department) if person.department else None,
         )
         session.add(topic)
         session.flush()

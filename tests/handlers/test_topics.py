@@ -9,22 +9,32 @@ from tests.handlers.conftest import LiveBot
 from tests.handlers.leave_steps import NOT_A_REPLY, answer, press
 
 HEAD, EXECUTIVE, DEPUTY, DIRECTOR, VICE_DIRECTOR, HOUSING_HEAD = 10001, 10002, 10003, 10005, 10006, 10009
+FINANCE_HEAD = 10008
 HOUSING = "区住房和城乡建设局"
 
 
 def fill_topic(
-    live_bot: LiveBot, user: int, meeting: str, title: str, matter: str = "工作汇报", skip: dict[str, str] | None = None
+    live_bot: LiveBot,
+    user: int,
+    meeting: str,
+    title: str,
+    matter: str = "工作汇报",
+    skip: dict[str, str] | None = None,
+    department: str = HOUSING,
+    deputy: str = "张伟（副区长）",
 ) -> dict:
-    """Fill a topic form (department 区住房和城乡建设局); returns the confirmation message."""
+    """Fill a topic form for the requester's own department (offered first, as the default) and its
+    分管副区长; returns the confirmation message."""
     client = live_bot.client
     form = answer(client, user, "/topic")
     form = press(client, user, form, meeting, "请输入议题名称")
     form = answer(client, user, title)
     form = answer(client, user, f"{title}的具体安排，请会议研究。")
     assert "汇报部门" in form["text"]
-    form = press(client, user, form, HOUSING, "分管副区长")
-    assert "张伟（副区长）✓" in buttons(form)
-    form = press(client, user, form, "张伟（副区长）✓", "事项类型")
+    assert next(iter(buttons(form))) == f"{department}✓", "the requester's own department is the default"
+    form = press(client, user, form, f"{department}✓", "分管副区长")
+    assert f"{deputy}✓" in buttons(form)
+    form = press(client, user, form, f"{deputy}✓", "事项类型")
     form = press(client, user, form, matter, "已征求哪些部门的意见")
     form = answer(client, user, "区财政局、区自然资源局")
     form = answer(client, user, "2027-03-15")
@@ -110,13 +120,34 @@ def test_each_meeting_type_goes_to_the_reviewers_and_deciders_of_article_49(
     assert meeting in told[0]["text"]
 
 
+def test_the_executive_deputy_who_is_also_the_deputy_in_charge_appears_once_and_the_chain_says_why(
+    live_bot: LiveBot,
+) -> None:
+    client = live_bot.client
+    marks = {p: _last_id(live_bot, p) for p in (DIRECTOR, EXECUTIVE, HEAD)}
+    confirm = fill_topic(
+        live_bot, FINANCE_HEAD, "常务会议", "年度预算调整", department="区财政局", deputy="李明华（常务副区长）"
+    )
+    sent = press(client, FINANCE_HEAD, confirm, "✅ 提交", "流程（第四十九条）")
+    route = sent["text"].split("流程（第四十九条）：")[1].split("\n")[0]
+    assert route == "办公室主任审核 → 常务副区长（兼分管副区长）确定 → 区长确定"
+    _pass_chain(live_bot, _number(confirm), [DIRECTOR, EXECUTIVE, HEAD], dict(marks))
+    card = _stage_message_any(live_bot, EXECUTIVE, marks[EXECUTIVE], _number(confirm))
+    assert "第2/3步：常务副区长（兼分管副区长）" in card["text"]
+
+
+def _stage_message_any(live_bot: LiveBot, person: int, after: int, number: str) -> dict:
+    """The person's stage card of topic `number`, whether or not it has been acted on."""
+    return next(m for m in live_bot.client.bot_messages(person, after) if f"#{number}（" in m["text"])
+
+
 def test_normative_document_without_legality_review_is_refused_citing_article_19(live_bot: LiveBot) -> None:
     client = live_bot.client
     form = answer(client, HOUSING_HEAD, "/topic")
     form = press(client, HOUSING_HEAD, form, "常务会议", "请输入议题名称")
     form = answer(client, HOUSING_HEAD, "物业管理办法")
     form = answer(client, HOUSING_HEAD, "审议物业管理规范性文件")
-    form = press(client, HOUSING_HEAD, form, HOUSING, "分管副区长")
+    form = press(client, HOUSING_HEAD, form, f"{HOUSING}✓", "分管副区长")
     form = press(client, HOUSING_HEAD, form, "张伟（副区长）✓", "事项类型")
     form = press(client, HOUSING_HEAD, form, "规范性文件", "已征求哪些部门的意见")
     form = answer(client, HOUSING_HEAD, "无")
