@@ -306,7 +306,7 @@ NOTICES = {
     ),
     "leave.group_away": lambda r, today: (
         f"📢 {_who(r)} {service.period_label(r, today)} {privacy.public_leave_kind(r.kind)}"
-        + (f"，期间由 {r.acting.name} 代行职责" if r.acting else "")
+        + (f"，期间由 {_now_acting(r)} 代行职责" if r.acting or r.named_acting else "")
         + "。"
     ),
     "leave.group_back": lambda r, today: f"📢 {_who(r)} 已销假返岗。",
