@@ -5,7 +5,7 @@ handlers. Commands (/leave), addresses, HTML tags, placeholders and the office's
 
 import re
 import types
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -70,6 +70,26 @@ def test_leave_notices_are_chinese() -> None:
     )
     for template, render in leave.NOTICES.items():
         assert not english_words(render(request, date(2026, 12, 3))), template
+
+
+def test_leave_notices_about_acting_and_pending_approvals_are_chinese() -> None:
+    submitted = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    request = LeaveRequest(
+        id=1,
+        requester=Person(name="王建国", position="区长"),
+        kind="休假",
+        status="pending",
+        start_date=date(2026, 12, 7),
+        end_date=date(2026, 12, 9),
+        named_acting=Person(name="李明华", position="常务副区长"),
+        approver=Person(name="赵敏", position="办公室主任"),
+        submitted_at=submitted,
+    )
+    facts = {"because": "常务副区长同期不在岗", "article": 9, "hours": 8.0, "basis": "（第七十九条）"}
+    facts["submitted"] = submitted.isoformat()
+    for template, render in leave.NOTICES_WITH_FACTS.items():
+        text = render(request, date(2026, 12, 3), facts)
+        assert text and not english_words(text), template
 
 
 @pytest.mark.parametrize(
