@@ -19,6 +19,7 @@ from bot.calendar.overrides import load_calendar
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
+from bot.errors import DomainError
 from bot.leave import service
 from bot.leave.export import export_file
 from bot.leave.models import LeaveRequest
@@ -592,11 +593,15 @@ async def come_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             service.await_return_report(session, person, open_leaves[0][0], open_leaves[0][1], today)
         return open_leaves
 
-    open_leaves = await command(context, work)
-    if not open_leaves:
-        await tell(update, context, "您没有需要销假的请假。")
-        return
+    try:
+        open_leaves, refusal = await command(context, work), None
+    except DomainError as exc:  # it names the leave and its dates
+        open_leaves, refusal = [], str(exc)
+    # Every answer of /back is about the person's own leave: in their private chat (bot.privacy).
     chat_id = await private_chat(update, context)
+    if not open_leaves:
+        await send_html(context, chat_id, escape(refusal or "您没有需要销假的请假。"))
+        return
     if len(open_leaves) == 1:
         await send_html(context, chat_id, RETURN_PROMPT.format(id=open_leaves[0][0]))
     else:

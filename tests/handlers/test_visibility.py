@@ -7,9 +7,13 @@ and the office admins."""
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy.orm import Session
 
+from bot.leave import service as leave
+from bot.leave.models import LeaveRequest
 from bot.privacy import GROUP_NOTE
 from bot.sandbox.client import Message, SandboxClient, buttons
+from bot.workflow.review import Verdict
 from handlers.common import APOLOGY
 from handlers.topics import TopicButton
 from tests.handlers.conftest import OFFICE_GROUP, LiveBot
@@ -22,6 +26,7 @@ COMMANDS = ("/leaves", "/topics", "/agenda", "/deadlines", "/back", "/stats", "/
 # leave, DIRECTOR is an office admin; STAFF has nothing to do with either.
 ROLES = {"head": HEAD, "deputy": DEPUTY, "director": DIRECTOR, "staff": STAFF}
 MAY_READ_REASON = {HEAD, DEPUTY, DIRECTOR}
+OFFICE_DEPUTY = 10007  # an 办公室副主任 whom no other test gives an approved leave
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +118,29 @@ def test_a_topic_history_goes_only_to_people_on_it_and_only_privately(
         assert client.wait_for(file_names, "the history file") == [f"议题{topic_id}记录.csv"]
     else:
         assert "全部记录" in client.wait_message(who, after, RETURN_REASON)["text"]
+
+
+def test_back_in_the_group_refuses_privately_without_the_leaves_dates_in_the_group(live_bot: LiveBot) -> None:
+    found, client = live_bot.services, live_bot.client
+    request_id = _file_leave(found, OFFICE_DEPUTY, "事假", "2027-12-27", "2027-12-27", reason=REASON)
+
+    def approve(session: Session) -> None:
+        request = session.get(LeaveRequest, request_id)
+        leave.decide(session, request_id, request.version, request.approver, Verdict.PASS, found.context(session))
+
+    found.run(approve)
+    live_bot.deliver()
+    marks = {chat: _last_id(client, chat) for chat in (OFFICE_GROUP, OFFICE_DEPUTY)}
+    [note] = client.ask(OFFICE_DEPUTY, "/back", chat_id=OFFICE_GROUP)
+    assert note["text"] == GROUP_NOTE
+    refusal = client.wait_message(OFFICE_DEPUTY, marks[OFFICE_DEPUTY], "还没有开始")
+    assert "12月27日" in refusal["text"]
+    in_group = " ".join(m.get("text") or "" for m in _said_since(client, marks, OFFICE_GROUP))
+    assert "12月27日" not in in_group and "还没有开始" not in in_group
+
+    def withdraw(session: Session) -> None:  # later tests find this person without leave
+        request = session.get(LeaveRequest, request_id)
+        leave.withdraw(session, request.requester, request_id, request.version, found.context(session))
+
+    found.run(withdraw)
+    live_bot.deliver()
