@@ -57,3 +57,14 @@ def test_bad_toml_and_missing_file_are_reported(tmp_path: Path) -> None:
         load_settings(broken, {})
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "missing.toml", {})
+
+
+def test_webhook_mode_listens_locally_and_checks_the_secrets_alphabet() -> None:
+    env = {"TELEGRAM_BOT_TOKEN": "123:abc", "ZHENGWU_TELEGRAM_MODE": "webhook"}
+    env["ZHENGWU_TELEGRAM_WEBHOOK_URL"] = "https://bot.example.gov.cn/"
+    settings = load_settings(DEFAULT_CONFIG, env | {"TELEGRAM_WEBHOOK_SECRET": "Abc_123-xyz"})
+    assert settings.telegram.webhook_listen == "127.0.0.1"
+    assert settings.telegram.webhook_url == "https://bot.example.gov.cn"
+    assert settings.telegram.webhook_secret == "Abc_123-xyz"
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_settings(DEFAULT_CONFIG, env | {"TELEGRAM_WEBHOOK_SECRET": "has spaces"})
