@@ -175,15 +175,7 @@ class ConsoleServer:
         check = secrets.token_urlsafe(24)
         body = TEMPLATES.get_template("login.html").render(person=person, current=current, check=check, viewer=None)
         response = web.Response(text=body, content_type="text/html")
-        response.set_cookie(
-            LOGIN_CHECK,
-            check,
-            max_age=int(auth.LOGIN_VALID.total_seconds()),
-            httponly=True,
-            samesite="Strict",
-            path="/login/",
-            secure=self._secure_cookies,
-        )
+        self._set_cookie(response, LOGIN_CHECK, check, auth.LOGIN_VALID, "Strict", "/login/")
         return response
 
     async def _login(self, request: web.Request) -> web.Response:
@@ -201,17 +193,23 @@ class ConsoleServer:
 
         session_id = await self._run(work)
         response = web.HTTPSeeOther("/leaves")
-        response.set_cookie(
-            COOKIE,
-            session_id,
-            max_age=int(auth.SESSION_VALID.total_seconds()),
-            httponly=True,
-            samesite="Lax",
-            path="/",
-            secure=self._secure_cookies,
-        )
+        self._set_cookie(response, COOKIE, session_id, auth.SESSION_VALID, "Lax", "/")
         response.del_cookie(LOGIN_CHECK, path="/login/", secure=self._secure_cookies, samesite="Strict")
         raise response
+
+    def _set_cookie(
+        self, response: web.StreamResponse, name: str, value: str, lifetime: timedelta, samesite: str, path: str
+    ) -> None:
+        """An HttpOnly cookie, Secure when browsers reach the console over HTTPS."""
+        response.set_cookie(
+            name,
+            value,
+            max_age=int(lifetime.total_seconds()),
+            httponly=True,
+            samesite=samesite,
+            path=path,
+            secure=self._secure_cookies,
+        )
 
     def _logout(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
         auth.sign_out(session, request.cookies.get(COOKIE, ""))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.db import CuratedAnswer, QuestionLog
+from bot.db import CuratedAnswer
 from bot.qa import curated
 from bot.qa.library import RulebookLibrary
 from bot.sandbox.launch import SANDBOX_TOKEN
@@ -17,6 +17,7 @@ from bot.sandbox.server import SandboxServer
 from bot.storage import Database
 from knowledge import load_library
 from retrieval.engine import RulesEngine
+from tests.bot.test_storage import _logged
 from tests.conftest import bot_process_env
 
 
@@ -115,19 +116,7 @@ def test_purged_questions_are_gone_from_the_sqlite_files_and_data_files_are_priv
     bot = Database(f"sqlite:///{database_file}")
     marker = "身份证110101199003071234的事找谁"
     with bot.session() as session:
-        session.add(
-            QuestionLog(
-                asked_at=datetime(2020, 1, 1, tzinfo=UTC),
-                telegram_user_id=5,
-                chat_id=5,
-                question=marker,
-                cited=[],
-                related=[],
-                scores=[],
-                declined=True,
-                latency_ms=1.0,
-            )
-        )
+        session.add(_logged(marker, asked_at=datetime(2020, 1, 1, tzinfo=UTC)))
         session.commit()
     sqlite_files = [database_file, tmp_path / "zhengwu.sqlite3-wal", tmp_path / "zhengwu.sqlite3-shm"]
     assert any(marker.encode() in f.read_bytes() for f in sqlite_files if f.exists())
