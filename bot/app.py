@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.console.server import ConsoleServer
 from bot.delivery import Delivery
 from bot.services import Services, build_services
+from bot.start_progress import StartProgress
 from bot.webhook import webhook_path, webhook_secret, webhook_url
 from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics, unanswered
 from handlers import console as console_handlers
@@ -176,7 +177,8 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
 
 def run(settings: Settings) -> None:
     """Run until interrupted: on the sandbox without a token, else on the configured Bot API."""
-    services = build_services(settings)
+    # The rules engine is loaded after the database: the sandbox's chat page is up meanwhile.
+    services = build_services(settings, with_engine=False)
     telegram = settings.telegram
     if settings.uses_sandbox:
         from bot.sandbox.launch import sandbox_application
@@ -184,6 +186,7 @@ def run(settings: Settings) -> None:
         application = sandbox_application(services, settings.sandbox.host, settings.sandbox.port)
     else:
         assert telegram.token is not None
+        services.load_engine(StartProgress())
         application = build_application(services, telegram.token, telegram.api_base_url)
     if telegram.mode == "webhook" and not settings.uses_sandbox:
         # PTB answers 403 to a request without this secret before reading it; Telegram sends it.

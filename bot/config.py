@@ -9,7 +9,7 @@ A bad value fails at start with one line naming the key.
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,10 +72,16 @@ class Settings:
     # Working hours a leave may wait for its approver before he is reminded, then the office told.
     leave_remind_after_hours: float = 4.0
     leave_escalate_after_hours: float = 8.0
+    # What the office calls each group under [groups] ([group_names]), as people see it.
+    group_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def uses_sandbox(self) -> bool:
         return self.telegram.token is None
+
+    def group_label(self, name: str) -> str:
+        """A configured group as people know it: its [group_names] entry, else "<name>群"."""
+        return self.group_names.get(name) or f"{name}群"
 
 
 class _Reader:
@@ -158,6 +164,12 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if not all(isinstance(v, int) and not isinstance(v, bool) and v < 0 for v in groups.values()):
         bad = next(k for k, v in groups.items() if not (isinstance(v, int) and v < 0))
         raise ConfigError(f"{path.name} [groups] {bad}: expected a negative group chat id, got {groups[bad]!r}")
+    group_names = tree.get("group_names", {})
+    for name, label in group_names.items():
+        if name not in groups:
+            raise ConfigError(f"{path.name} [group_names] {name}: {name!r} is not a name under [groups]")
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"{path.name} [group_names] {name}: expected the group's name, got {label!r}")
     notice_group = read.get("leave", "notice_group", str, "")
     if notice_group and notice_group not in groups:
         raise ConfigError(f"{path.name} [leave] notice_group: {notice_group!r} is not a name under [groups]")
@@ -171,6 +183,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         sandbox=SandboxSettings(read.get("sandbox", "host", str, "127.0.0.1"), read.get("sandbox", "port", int, 8081)),
         retrieval=_retrieval_settings(read, data_dir, env),
         groups=dict(groups),
+        group_names={name: label.strip() for name, label in group_names.items()},
         leave_notice_group=groups[notice_group] if notice_group else None,
         reminder_scan_seconds=read.get("reminders", "scan_seconds", float, 60.0),
         leave_remind_after_hours=_positive(

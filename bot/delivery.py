@@ -314,12 +314,10 @@ class Delivery:
             return f"{person.name}（{person.position}）的私聊"
         group = next((name for name, chat in self.services.settings.groups.items() if chat == chat_id), None)
         if group is not None:
-            return f"{GROUP_LABELS.get(group, group)}群"
+            return self.services.settings.group_label(group)
         return f"未登记的会话（编号 {chat_id}）"
 
 
-# The configured group names that are not the office's own words.
-GROUP_LABELS = {"office": "区政府办公室工作"}
 # What a failure means, before the Bot API's own words (kept for whoever looks into it).
 FAILURE_MEANING = (("403", "对方屏蔽了机器人或没有开启与机器人的私聊"), ("400", "会话不存在或机器人不在群中"))
 

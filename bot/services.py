@@ -19,6 +19,7 @@ from bot.storage import Database, open_database
 from bot.workflow.outbox import QUEUED, Doorbell
 from knowledge import load_library
 from retrieval.engine import RulesEngine
+from retrieval.progress import Progress, silent
 
 T = TypeVar("T")
 
@@ -60,6 +61,17 @@ class Services:
         self.database.checkpoint()
         return deleted
 
+    def load_engine(self, progress: Progress = silent) -> RulesEngine:
+        """Build the rules engine (a first start embeds the rulebooks and learns the examples:
+        minutes on a busy machine, told to `progress`), then let it learn the office's answers."""
+        engine = RulesEngine.from_settings(self.settings.retrieval, progress)
+        with self.database.session() as session:
+            office_examples = curated.as_examples(session)
+        if office_examples.questions:
+            engine.learn_office_answers(office_examples)
+        self.engine = engine
+        return engine
+
     def context(self, session: Session) -> WorkContext:
         """The time, the calendar with its overrides, and the group chats, for one unit of work."""
         return WorkContext(
@@ -74,12 +86,8 @@ class Services:
 
 def build_services(settings: Settings, engine: RulesEngine | None = None, with_engine: bool = True) -> Services:
     """Open the database (migrating it), sync the roster and rulebooks, load the rules engine
-    (a delivery-only process does without it)."""
+    (a delivery-only process does without it; the bot's start loads it later, `load_engine`)."""
     database = open_database(settings)
-    # Only an engine built here learns this database's answers; one passed in is someone else's.
-    learns = engine is None and with_engine
-    if learns:
-        engine = RulesEngine.from_settings(settings.retrieval)
     books = engine.books if engine else load_library(settings.retrieval.knowledge_dir)
     roster = read_roster(settings.roster_path)
     with database.session() as session:
@@ -88,7 +96,8 @@ def build_services(settings: Settings, engine: RulesEngine | None = None, with_e
         # An office answer resting on an article whose text changed is not used until reviewed.
         curated.flag_changed(session, library)
         session.commit()
-        office_examples = curated.as_examples(session)
-    if learns and engine and office_examples.questions:
-        engine.learn_office_answers(office_examples)
-    return Services(settings, database, engine, library, Clock(settings.timezone))
+    services = Services(settings, database, engine, library, Clock(settings.timezone))
+    # Only an engine built here learns this database's answers; one passed in is someone else's.
+    if engine is None and with_engine:
+        services.load_engine()
+    return services

@@ -15,18 +15,20 @@ from chromadb.config import Settings
 
 from retrieval.corpus import Corpus, Passage
 from retrieval.embeddings import Embedder
+from retrieval.progress import PASSAGES, Progress, silent
 
 log = logging.getLogger(__name__)
 # The embedder reads only the start of a question: its cost grows with the square of the length
 # (a pasted page took seconds), and a real question is a sentence or two.
 QUERY_WINDOW = 256
-_BATCH = 256
+# Small enough that a first start can say how far it is every few seconds.
+_BATCH = 32
 
 
 class DenseIndex:
     """Cosine search over article and sentence passages stored in Chroma."""
 
-    def __init__(self, path: Path, corpus: Corpus, embedder: Embedder) -> None:
+    def __init__(self, path: Path, corpus: Corpus, embedder: Embedder, progress: Progress = silent) -> None:
         self._corpus = corpus
         self._embedder = embedder
         path.mkdir(parents=True, exist_ok=True)
@@ -38,14 +40,15 @@ class DenseIndex:
         if self.rebuilt:
             client.delete_collection(name)
             collection = client.create_collection(name, metadata={"hnsw:space": "cosine", "content_hash": content_hash})
-            self._embed_into(collection, corpus.article_passages + corpus.sentence_passages)
+            self._embed_into(collection, corpus.article_passages + corpus.sentence_passages, progress)
         self._collection = collection
         # A question is embedded once, though both the search and the comparison with the office's
         # curated answers need its vector (thread-safe; callers never change the array).
         self._embed_window = functools.lru_cache(maxsize=4096)(self._embedder.embed_query)
 
-    def _embed_into(self, collection: chromadb.Collection, passages: list[Passage]) -> None:
+    def _embed_into(self, collection: chromadb.Collection, passages: list[Passage], progress: Progress) -> None:
         log.info("embedding %d passages with %s", len(passages), self._embedder.model_id)
+        progress(PASSAGES, 0, len(passages))
         for start in range(0, len(passages), _BATCH):
             batch = passages[start : start + _BATCH]
             vectors = self._embedder.embed_passages([p.indexed_text for p in batch])
@@ -54,6 +57,7 @@ class DenseIndex:
                 embeddings=vectors.tolist(),
                 metadatas=[{"kind": p.kind, "article": p.article_index} for p in batch],
             )
+            progress(PASSAGES, start + len(batch), len(passages))
 
     def article_vectors(self) -> np.ndarray:
         """The stored embedding of every article, in corpus order."""

@@ -20,6 +20,7 @@ from retrieval.examples import EXAMPLES_RULEBOOK, Examples, load_examples
 from retrieval.generate import LLMSettings, LLMWriter
 from retrieval.learned import Learned, cache_key, load_or_learn, teach
 from retrieval.lexical import LexicalIndex
+from retrieval.progress import EXAMPLES, Progress, silent
 from retrieval.search import CHANNEL_WEIGHTS, Channels, HybridSearcher, SearchResult
 
 log = logging.getLogger(__name__)
@@ -46,15 +47,18 @@ class RetrievalSettings:
 class RulesEngine:
     """Answers questions from the rulebooks with citations."""
 
-    def __init__(self, books: list[Rulebook], embedder: Embedder, settings: RetrievalSettings) -> None:
+    def __init__(
+        self, books: list[Rulebook], embedder: Embedder, settings: RetrievalSettings, progress: Progress = silent
+    ) -> None:
+        """`progress` hears how far a first start is (embedding the passages, learning the examples)."""
         self.books = books
         self.corpus = Corpus(books)
-        self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder)
+        self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder, progress)
         self.lexical = LexicalIndex(self.corpus)
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
         self._cache_dir = settings.chroma_dir
         self._model_id = embedder.model_id
-        self.learned = self._load_or_learn(load_examples())
+        self.learned = self._load_or_learn(load_examples(), progress)
         self.searcher.adapter = self.learned.adapter
         assert self.learned.scope is not None
         self.policy = AnswerPolicy(self.learned.scope)
@@ -64,9 +68,9 @@ class RulesEngine:
         self.signals(self.searcher.search("区长请假"))
 
     @classmethod
-    def from_settings(cls, settings: RetrievalSettings) -> "RulesEngine":
+    def from_settings(cls, settings: RetrievalSettings, progress: Progress = silent) -> "RulesEngine":
         books = load_library(settings.knowledge_dir)
-        return cls(books, make_embedder(settings.backend, settings.model_path), settings)
+        return cls(books, make_embedder(settings.backend, settings.model_path), settings, progress)
 
     def learn_office_answers(self, office_examples: Examples) -> threading.Thread:
         """Learn from the office's own answers (bot.qa.curated) as from the shipped examples, in a
@@ -84,9 +88,9 @@ class RulesEngine:
         self.office_learning.start()
         return self.office_learning
 
-    def _load_or_learn(self, examples: Examples) -> Learned:
+    def _load_or_learn(self, examples: Examples, progress: Progress = silent) -> Learned:
         key = cache_key(self.corpus.content_hash(self._model_id), examples.text(), str(CHANNEL_WEIGHTS))
-        return load_or_learn(self._cache_dir, key, lambda: self.learn(self._still_out_of_scope(examples)))
+        return load_or_learn(self._cache_dir, key, lambda: self.learn(self._still_out_of_scope(examples), progress))
 
     def search(self, question: str) -> SearchResult:
         return self.searcher.search(question[:MAX_QUESTION_CHARS])
@@ -95,9 +99,12 @@ class RulesEngine:
         """Cosine similarity of two questions (is one a paraphrase of the other?)."""
         return float(unit(self.dense.embed_question(first)) @ unit(self.dense.embed_question(second)))
 
-    def learn(self, examples: Examples) -> Learned:
+    def learn(self, examples: Examples, progress: Progress = silent) -> Learned:
         """What these examples teach: the adapter, the out-of-scope vectors and the scope model."""
-        channels = [self.searcher.channels(q[:MAX_QUESTION_CHARS]) for q in examples.questions]
+        channels = []
+        for question in examples.questions:  # most of the time: each question embedded and searched
+            channels.append(self.searcher.channels(question[:MAX_QUESTION_CHARS]))
+            progress(EXAMPLES, len(channels), len(examples.questions))
         judged = self.judge_unlearned(self.teach_in_folds(examples), channels, CHANNEL_WEIGHTS)
         features = np.array([signals.features() for _, signals in judged])
         scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))

@@ -12,6 +12,7 @@ from bot.app import build_application
 from bot.db import Person
 from bot.sandbox.server import SandboxServer, SandboxUser
 from bot.services import Services
+from bot.start_progress import Preparing, StartProgress
 
 SANDBOX_TOKEN = "1000001:sandbox-token"
 VISITOR_ID = 99999
@@ -32,7 +33,8 @@ def sandbox_users(services: Services) -> list[SandboxUser]:
 
 
 def sandbox_server(services: Services, host: str, port: int, journal: Path | None = None) -> SandboxServer:
-    groups = {chat_id: name for name, chat_id in services.settings.groups.items()}
+    # A group's title is what the office calls it, as Telegram would show it.
+    groups = {chat_id: services.settings.group_label(name) for name, chat_id in services.settings.groups.items()}
     keep_days = services.settings.question_log_days
     return SandboxServer(
         SANDBOX_TOKEN, sandbox_users(services), groups, host=host, port=port, journal=journal, keep_days=keep_days
@@ -40,9 +42,18 @@ def sandbox_server(services: Services, host: str, port: int, journal: Path | Non
 
 
 def sandbox_application(services: Services, host: str, port: int) -> Application:
-    """Start the sandbox server beside the bot and build the bot against it."""
+    """Start the sandbox server, then load the rules engine if `services` has none yet (the chat
+    page is there at once and shows how far a first start is; what people send meanwhile waits
+    for the bot, as with Telegram), and build the bot against the server."""
     # The chats are kept beside the database, so a restart of the bot finds its conversations.
     server = sandbox_server(services, host, port, journal=services.settings.data_dir / "sandbox-chats.json")
     server.start_in_thread()
     print(f"\n沙盒已启动（没有 TELEGRAM_BOT_TOKEN）：在浏览器打开 {server.url}/ 与机器人对话\n", flush=True)
+    if services.engine is None:
+
+        def show(report: Preparing) -> None:
+            server.state.preparing = {"text": report.text, "done": report.done, "total": report.total}
+
+        services.load_engine(StartProgress(show))
+        server.state.preparing = None
     return build_application(services, SANDBOX_TOKEN, server.bot_api_base_url, limit_rate=False)

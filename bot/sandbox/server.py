@@ -123,6 +123,9 @@ class SandboxState:
     # that hostile input never makes the bot send something the Bot API rejects.
     refused: list[tuple[str, str]] = field(default_factory=list)
     webhook: Webhook | None = None
+    # What the chat page shows while the bot is not answering yet (a first start building the
+    # rules index): {"text", "done", "total"}; None once it answers.
+    preparing: dict[str, Any] | None = None
 
     def chat(self, chat_id: int) -> dict[str, Any]:
         if chat_id in self.groups:
@@ -532,7 +535,13 @@ class SandboxServer:
         users = [u.to_api() | {"blocked_bot": u.blocked_bot, "unbound": u.unbound} for u in self.state.users.values()]
         groups = [self.state.chat(g) for g in self.state.groups]
         return web.json_response(
-            {"bot": self.state.bot, "users": users, "groups": groups, "commands": self.state.commands}
+            {
+                "bot": self.state.bot,
+                "users": users,
+                "groups": groups,
+                "commands": self.state.commands,
+                "preparing": self.state.preparing,
+            }
         )
 
     async def _api_send(self, request: web.Request) -> web.Response:

@@ -68,3 +68,16 @@ def test_webhook_mode_listens_locally_and_checks_the_secrets_alphabet() -> None:
     assert settings.telegram.webhook_secret == "Abc_123-xyz"
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
         load_settings(DEFAULT_CONFIG, env | {"TELEGRAM_WEBHOOK_SECRET": "has spaces"})
+
+
+def test_groups_are_named_as_the_office_calls_them_and_a_name_needs_its_group(tmp_path: Path) -> None:
+    settings = load_settings(DEFAULT_CONFIG, {})
+    assert settings.group_label("office") == "区政府办公室工作群"
+    assert settings.group_label("区财政局") == "区财政局群", "an unnamed group is called by its key"
+    config = tmp_path / "config.toml"
+    config.write_text('[groups]\noffice = -100\n\n[group_names]\nunknown = "某某群"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[group_names\] unknown: 'unknown' is not a name under \[groups\]"):
+        load_settings(config, {})
+    config.write_text('[groups]\noffice = -100\n\n[group_names]\noffice = ""\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[group_names\] office: expected the group's name"):
+        load_settings(config, {})
