@@ -613,7 +613,7 @@ def _rederive(session: Session, request: LeaveRequest, context: WorkContext) -> 
     outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
     if request.status == LeaveStatus.APPROVED and before is not request.acting:
         _announce_acting_change(session, request, before, derived, context)
-    if derived.needs_entrustment:
+    if derived.needs_entrustment and not asked:  # already asked: those cards and reminders stand
         _ask_entrustment(session, request, context)
 
 
