@@ -607,7 +607,7 @@ def _rederive(session: Session, request: LeaveRequest, context: WorkContext) -> 
     if request.status not in AWAY or _unchanged(request, derived):
         return
     transition(session, request, request.version, _handled)
-    before = request.acting
+    before, asked = request.acting, awaits_entrustment(request)
     request.acting, request.conflicts, request.ab_conflict = derived.person, derived.notes, derived.ab_conflict
     _log(session, request, None, "rederived", plaintext.clauses(derived.notes) or None)
     outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
