@@ -94,9 +94,11 @@ async def show_article(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
 @button(RelatedButton)
 async def show_related(update: Update, context: ContextTypes.DEFAULT_TYPE, data: RelatedButton) -> None:
     """🔗 button: list the further articles retrieval ranked for the question."""
-    assert update.effective_chat is not None
-    found = services(context)
-    views = await command(context, lambda session: service.related_articles(session, found.library, data.log_id))
+    assert update.effective_chat is not None and update.effective_user is not None
+    found, user_id, chat_id = services(context), update.effective_user.id, update.effective_chat.id
+    views = await command(
+        context, lambda session: service.related_articles(session, found.library, data.log_id, user_id, chat_id)
+    )
     await send_html(context, update.effective_chat.id, render.related_message(views), render.related_keyboard(views))
 
 

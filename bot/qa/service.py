@@ -70,11 +70,16 @@ def _from_office(question: str, views: list[ArticleView]) -> Answer:
     return Answer(question, quotes, False)
 
 
-def related_articles(session: Session, library: RulebookLibrary, log_id: int) -> tuple[ArticleView, ...]:
-    """The further articles retrieval ranked for a logged question."""
+def related_articles(
+    session: Session, library: RulebookLibrary, log_id: int, telegram_user_id: int, chat_id: int
+) -> tuple[ArticleView, ...]:
+    """The further articles retrieval ranked for a logged question: for its asker, or in the chat
+    it was asked in (where the answer with its 🔗 button is); they tell what someone asked about."""
     row = session.get(QuestionLog, log_id)
     if row is None:
         raise NotFound("找不到这条问答记录。")
+    if telegram_user_id != row.telegram_user_id and chat_id != row.chat_id:
+        raise PermissionDenied("只有提问的人可以查看这个问题的相关条文。")
     views = []
     for key in row.related:
         book_key, _, number = key.rpartition("#")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.db import QuestionLog
 from bot.leave.models import LeaveRequest
-from bot.sandbox.client import Message, SandboxClient
+from bot.sandbox.client import Message, SandboxClient, buttons
 from bot.topics.models import Topic
 from handlers.common import APOLOGY, STALE_BUTTON
 from handlers.qa import NOTHING_TO_ASK, USAGE
@@ -227,3 +227,17 @@ def test_a_known_button_pressed_by_someone_else_is_answered_once(live_bot: LiveB
     assert "只有提问的人" in answer_["text"]
     assert state.calls.get("answerCallbackQuery", 0) - answered_before == 1
     assert STALE_BUTTON != answer_["text"]
+
+
+def test_a_forged_related_button_for_someone_elses_question_shows_nothing(live_bot: LiveBot, refusals: list) -> None:
+    client = live_bot.client
+    reply = client.ask(10001, "副区长离包外出要向谁请示？")[0]
+    related = buttons(reply)["🔗 相关条文"]
+    anchor = client.ask(STAFF, "/help")[0]
+    forged = client.wait_callback_answer(client.press(STAFF, anchor, related, forged=True))
+    assert forged["show_alert"] and "只有提问的人" in forged["text"]
+    live_bot.deliver()
+    assert client.bot_messages(STAFF, anchor["message_id"]) == [], "nothing about the question was sent"
+    own = client.wait_callback_answer(client.press(10001, reply, related))
+    assert not own["show_alert"]
+    assert client.wait_message(10001, reply["message_id"], "第")
