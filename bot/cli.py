@@ -40,17 +40,17 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     questions = [q for file in args.files for q in load_questions(Path(file))]
     engine = _engine(settings)
     if args.cv:
-        report, chosen, overall = cross_validate(engine, questions, args.cv)
+        report, outcomes, chosen, overall = cross_validate(engine, questions, args.cv)
         print(f"{args.cv}-fold cross-validation: every number below is from held-out folds")
         for fold, choice in enumerate(chosen, start=1):
             print(f"fold {fold} chose {choice}")
         print(f"on all {len(questions)} questions: {overall}")
     else:
         report, outcomes = evaluate(engine, questions)
-        if args.verbose:
-            for o in outcomes:
-                verdict = o.verdict if o.declined or not o.expected else f"rank {o.rank}" if o.rank else "miss"
-                print(f"{verdict:9} expected {o.expected} got {o.ranked[:3]} ({o.verdict})  {o.question}")
+    if args.verbose:
+        for o in outcomes:
+            verdict = o.verdict if o.declined or not o.expected else f"rank {o.rank}" if o.rank else "miss"
+            print(f"{verdict:9} expected {o.expected} got {o.ranked[:3]} ({o.verdict})  {o.question}")
     print(report.to_text())
     if args.json:
         print(report.to_json())

@@ -108,6 +108,15 @@ class RelatedButton(CallbackData, prefix="rel"):
 
 
 @dataclasses.dataclass(frozen=True)
+class ActionButton(CallbackData, prefix="act"):
+    """📝 / 📋 / ⏰ under an answer: open the workflow its article leads to (bot.qa.actions.Action),
+    filled from the logged question."""
+
+    log_id: int
+    action: str
+
+
+@dataclasses.dataclass(frozen=True)
 class FeedbackButton(CallbackData, prefix="fb"):
     """👍 ("1") or 👎 ("-1") on a logged answer."""
 

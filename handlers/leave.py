@@ -21,6 +21,7 @@ from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.errors import DomainError
 from bot.leave import service
+from bot.leave.dates import DayPart
 from bot.leave.export import export_file
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, route
@@ -156,7 +157,19 @@ def _form_view(request: LeaveRequest, hints: service.FormHints, today: date) -> 
         if preview is not None:
             body += "".join(f"\n⚠️ {escape(note)}" for note in preview.notes)
         return f"{title}\n{question}\n{body}", keyboard([[("✅ 提交", data("s")), cancel], *rows])
-    return f"{title}\n{escape(question)}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
+    return f"{title}\n{_filled_so_far(request, today)}{escape(question)}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
+
+
+def _filled_so_far(request: LeaveRequest, today: date) -> str:
+    """What a form filled from a question (or resumed) already holds, so nothing is filled unseen."""
+    facts = [f"类型：{escape(request.kind)}"] if request.kind else []
+    if request.start_date:
+        facts.append(f"开始：{escape(DayPart(request.start_date, request.start_half).label(today))}")
+    if request.end_date and Step.END in request.filled:
+        facts.append(f"结束：{escape(DayPart(request.end_date, request.end_half).label(today))}")
+    if request.destination:
+        facts.append(f"目的地：{escape(request.destination)}")
+    return f"已填：{'；'.join(facts)}\n" if facts else ""
 
 
 def _reported_late(request: LeaveRequest, context: WorkContext) -> list[str]:
@@ -387,7 +400,7 @@ for _template in (*NOTICES, *NOTICES_WITH_FACTS):
 # ----- the form --------------------------------------------------------------------------------
 
 
-async def _show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int, edit: bool) -> None:
+async def show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int, edit: bool) -> None:
     found = services(context)
 
     def load() -> tuple[str, InlineKeyboardMarkup]:
@@ -435,7 +448,7 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
         await edit_html(update, "已取消这份请假单。")
         return None
     if submitted is None:
-        await _show_form(update, context, rid, edit=True)
+        await show_form(update, context, rid, edit=True)
         return None
     return _submitted_answer(submitted)
 
@@ -486,7 +499,7 @@ async def on_text(
 
     reply = await command(context, work)
     if reply is None:
-        await _show_form(update, context, target, edit=False)
+        await show_form(update, context, target, edit=False)
     else:
         await send_html(context, update.effective_chat.id, escape(reply))
 
@@ -556,7 +569,7 @@ async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE, d
     if data.action == "wd":
         return "已撤销" if request_id == LeaveStatus.APPROVED else "已撤回"
     if data.action == "re":
-        await _show_form(update, context, request_id, edit=False)
+        await show_form(update, context, request_id, edit=False)
     else:
         await send_html(context, query.from_user.id, RETURN_PROMPT.format(id=request_id))
     return None
@@ -678,7 +691,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler(
-            "leave", form_command(service.open_form, _show_form, "请在与我的私聊中发送 /leave 填写请假单。")
+            "leave", form_command(service.open_form, show_form, "请在与我的私聊中发送 /leave 填写请假单。")
         ),
         CommandHandler("back", come_back),
         CommandHandler("leaves", list_leaves),

@@ -6,10 +6,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import plaintext
 from bot.errors import InvalidInput
-from bot.qa import service
+from bot.qa import actions, service
 from bot.roster import require_person
+from handlers import leave as leave_handlers
 from handlers import render
-from handlers.callbacks import ArticleButton, FeedbackButton, FeedbackReasonButton, RelatedButton
+from handlers import topics as topic_handlers
+from handlers.callbacks import ActionButton, ArticleButton, FeedbackButton, FeedbackReasonButton, RelatedButton
 from handlers.common import (
     blocking,
     button,
@@ -47,7 +49,9 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
 
     logged = await while_typing(context, chat.id, blocking(work))
     show_question = chat.type != chat.PRIVATE or len(question) > 40
-    await send_html(context, chat.id, render.answer_message(logged, show_question), render.answer_keyboard(logged))
+    private = chat.type == chat.PRIVATE
+    keyboard = render.answer_keyboard(logged, private)
+    await send_html(context, chat.id, render.answer_message(logged, show_question), keyboard)
 
 
 @explains_domain_errors
@@ -102,6 +106,38 @@ async def show_related(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
     await send_html(context, update.effective_chat.id, render.related_message(views), render.related_keyboard(views))
 
 
+@button(ActionButton)
+async def start_workflow(update: Update, context: ContextTypes.DEFAULT_TYPE, data: ActionButton) -> str | None:
+    """📝 / 📋 / ⏰ under an answer (private chats only): the workflow the cited article leads to,
+    filled from the question where it can be."""
+    assert update.effective_user is not None and update.effective_chat is not None
+    if update.effective_chat.type != update.effective_chat.PRIVATE:
+        raise InvalidInput("请在与我的私聊中办理。")
+    try:
+        action = actions.Action(data.action)
+    except ValueError:
+        raise InvalidInput("这个按钮已失效。") from None
+    user_id, today = update.effective_user.id, services(context).clock.today()
+
+    def work(session: Session) -> int | None:
+        question = service.asked_by(session, data.log_id, user_id)
+        person = require_person(session, user_id)
+        if action == actions.Action.LEAVE:
+            return actions.open_leave_form(session, person, question, today)
+        if action == actions.Action.TOPIC:
+            return actions.open_topic_form(session, person, question)
+        return None
+
+    form_id = await command(context, work)
+    if form_id is None:
+        await send_html(context, update.effective_chat.id, render.escape(actions.DEADLINE_HOW))
+    elif action == actions.Action.LEAVE:
+        await leave_handlers.show_form(update, context, form_id, False)
+    else:
+        await topic_handlers.show_form(update, context, form_id, False)
+    return None
+
+
 @button(FeedbackButton)
 async def give_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, data: FeedbackButton) -> str:
     """👍/👎 buttons: record the asker's opinion of an answer (👎 then asks why, optionally)."""
@@ -144,6 +180,7 @@ def build_handlers() -> list[BaseHandler]:
         ),
         CallbackQueryHandler(show_article, pattern=ArticleButton.matches),
         CallbackQueryHandler(show_related, pattern=RelatedButton.matches),
+        CallbackQueryHandler(start_workflow, pattern=ActionButton.matches),
         CallbackQueryHandler(give_feedback, pattern=FeedbackButton.matches),
         CallbackQueryHandler(give_reason, pattern=FeedbackReasonButton.matches),
     ]

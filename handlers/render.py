@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.db import aware
+from bot.qa.actions import LABEL as ACTION_LABEL
 from bot.qa.library import ArticleView
 from bot.qa.service import LoggedAnswer, QuestionStats
 from handlers.callbacks import (
+    ActionButton,
     ArticleButton,
     BookButton,
     ChapterButton,
@@ -24,7 +26,7 @@ from handlers.callbacks import (
     RelatedButton,
 )
 from knowledge import Rulebook
-from retrieval.answer import DECLINE_TEXT, TENTATIVE_TEXT
+from retrieval.answer import DECLINE_TEXT, TENTATIVE_TEXT, applies_text, missing_detail_text
 
 MAX_MESSAGE = 4096
 _TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
@@ -102,33 +104,35 @@ def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 def answer_message(logged: LoggedAnswer, show_question: bool) -> str:
     answer = logged.answer
     lines = [f"❓ {escape(answer.question)}", ""] if show_question else []
+    quotes = [f"<blockquote>{escape(q.quoted)}</blockquote>\n—— {bold(q.citation.text)}" for q in answer.quotes]
     if answer.declined:
+        if answer.missing_detail is not None:
+            return "\n".join([*lines, escape(missing_detail_text(answer.missing_detail, bool(quotes))), *quotes])
         return "\n".join([*lines, escape(DECLINE_TEXT)])
     if answer.tentative:
-        nearest = [
-            f"• {bold(q.citation.text)}\n<blockquote>{escape(''.join(q.sentences))}</blockquote>" for q in answer.quotes
-        ]
-        return "\n".join([*lines, escape(TENTATIVE_TEXT), *nearest])
+        further = ["其他可能相关的条文见下方按钮。"] if logged.offered else []
+        return "\n".join([*lines, escape(TENTATIVE_TEXT), *quotes, *further])
     if logged.office_note is not None:
         lines.append(f"🏛 {bold('办公室答复')}" + (f"：{escape(logged.office_note)}" if logged.office_note else ""))
         lines.append("")
+    if answer.applies_to:
+        lines.append(bold(escape(applies_text(answer.applies_to))))
     if answer.generated_text:
         lines.append(escape(answer.generated_text))
         lines.append("")
-    for quote in answer.quotes:
-        lines.append(f"<blockquote>{escape(''.join(quote.sentences))}</blockquote>")
-        lines.append(f"—— {bold(quote.citation.text)}")
-    return "\n".join(lines)
+    return "\n".join([*lines, *quotes])
 
 
-def answer_keyboard(logged: LoggedAnswer) -> InlineKeyboardMarkup | None:
+def answer_keyboard(logged: LoggedAnswer, private: bool) -> InlineKeyboardMarkup | None:
+    """📄 for each quoted article (and a hedge's further ones), the workflow the answer leads to
+    (forms are filled in private chats only), then 🔗 and the votes."""
     votes = [("👍", FeedbackButton(logged.log_id, "1").pack()), ("👎", FeedbackButton(logged.log_id, "-1").pack())]
-    if logged.answer.declined:
-        return keyboard([votes])
     articles = [(f"📄 {v.article.label}全文", article_callback(v)) for v in logged.cited]
-    if logged.answer.related:
+    articles += [(f"📄 {v.article.label}", article_callback(v)) for v in logged.offered]
+    actions = [(ACTION_LABEL[a], ActionButton(logged.log_id, a.value).pack()) for a in logged.actions if private]
+    if logged.answer.related and not logged.answer.tentative:
         votes.insert(0, ("🔗 相关条文", RelatedButton(logged.log_id).pack()))
-    return keyboard([articles, votes])
+    return keyboard([row for row in (articles, actions, votes) if row])
 
 
 def article_callback(view: ArticleView) -> str:

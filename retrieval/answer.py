@@ -2,6 +2,12 @@
 
 The answer is extractive: it quotes the sentence(s) of each article that best match the question,
 so it can never say something the rules do not. It cites only articles the search returned.
+
+Which sentences: those that score best for the question, with a sentence that names the question's
+own entities in its opening clause (its subject: "提请…常务会议…的议题，由…") preferred to one that
+mentions them further on, so that "常务会议的议题谁来定" quotes the 常务会议 clause of Art. 49 and not
+the 全体会议 one, which names 常务会议 as the decider. A question that asks for a number
+(retrieval.asked) is answered only by a sentence that holds one.
 """
 
 import itertools
@@ -9,12 +15,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.asked import Detail, asked_detail, holds
 from retrieval.corpus import ArticleRef, Corpus
 from retrieval.decline import Verdict
 from retrieval.search import ArticleHit, SearchResult
-from retrieval.text import normalise, words
+from retrieval.text import concepts, normalise, words
 
 MAX_ARTICLES = 3
+# A hedge quotes the best article and offers this many more as buttons.
+HEDGE_FURTHER = 2
+# At most this much of one article is quoted; 📄 全文 shows the rest.
+MAX_QUOTE_CHARS = 300
+# A sentence holding the number a question asks for is quoted instead of the best one if it
+# scores at least this share of it.
+_DETAIL_RATIO = 0.5
+# Weight of the question's words found in a sentence's opening clause, against its other scores.
+_SUBJECT_WEIGHT = 0.5
 # A further article is cited only if its fused score is this close to the best one's.
 _SECONDARY_RATIO = 0.9
 # A second sentence of the same article is quoted only if it scores this close to the best one.
@@ -53,6 +69,15 @@ class Quote:
     sentences: tuple[str, ...]
     whole_article: bool
 
+    @property
+    def quoted(self) -> str:
+        """The sentences as quoted: at most MAX_QUOTE_CHARS, cut at a clause, "……" where cut."""
+        text = "".join(self.sentences)
+        if len(text) <= MAX_QUOTE_CHARS:
+            return text
+        cut = max(text.rfind(mark, 0, MAX_QUOTE_CHARS) for mark in "，；。：")
+        return text[: cut + 1 if cut > 0 else MAX_QUOTE_CHARS] + "……"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -64,9 +89,14 @@ class Answer:
     latency_ms: float = 0.0
     generated_text: str | None = None
     related: tuple[Citation, ...] = ()
-    # The rules may cover it but the engine is unsure: the quotes are the nearest articles, offered
-    # as possibly relevant, never as the answer.
+    # The rules may cover it but the engine is unsure: the quote is the nearest clause, offered for
+    # the asker to check, never as the answer; `related` are further candidates.
     tentative: bool = False
+    # The question asks for a number the rules do not give: declined, and the quote (if any) is
+    # what the rules do say about the subject.
+    missing_detail: Detail | None = None
+    # The asker's position, when the question is about the asker and the cited article governs it.
+    applies_to: str | None = None
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -74,18 +104,34 @@ class Answer:
 
     @property
     def text(self) -> str:
+        quoted = [f"“{q.quoted}”——{q.citation.text}" for q in self.quotes]
         if self.declined:
+            if self.missing_detail is not None:
+                return "\n".join([missing_detail_text(self.missing_detail, bool(self.quotes)), *quoted])
             return DECLINE_TEXT
         if self.tentative:
-            return "\n".join([TENTATIVE_TEXT, *(f"• {c.text}" for c in self.citations)])
+            further = [f"其他可能相关：{'、'.join(c.article_label for c in self.related)}"] if self.related else []
+            return "\n".join([TENTATIVE_TEXT, *quoted, *further])
+        position = [applies_text(self.applies_to)] if self.applies_to else []
         if self.generated_text:
             sources = "\n".join(f"依据：{c.text}" for c in self.citations)
-            return f"{self.generated_text}\n{sources}"
-        return "\n".join(f"“{''.join(q.sentences)}”——{q.citation.text}" for q in self.quotes)
+            return "\n".join([*position, self.generated_text, sources])
+        return "\n".join([*position, *quoted])
 
 
 DECLINE_TEXT = "《规则》中没有找到与这个问题直接相关的规定，无法依据规则作答。可以换个说法，或用 /rules 浏览全部条文。"
-TENTATIVE_TEXT = "规则中没有找到直接规定，可能相关的是："
+TENTATIVE_TEXT = "最相关的规定（请核对是否适用）："
+
+
+def applies_text(position: str) -> str:
+    return f"您是{position}，按规定："
+
+
+def missing_detail_text(detail: Detail, says_something: bool) -> str:
+    """Why a question asking for a number is declined, and that what follows is what the rules say."""
+    if says_something:
+        return f"《规则》没有规定{detail.value}，无法依据规则回答。关于这件事，规则只规定了："
+    return f"《规则》没有规定{detail.value}，无法依据规则回答。"
 
 
 def _select_hits(result: SearchResult) -> list[ArticleHit]:
@@ -95,7 +141,9 @@ def _select_hits(result: SearchResult) -> list[ArticleHit]:
     return [h for h in result.hits[:MAX_ARTICLES] if h.score >= best * _SECONDARY_RATIO]
 
 
-def _best_sentences(corpus: Corpus, result: SearchResult, hit: ArticleHit) -> tuple[tuple[str, ...], bool]:
+def _best_sentences(
+    corpus: Corpus, result: SearchResult, hit: ArticleHit, detail: Detail | None
+) -> tuple[tuple[str, ...], bool]:
     """The one or two sentences of an article that best answer the question, in article order."""
     sentences = corpus.sentences[hit.index]
     if result.referenced or len(sentences) <= 1 or result.sentence_lexical is None:
@@ -108,7 +156,14 @@ def _best_sentences(corpus: Corpus, result: SearchResult, hit: ArticleHit) -> tu
         lexical[n] = max(lexical[n], float(result.sentence_lexical[i]))
         dense[n] = max(dense[n], result.sentence_dense.get(passage.id, 0.0))
     score = (lexical / lexical.max() if lexical.max() > 0 else lexical) + dense
+    score += _SUBJECT_WEIGHT * np.array([_subject_share(result.question, s) for s in sentences])
     ranked = [int(i) for i in np.argsort(-score, kind="stable")]
+    if detail is not None and not holds(detail, sentences[ranked[0]]):
+        # "会议纪要几天内印发": the sentence that names the 5 working days answers, not the one about 签发.
+        holding = next((i for i in ranked if holds(detail, sentences[i])), None)
+        if holding is not None and score[holding] >= _DETAIL_RATIO * score[ranked[0]]:
+            ranked.remove(holding)
+            ranked.insert(0, holding)
     chosen = {ranked[0]}
     if score[ranked[1]] >= _RUNNER_UP_RATIO * score[ranked[0]]:
         chosen.add(ranked[1])
@@ -119,11 +174,32 @@ def _best_sentences(corpus: Corpus, result: SearchResult, hit: ArticleHit) -> tu
         if complement is not None:
             chosen.add(complement)
     for n in sorted(chosen):
-        # A sentence ending in a colon introduces its items; quoted alone it would say nothing.
-        if sentences[n].endswith(("：", ":")):
+        # A sentence ending in a colon introduces its items ("（一）…", or a run-on list in the next
+        # sentence, "由下列人员组成：区长、副区长……"); quoted alone it would say nothing.
+        if sentences[n].endswith(("：", ":")) and n + 1 < len(sentences):
             following = range(n + 1, len(sentences))
-            chosen.update(i for i in itertools.takewhile(lambda i: sentences[i].startswith("（"), following))
+            items = list(itertools.takewhile(lambda i: sentences[i].startswith("（"), following))
+            chosen.update(items or [n + 1])
     return tuple(sentences[i] for i in sorted(chosen)), len(chosen) == len(sentences)
+
+
+def _subject_share(question: str, sentence: str) -> float:
+    """The share of the question's topic words that the sentence's opening clause (its subject,
+    up to the first comma) contains, directly or as a thesaurus term."""
+    topics = [c for c in concepts(question) if c.is_topic]
+    if not topics:
+        return 0.0
+    opening = normalise(sentence.split("，", 1)[0])
+    return sum(any(t in opening for t in (c.term, *c.alternatives)) for c in topics) / len(topics)
+
+
+def missing_detail(corpus: Corpus, result: SearchResult) -> Detail | None:
+    """The number the question asks for, when the sentences that would answer it do not hold one."""
+    detail = asked_detail(result.question)
+    if detail is None or result.referenced or not result.hits:
+        return None
+    sentences, _ = _best_sentences(corpus, result, result.hits[0], detail)
+    return None if any(holds(detail, s) for s in sentences) else detail
 
 
 def _complement(question: str, quoted: list[str], sentences: list[str], candidates: list[int]) -> int | None:
@@ -132,20 +208,26 @@ def _complement(question: str, quoted: list[str], sentences: list[str], candidat
     return next((i for i in candidates if any(w in normalise(sentences[i]) for w in missing)), None)
 
 
-def compose(corpus: Corpus, result: SearchResult, verdict: Verdict) -> Answer:
-    """Build the extractive answer, the tentative one (the nearest articles) or the decline."""
+def _quote(corpus: Corpus, result: SearchResult, hit: ArticleHit, detail: Detail | None) -> Quote:
+    sentences, whole = _best_sentences(corpus, result, hit, detail)
+    return Quote(Citation.of(hit.ref, hit.score), sentences, whole)
+
+
+def compose(corpus: Corpus, result: SearchResult, verdict: Verdict, missing: Detail | None = None) -> Answer:
+    """Build the extractive answer, the hedge (the nearest clause, further articles offered) or the
+    decline; `missing` is the number the question asks for and the rules, which do cover its
+    subject, do not give (the decline then quotes what they say)."""
+    if missing is not None and result.hits:
+        return Answer(result.question, (_quote(corpus, result, result.hits[0], missing),), True, missing_detail=missing)
     if verdict == Verdict.DECLINED or not result.hits:
         return Answer(result.question, (), True)
+    detail = asked_detail(result.question)
     if verdict == Verdict.TENTATIVE:
-        nearest = result.hits[:MAX_ARTICLES]
-        quotes = tuple(
-            Quote(Citation.of(h.ref, h.score), _best_sentences(corpus, result, h)[0], False) for h in nearest
+        further = tuple(Citation.of(h.ref, h.score) for h in result.hits[1 : 1 + HEDGE_FURTHER])
+        return Answer(
+            result.question, (_quote(corpus, result, result.hits[0], detail),), False, related=further, tentative=True
         )
-        return Answer(result.question, quotes, False, tentative=True)
     selected = _select_hits(result)
-    quotes = []
-    for hit in selected:
-        sentences, whole = _best_sentences(corpus, result, hit)
-        quotes.append(Quote(Citation.of(hit.ref, hit.score), sentences, whole))
+    quotes = tuple(_quote(corpus, result, hit, detail) for hit in selected)
     related = tuple(Citation.of(h.ref, h.score) for h in result.hits if h not in selected)
-    return Answer(result.question, tuple(quotes), False, related=related)
+    return Answer(result.question, quotes, False, related=related)

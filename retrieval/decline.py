@@ -15,11 +15,16 @@ question:
   use but staff have used before.
 
 The regression is fitted at start on the example questions (retrieval.learned), each judged by an
-engine that has not learned from it, so it suits whatever embedding model is configured. Two
-cut-offs on the log-odds and one on how clearly the best article leads make the three answers:
-confident (the quoted sentences), tentative ("规则中没有找到直接规定，可能相关的是……" with the
-nearest articles) and declined. The cut-offs are chosen by `zhengwu eval --cv` on the tuning sets
-(retrieval.evaluation), never by hand on a test set.
+engine that has not learned from it, so it suits whatever embedding model is configured.
+
+Being in scope is not being right: "区政府由哪些人组成" is plainly covered, yet its best article
+may lead the next by a hair. A second regression of the same kind, fitted on the in-scope examples
+only, gives the log-odds that the best article is the right one, from how clearly it leads, how
+many channels put it first, how much of the question one of its sentences holds word for word,
+and the word share. Two cut-offs on the scope log-odds and one on the ranking log-odds make the
+three answers: confident (the quoted sentences), tentative ("最相关的规定（请核对是否适用）：" with
+the nearest clause) and declined. The cut-offs are chosen by `zhengwu eval --cv` on the tuning
+sets (retrieval.evaluation), never by hand on a test set.
 """
 
 from dataclasses import dataclass
@@ -27,15 +32,12 @@ from enum import StrEnum
 
 import numpy as np
 
+from retrieval.asked import Detail
 from retrieval.lexical import LexicalIndex
+from retrieval.logistic import LogisticModel
 from retrieval.search import SearchResult
-from retrieval.text import bigrams, concepts
 
 _ARTICLES_CONSIDERED = 3
-# A missing verb ("遇到", "承担") says less about scope than a missing noun ("工资", "食堂").
-_NON_TOPIC_WEIGHT = 0.4
-# Regularisation of the scope regression, in units of standardised features.
-_L2 = 1.0
 
 
 class Verdict(StrEnum):
@@ -54,7 +56,12 @@ class Signals:
     out_of_scope_similarity: float  # cosine of the closest out-of-scope example
     example_similarity: float  # cosine of the closest in-scope example
     margin: float = 1.0  # how far the best article's fused score leads the second's, as a share of it
+    agreement: float = 1.0  # the share of channels that rank the best article first
+    clause_share: float = 1.0  # of the question's topic words one sentence of the best article holds
     named: bool = False  # the question names its article ("第79条"): nothing to decide
+    # The question asks for a number the best article's answering sentences do not hold
+    # (retrieval.asked): never answered, however close the subject.
+    missing_detail: Detail | None = None
 
     def features(self) -> np.ndarray:
         return np.array(
@@ -67,77 +74,55 @@ class Signals:
             ]
         )
 
-
-@dataclass(frozen=True)
-class ScopeModel:
-    """Logistic regression over Signals.features(): the log-odds that the rules cover a question."""
-
-    coefficients: tuple[float, ...]
-    intercept: float
-
-    def log_odds(self, features: np.ndarray) -> np.ndarray:
-        return features @ np.array(self.coefficients) + self.intercept
-
-    @classmethod
-    def fit(cls, features: np.ndarray, in_scope: np.ndarray, steps: int = 2000) -> "ScopeModel":
-        """Class-balanced, L2-regularised fit by gradient descent on standardised features."""
-        mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
-        standard = (features - mean) / scale
-        positives = max(1, int(in_scope.sum()))
-        weight = np.where(in_scope, 1.0, positives / max(1, len(in_scope) - positives))
-        w, b = np.zeros(features.shape[1]), 0.0
-        for _ in range(steps):
-            error = (1 / (1 + np.exp(-(standard @ w + b))) - in_scope) * weight
-            w -= 0.1 * (standard.T @ error + _L2 * w) / len(in_scope)
-            b -= 0.1 * float(error.mean())
-        coefficients = w / scale
-        return cls(tuple(float(c) for c in coefficients), float(b - mean @ coefficients))
+    def ranking_features(self) -> np.ndarray:
+        """What says whether the best article is the right one, once the question is in scope."""
+        return np.array([self.margin, self.agreement, self.clause_share, self.share])
 
 
 @dataclass(frozen=True)
 class AnswerPolicy:
     """Where answers begin (in log-odds of the scope model), and which of them are confident:
-    those far enough in scope whose best article leads the next one clearly. The defaults are the
-    choice of `zhengwu eval --cv 5` on all the tuning questions (retrieval/questions/README.md)."""
+    those far enough in scope whose best article is likely enough the right one (log-odds of the
+    ranking model). The cut-offs are the choice of `zhengwu eval --cv 5` on all the tuning
+    questions (retrieval/questions/README.md)."""
 
-    scope: ScopeModel
-    confident_at: float = 0.75
-    tentative_at: float = 0.0
-    margin_at: float = 0.2
+    scope: LogisticModel
+    ranking: LogisticModel
+    confident_at: float = -0.25
+    tentative_at: float = -0.25
+    sure_at: float = 0.5
 
     def verdict(self, signals: Signals) -> Verdict:
         if signals.named:
             return Verdict.CONFIDENT
-        confident, tentative = self.classify(signals.features()[None, :], np.array([signals.margin]))
+        if signals.missing_detail is not None:
+            return Verdict.DECLINED
+        confident, tentative = self.classify(signals.features()[None, :], signals.ranking_features()[None, :])
         return Verdict.CONFIDENT if confident[0] else Verdict.TENTATIVE if tentative[0] else Verdict.DECLINED
 
-    def classify(self, features: np.ndarray, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def classify(self, features: np.ndarray, ranking_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which questions (rows of features) are answered confidently and which tentatively."""
-        return self.cut(self.scope.log_odds(features), margins)
+        return self.cut(self.scope.log_odds(features), self.ranking.log_odds(ranking_features))
 
-    def cut(self, log_odds: np.ndarray, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def cut(self, log_odds: np.ndarray, ranking_log_odds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         answered = log_odds >= np.minimum(self.tentative_at, self.confident_at)
-        confident = (log_odds >= self.confident_at) & (margins >= self.margin_at)
+        confident = (log_odds >= self.confident_at) & (ranking_log_odds >= self.sure_at)
         return confident, answered & ~confident
-
-
-def _explained(term: str, alternatives: tuple[str, ...], article_terms: set[str]) -> bool:
-    if term in article_terms or any(alt in article_terms for alt in alternatives):
-        return True
-    grams = bigrams(term)
-    return bool(grams) and all(g in article_terms for g in grams)
 
 
 def word_share(result: SearchResult, lexical: LexicalIndex) -> float:
     """The rarity-weighted share of the question's content words found in the top articles."""
     terms = set().union(*(lexical.article_terms[h.index] for h in result.hits[:_ARTICLES_CONSIDERED]))
-    total = explained = 0.0
-    for concept in concepts(result.question):
-        weight = lexical.idf(concept.term) * (1.0 if concept.is_topic else _NON_TOPIC_WEIGHT)
-        total += weight
-        if _explained(concept.term, concept.alternatives, terms):
-            explained += weight
-    return explained / total if total else 0.0
+    return lexical.share_explained(result.question, terms)
+
+
+def clause_share(result: SearchResult, lexical: LexicalIndex) -> float:
+    """The largest share of the question's content words that one sentence of the best article holds:
+    a question answered word for word by a clause."""
+    if not result.hits:
+        return 0.0
+    sentences = lexical.sentence_terms[result.hits[0].index]
+    return max((lexical.share_explained(result.question, terms) for terms in sentences), default=0.0)
 
 
 def _nearest(examples: np.ndarray, vector: np.ndarray | None) -> float:
@@ -150,6 +135,8 @@ def signals(result: SearchResult, lexical: LexicalIndex, in_scope: np.ndarray, o
         return Signals(1.0, 1.0, 1.0, 0.0, 1.0, named=True)
     scores = result.scores
     fused = [h.score for h in result.hits[:2]] + [0.0, 0.0]
+    best = result.hits[0].index if result.hits else -1
+    agreement = sum(int(np.argmax(s)) == best for s in scores.values()) / len(scores) if scores else 0.0
     return Signals(
         word_share(result, lexical),
         float(scores["dense_sentence"].max()) if scores else 0.0,
@@ -157,4 +144,6 @@ def signals(result: SearchResult, lexical: LexicalIndex, in_scope: np.ndarray, o
         _nearest(out_of_scope, result.vector),
         _nearest(in_scope, result.vector),
         (fused[0] - fused[1]) / fused[0] if fused[0] > 0 else 0.0,
+        agreement,
+        clause_share(result, lexical),
     )

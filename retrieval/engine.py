@@ -10,9 +10,10 @@ import numpy as np
 
 from knowledge import Rulebook, load_library
 from retrieval.adapter import unit
-from retrieval.answer import Answer, compose
+from retrieval.answer import Answer, compose, missing_detail
+from retrieval.asked import without_detail
 from retrieval.corpus import Corpus
-from retrieval.decline import AnswerPolicy, ScopeModel, Signals, signals, word_share
+from retrieval.decline import AnswerPolicy, Signals, Verdict, signals, word_share
 from retrieval.dense import DenseIndex
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import GenerationError
@@ -20,8 +21,11 @@ from retrieval.examples import EXAMPLES_RULEBOOK, Examples, load_examples
 from retrieval.generate import LLMSettings, LLMWriter
 from retrieval.learned import Learned, cache_key, load_or_learn, teach
 from retrieval.lexical import LexicalIndex
+from retrieval.logistic import LogisticModel
 from retrieval.progress import EXAMPLES, Progress, silent
+from retrieval.rerank import actors
 from retrieval.search import CHANNEL_WEIGHTS, Channels, HybridSearcher, SearchResult
+from retrieval.text import focus
 
 log = logging.getLogger(__name__)
 # The Bot API delivers at most 4,096 characters in a message; /ask and `zhengwu ask` are cut the same way.
@@ -44,6 +48,21 @@ class RetrievalSettings:
     llm: LLMSettings | None = None
 
 
+def fit_models(examples: Examples, judged: list[tuple[SearchResult, Signals]]) -> tuple[LogisticModel, LogisticModel]:
+    """The scope model over every example, and the ranking model over the in-scope ones (is the
+    best article one of the example's?), from how an engine that had not learned them judged them."""
+    in_scope = np.array([bool(keys) for keys in examples.articles])
+    scope = LogisticModel.fit(np.array([s.features() for _, s in judged]), in_scope)
+    first_right = np.array(
+        [
+            bool(result.hits) and (result.hits[0].ref.book.key, result.hits[0].ref.article.number) in keys
+            for (result, _), keys in zip(judged, examples.articles, strict=True)
+        ]
+    )
+    ranking_features = np.array([s.ranking_features() for _, s in judged])
+    return scope, LogisticModel.fit(ranking_features[in_scope], first_right[in_scope])
+
+
 class RulesEngine:
     """Answers questions from the rulebooks with citations."""
 
@@ -59,9 +78,9 @@ class RulesEngine:
         self._cache_dir = settings.chroma_dir
         self._model_id = embedder.model_id
         self.learned = self._load_or_learn(load_examples(), progress)
-        self.searcher.adapter = self.learned.adapter
-        assert self.learned.scope is not None
-        self.policy = AnswerPolicy(self.learned.scope)
+        self.searcher.adapter, self.searcher.reranker = self.learned.adapter, self.learned.reranker
+        assert self.learned.scope is not None and self.learned.ranking is not None
+        self.policy = AnswerPolicy(self.learned.scope, self.learned.ranking)
         self.office_learning: threading.Thread | None = None
         self._writer = LLMWriter(settings.llm) if settings.llm else None
         # jieba's tagger and the embedder load lazily; pay that once here, not on a user's question.
@@ -80,9 +99,9 @@ class RulesEngine:
 
         def learn() -> None:
             learned = self._load_or_learn(load_examples() + office_examples)
-            assert learned.scope is not None
-            self.searcher.adapter, self.learned = learned.adapter, learned
-            self.policy = replace(self.policy, scope=learned.scope)
+            assert learned.scope is not None and learned.ranking is not None
+            self.searcher.adapter, self.searcher.reranker, self.learned = learned.adapter, learned.reranker, learned
+            self.policy = replace(self.policy, scope=learned.scope, ranking=learned.ranking)
 
         self.office_learning = threading.Thread(target=learn, name="learn-office-answers", daemon=True)
         self.office_learning.start()
@@ -100,15 +119,15 @@ class RulesEngine:
         return float(unit(self.dense.embed_question(first)) @ unit(self.dense.embed_question(second)))
 
     def learn(self, examples: Examples, progress: Progress = silent) -> Learned:
-        """What these examples teach: the adapter, the out-of-scope vectors and the scope model."""
+        """What these examples teach: the adapter, the out-of-scope vectors, the scope and ranking models."""
         channels = []
         for question in examples.questions:  # most of the time: each question embedded and searched
             channels.append(self.searcher.channels(question[:MAX_QUESTION_CHARS]))
             progress(EXAMPLES, len(channels), len(examples.questions))
-        judged = self.judge_unlearned(self.teach_in_folds(examples), channels, CHANNEL_WEIGHTS)
-        features = np.array([signals.features() for _, signals in judged])
-        scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))
-        return replace(self.teach(examples), scope=scope)
+        taught_without, reranker = self.rerankers(self.teach_in_folds(examples), channels, examples, CHANNEL_WEIGHTS)
+        judged = self.judge_unlearned(taught_without, channels, CHANNEL_WEIGHTS)
+        scope, ranking = fit_models(examples, judged)
+        return replace(self.teach(examples), scope=scope, ranking=ranking, reranker=reranker)
 
     def _still_out_of_scope(self, examples: Examples) -> Examples:
         """Without the out-of-scope examples that an office's own rulebook answers: they say what the
@@ -126,7 +145,7 @@ class RulesEngine:
 
     def teach(self, examples: Examples) -> Learned:
         """The adapter and out-of-scope vectors these examples teach (retrieval.learned)."""
-        vectors = np.array([self.dense.embed_question(q) for q in examples.questions])
+        vectors = np.array([self.dense.embed_question(focus(q)) for q in examples.questions])
         return teach(examples, vectors, self.corpus, self.searcher.article_vectors)
 
     def teach_in_folds(self, examples: Examples) -> list[Learned]:
@@ -137,6 +156,39 @@ class RulesEngine:
             for fold in range(_LEARNING_FOLDS)
         ]
 
+    def rerankers(
+        self, taught_without: list[Learned], channels: list[Channels], examples: Examples, weights: dict[str, float]
+    ) -> tuple[list[Learned], LogisticModel | None]:
+        """The re-ranker each fold of `teach_in_folds` learns from the other folds' in-scope
+        examples, added to it, and the one all the examples teach. Each example's candidates are
+        those of the fold that has not learned it: the re-ranker learns from rankings such as a
+        new question gets."""
+        folds = len(taught_without)
+        rows: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        fold_of: list[int] = []
+        for fold, taught in enumerate(taught_without):
+            for i in range(fold, len(channels), folds):
+                if not examples.articles[i]:
+                    continue
+                order, features = self.searcher.candidates(channels[i], weights, adapter=taught.adapter)
+                keys = set(examples.articles[i])
+                rows.append(features)
+                labels.append(np.array([self._key(int(n)) in keys for n in order], dtype=bool))
+                fold_of.extend([fold] * len(order))
+        if not rows or not np.concatenate(labels).any():
+            return taught_without, None
+        features, truth, owner = np.vstack(rows), np.concatenate(labels), np.array(fold_of)
+        with_rerankers = [
+            replace(taught, reranker=LogisticModel.fit(features[owner != fold], truth[owner != fold]))
+            for fold, taught in enumerate(taught_without)
+        ]
+        return with_rerankers, LogisticModel.fit(features, truth)
+
+    def _key(self, index: int) -> tuple[str, int]:
+        ref = self.corpus.articles[index]
+        return ref.book.key, ref.article.number
+
     def judge_unlearned(
         self, taught_without: list[Learned], channels: list[Channels], weights: dict[str, float]
     ) -> list[tuple[SearchResult, Signals]]:
@@ -146,21 +198,43 @@ class RulesEngine:
         judged: dict[int, tuple[SearchResult, Signals]] = {}
         for fold, taught in enumerate(taught_without):
             for i in range(fold, len(channels), len(taught_without)):
-                result = self.searcher.rank(channels[i], weights, adapter=taught.adapter)
+                result = self.searcher.rank(channels[i], weights, adapter=taught.adapter, reranker=taught.reranker)
                 judged[i] = (result, self.signals(result, taught))
         return [judged[i] for i in range(len(channels))]
 
     def signals(self, result: SearchResult, learned: Learned | None = None) -> Signals:
         learned = learned or self.learned
-        return signals(result, self.lexical, learned.in_scope, learned.out_of_scope)
+        found = signals(result, self.lexical, learned.in_scope, learned.out_of_scope)
+        return replace(found, missing_detail=missing_detail(self.corpus, result))
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question; never raises for an LLM failure."""
+    def ask(self, question: str, asker_position: str | None = None) -> Answer:
+        """Answer one question; never raises for an LLM failure. `asker_position` is the asker's
+        position as the rules name it (副区长, 部门主要负责人 …), when known: a question that names
+        nobody ("出差要跟谁报备？") is about the asker, and searched as such; the answer then says
+        which of its rules apply to that position."""
         started = time.perf_counter()
-        result = self.search(question)
-        answer = compose(self.corpus, result, self.policy.verdict(self.signals(result)))
+        question = question[:MAX_QUESTION_CHARS]
+        about_self = asker_position is not None and (not actors(question) or "我" in question)
+        result = self.search(f"我是{asker_position}，{question}" if about_self and not actors(question) else question)
+        result = replace(result, question=question) if result.question != question else result
+        found = self.signals(result)
+        verdict = self.policy.verdict(found)
+        if found.missing_detail is None:
+            answer = compose(self.corpus, result, verdict)
+        else:
+            # A number the rules do not give is declined with what they say of the subject, if anything.
+            subject = self.search(without_detail(question))
+            covered = self.policy.verdict(self.signals(subject)) != Verdict.DECLINED
+            answer = replace(
+                compose(self.corpus, subject, verdict, found.missing_detail if covered else None), question=question
+            )
         if self._writer and not answer.declined and not answer.tentative and not result.referenced:
             answer = self._generate(answer, result)
+        if about_self and answer.quotes and not answer.declined:
+            assert asker_position is not None
+            article = self.corpus.articles[result.hits[0].index].article
+            if actors(asker_position) & actors(article.text):
+                answer = replace(answer, applies_to=asker_position)
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def _generate(self, answer: Answer, result: SearchResult) -> Answer:

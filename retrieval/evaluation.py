@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from retrieval.decline import AnswerPolicy, ScopeModel, Signals, Verdict
-from retrieval.engine import MAX_QUESTION_CHARS, RulesEngine
-from retrieval.examples import examples_of, load_questions
+from retrieval.decline import AnswerPolicy, Signals, Verdict
+from retrieval.engine import MAX_QUESTION_CHARS, RulesEngine, fit_models
+from retrieval.examples import examples_of, is_example, load_questions
 from retrieval.learned import Learned
+from retrieval.logistic import LogisticModel
 from retrieval.search import CHANNEL_WEIGHTS, Channels, SearchResult
 
 __all__ = ["Choice", "EvaluationReport", "QuestionOutcome", "cross_validate", "evaluate", "load_questions"]
@@ -41,14 +42,16 @@ WEIGHT_GRID = {  # dense (article and sentence alike), adapted dense, BM25 words
 # Where confident and tentative answers begin, in log-odds of the scope model, and the lead of the
 # best article over the next (in fused score) a confident answer needs.
 CUTOFF_GRID = np.linspace(-4.0, 4.0, 33)
-MARGIN_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+# Where confident answers begin in log-odds of the ranking model (is the best article right?).
+SURE_GRID = np.linspace(-2.0, 3.0, 11)
 # What one question earns, by what staff get: a confident answer with the right article first is
-# worth 1, and with a wrong one costs half (staff trust it and act on the wrong article); a tentative
-# answer with it first a little less than 1 (they read "unsure"), and one that offers it among its
-# three articles half. An out-of-scope question answered costs as much as four found.
-_CONFIDENT_WRONG_COST = 0.5
-_TENTATIVE_FIRST = 0.9
-_TENTATIVE_OFFERED = 0.5
+# worth 1, and with a wrong one costs 1.5 (staff trust it and act on the wrong article: the worst
+# outcome); a hedge quotes the nearest clause for the asker to check, worth 0.6 when it is the right
+# one and 0.3 when the right article is only among those it offers. An out-of-scope question
+# answered costs as much as four found.
+_CONFIDENT_WRONG_COST = 1.5
+_TENTATIVE_FIRST = 0.6
+_TENTATIVE_OFFERED = 0.3
 _OOS_ANSWERED_COST = 4.0
 _OFFERED = 3
 
@@ -65,6 +68,8 @@ class EvaluationReport:
     confident: float
     tentative: float
     declined: float
+    straight_right: float  # of in-scope questions: answered confidently with the right article first
+    misinformation: float  # of all questions: confident with a wrong first article, or out of scope
     p50_ms: float
     p95_ms: float
     n: int
@@ -79,6 +84,8 @@ class EvaluationReport:
             f"out-of-scope declined: {self.oos_declined:.3f}\nin-scope wrongly declined: {self.false_declines:.3f}\n"
             f"answers confident / tentative / declined: {self.confident:.3f} / {self.tentative:.3f} / "
             f"{self.declined:.3f}\n"
+            f"straight right answers (of in-scope): {self.straight_right:.3f}\n"
+            f"confident misinformation (of all): {self.misinformation:.3f}\n"
             f"latency p50: {self.p50_ms:.1f} ms\nlatency p95: {self.p95_ms:.1f} ms"
         )
 
@@ -96,6 +103,15 @@ class QuestionOutcome:
     @property
     def declined(self) -> bool:
         return self.verdict == Verdict.DECLINED
+
+    @property
+    def straight_right(self) -> bool:
+        return self.verdict == Verdict.CONFIDENT and self.rank == 1
+
+    @property
+    def misinformation(self) -> bool:
+        """Said with confidence and wrong: staff would act on it."""
+        return self.verdict == Verdict.CONFIDENT and (not self.expected or self.rank != 1)
 
 
 @dataclass(frozen=True)
@@ -138,7 +154,7 @@ def _observe(
     observations = []
     for entry, channels, channel_ms in asked:
         started = time.perf_counter()
-        result = engine.searcher.rank(channels, weights, adapter=learned.adapter)
+        result = engine.searcher.rank(channels, weights, adapter=learned.adapter, reranker=learned.reranker)
         signals = engine.signals(result, learned)
         observations.append(
             _Observation.of(entry, result, signals, channel_ms + (time.perf_counter() - started) * 1000)
@@ -159,13 +175,15 @@ class Choice:
 
     weights: dict[str, float]
     policy: AnswerPolicy
+    reranker: LogisticModel | None = None
 
 
 def cross_validate(
     engine: RulesEngine, questions: list[dict], folds: int, seed: int = 0
-) -> tuple[EvaluationReport, list[Choice], Choice]:
-    """Held-out-fold numbers of learning and choosing on the other folds, the choice of each fold,
-    and the choice on all the questions (what the shipped defaults should be).
+) -> tuple[EvaluationReport, list[QuestionOutcome], list[Choice], Choice]:
+    """Held-out-fold numbers of learning and choosing on the other folds, each question's held-out
+    outcome, the choice of each fold, and the choice on all the questions (what the shipped
+    defaults should be).
 
     For each fold the engine learns its adapter, its in- and out-of-scope examples and its scope
     model from the other folds' questions (and the catalogue of subjects), and the weights and
@@ -185,7 +203,7 @@ def cross_validate(
         outcomes += [observations[i].outcome(choice.policy) for i in np.flatnonzero(test)]
         latencies += [observations[i].latency_ms for i in np.flatnonzero(test)]
     overall, _ = _choose(engine, asked, np.arange(len(questions)))
-    return _report(outcomes, latencies), chosen, overall
+    return _report(outcomes, latencies), outcomes, chosen, overall
 
 
 def _choose(
@@ -198,24 +216,32 @@ def _choose(
     adapter was fitted on ranks better than a new one would.
     """
     entries = [asked[i][0] for i in train]
+    kept = [n for n, entry in enumerate(entries) if is_example(entry)]
     examples = examples_of(entries)
-    subjects = examples.questions[len(entries) :]
-    channels = [asked[i][1] for i in train] + [engine.searcher.channels(s) for s in subjects]
+    subjects = examples.questions[len(kept) :]
+    channels = [asked[train[n]][1] for n in kept] + [engine.searcher.channels(s) for s in subjects]
     taught_without = engine.teach_in_folds(examples)  # the same for every weighting
+    taught = engine.teach(examples)
     best: tuple[float, Choice] | None = None
     for weights in _weight_grid():
-        judged = engine.judge_unlearned(taught_without, channels, weights)
-        features = np.array([signals.features() for _, signals in judged])
-        scope = ScopeModel.fit(features, np.array([bool(a) for a in examples.articles]))
+        folds, reranker = engine.rerankers(taught_without, channels, examples, weights)
+        judged_examples = engine.judge_unlearned(folds, channels, weights)
+        scope, ranking = fit_models(examples, judged_examples)
+        judged = dict(zip(kept, judged_examples[: len(kept)], strict=True))
+        # Questions that are no example (retrieval.examples) are judged by what all the examples teach.
+        for n in set(range(len(entries))) - set(kept):
+            result = engine.searcher.rank(asked[train[n]][1], weights, adapter=taught.adapter, reranker=reranker)
+            judged[n] = (result, engine.signals(result, taught))
         # The policy is chosen on the questions only; a catalogue line is not something staff ask.
         table = _Table.of([_Observation.of(e, *judged[n], 0.0) for n, e in enumerate(entries)])
-        log_odds = scope.log_odds(table.features)
-        for policy in _policies(scope):
-            score = float(table.scores(policy, log_odds).sum())
+        log_odds, ranking_log_odds = scope.log_odds(table.features), ranking.log_odds(table.ranking_features)
+        for policy in _policies(scope, ranking):
+            score = float(table.scores(policy, log_odds, ranking_log_odds).sum())
             if best is None or score > best[0]:
-                best = (score, Choice(weights, policy))
+                best = (score, Choice(weights, policy, reranker))
     assert best is not None
-    learned = replace(engine.teach(examples), scope=best[1].policy.scope)
+    policy = best[1].policy
+    learned = replace(taught, scope=policy.scope, ranking=policy.ranking, reranker=best[1].reranker)
     return best[1], _observe(engine, asked, best[1].weights, learned)
 
 
@@ -227,10 +253,10 @@ def _weight_grid() -> list[dict[str, float]]:
     ]
 
 
-def _policies(scope: ScopeModel) -> list[AnswerPolicy]:
+def _policies(scope: LogisticModel, ranking: LogisticModel) -> list[AnswerPolicy]:
     return [
-        AnswerPolicy(scope, float(confident), float(tentative), margin)
-        for confident, tentative, margin in itertools.product(CUTOFF_GRID, CUTOFF_GRID, MARGIN_GRID)
+        AnswerPolicy(scope, ranking, float(confident), float(tentative), float(sure))
+        for confident, tentative, sure in itertools.product(CUTOFF_GRID, CUTOFF_GRID, SURE_GRID)
         if tentative <= confident
     ]
 
@@ -240,26 +266,29 @@ class _Table:
     """The observations as arrays, so that hundreds of policies are scored without a loop."""
 
     features: np.ndarray
-    margins: np.ndarray
+    ranking_features: np.ndarray
     named: np.ndarray
     first: np.ndarray  # the right article ranked first
     offered: np.ndarray  # ... or among the articles a tentative answer offers
     out_of_scope: np.ndarray
+    missing_detail: np.ndarray  # asks for a number the answering sentences do not hold: declined
 
     @classmethod
     def of(cls, observations: list[_Observation]) -> "_Table":
         return cls(
             np.array([o.signals.features() for o in observations]),
-            np.array([o.signals.margin for o in observations]),
+            np.array([o.signals.ranking_features() for o in observations]),
             np.array([o.signals.named for o in observations]),
             np.array([bool(o.ranked) and o.ranked[0] in o.expected for o in observations]),
             np.array([any(n in o.expected for n in o.ranked[:_OFFERED]) for o in observations]),
             np.array([not o.expected for o in observations]),
+            np.array([o.signals.missing_detail is not None for o in observations]),
         )
 
-    def scores(self, policy: AnswerPolicy, log_odds: np.ndarray) -> np.ndarray:
+    def scores(self, policy: AnswerPolicy, log_odds: np.ndarray, ranking_log_odds: np.ndarray) -> np.ndarray:
         """Each question's contribution to the objective under `policy`."""
-        confident, tentative = policy.cut(log_odds, self.margins)
+        confident, tentative = policy.cut(log_odds, ranking_log_odds)
+        confident, tentative = confident & ~self.missing_detail, tentative & ~self.missing_detail
         confident, tentative = confident | self.named, tentative & ~self.named
         offered_only = self.offered & ~self.first
         found = confident * (self.first - _CONFIDENT_WRONG_COST * ~self.first) + tentative * (
@@ -284,6 +313,8 @@ def _report(outcomes: list[QuestionOutcome], latencies: list[float]) -> Evaluati
         confident=share(outcomes, lambda o: o.verdict == Verdict.CONFIDENT),
         tentative=share(outcomes, lambda o: o.verdict == Verdict.TENTATIVE),
         declined=share(outcomes, lambda o: o.declined),
+        straight_right=share(in_scope, lambda o: o.straight_right),
+        misinformation=share(outcomes, lambda o: o.misinformation),
         p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0,
         p95_ms=float(np.percentile(latencies, 95)) if latencies else 0.0,
         n=len(outcomes),

@@ -14,23 +14,25 @@ import numpy as np
 
 from retrieval.adapter import RIDGE, fit_adapter, unit
 from retrieval.corpus import Corpus
-from retrieval.decline import ScopeModel
 from retrieval.examples import Examples
+from retrieval.logistic import LogisticModel
 
 log = logging.getLogger(__name__)
 # Bump when what is stored changes meaning.
-_FORMAT_VERSION = "3"
+_FORMAT_VERSION = "4"
 
 
 @dataclass(frozen=True)
 class Learned:
-    """The question adapter, the unit vectors of the in-scope and out-of-scope examples and the
-    scope model."""
+    """The question adapter, the unit vectors of the in-scope and out-of-scope examples, the scope
+    model and the ranking model (retrieval.decline)."""
 
     adapter: np.ndarray
     in_scope: np.ndarray
     out_of_scope: np.ndarray
-    scope: ScopeModel | None = None  # fitted after the other two (RulesEngine.learn)
+    scope: LogisticModel | None = None  # fitted after the other two (RulesEngine.learn)
+    ranking: LogisticModel | None = None  # likewise
+    reranker: LogisticModel | None = None  # retrieval.rerank; None while no example is in scope
 
 
 def teach(examples: Examples, vectors: np.ndarray, corpus: Corpus, article_vectors: np.ndarray) -> Learned:
@@ -60,15 +62,19 @@ def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Lea
     path = folder / f"learned-{key}.npz"
     try:
         with np.load(path) as stored:
-            scope = ScopeModel(tuple(float(c) for c in stored["coefficients"]), float(stored["intercept"]))
-            return Learned(stored["adapter"], stored["in_scope"], stored["out_of_scope"], scope)
+            scope = LogisticModel(tuple(float(c) for c in stored["coefficients"]), float(stored["intercept"]))
+            ranking = LogisticModel(tuple(float(c) for c in stored["ranking"]), float(stored["ranking_intercept"]))
+            reranker = None
+            if len(stored["reranker"]):
+                reranker = LogisticModel(tuple(float(c) for c in stored["reranker"]), float(stored["reranker_intercept"]))
+            return Learned(stored["adapter"], stored["in_scope"], stored["out_of_scope"], scope, ranking, reranker)
     except (OSError, KeyError, ValueError) as exc:
         if path.exists():
             log.warning("recomputing %s: %s", path, exc)
     learned = compute()
-    assert learned.scope is not None
+    assert learned.scope is not None and learned.ranking is not None
     temporary = path.with_suffix(".tmp.npz")
-    scope = learned.scope
+    scope, ranking = learned.scope, learned.ranking
     np.savez(
         temporary,
         adapter=learned.adapter,
@@ -76,6 +82,10 @@ def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Lea
         out_of_scope=learned.out_of_scope,
         coefficients=scope.coefficients,
         intercept=scope.intercept,
+        ranking=ranking.coefficients,
+        ranking_intercept=ranking.intercept,
+        reranker=learned.reranker.coefficients if learned.reranker else (),
+        reranker_intercept=learned.reranker.intercept if learned.reranker else 0.0,
     )
     temporary.replace(path)
     return learned

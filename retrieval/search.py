@@ -13,8 +13,10 @@ from retrieval.adapter import unit
 from retrieval.corpus import ArticleRef, Corpus
 from retrieval.dense import DenseIndex
 from retrieval.lexical import LexicalIndex
+from retrieval.logistic import LogisticModel
 from retrieval.reference import referenced_articles
-from retrieval.text import expand_query
+from retrieval.rerank import CANDIDATES, FEATURES, ClauseFeatures, candidate_features
+from retrieval.text import expand_query, focus
 
 # Chosen by `zhengwu eval --cv 5` over the four tuning sets (retrieval/questions/README.md).
 CHANNEL_WEIGHTS = {
@@ -68,9 +70,12 @@ class HybridSearcher:
         self.article_vectors = unit(dense.article_vectors())
         # The identity until the engine has learned from its examples (retrieval.adapter).
         self.adapter = np.eye(self.article_vectors.shape[1])
+        # None until the engine has learned from its examples: the fused order stands.
+        self.reranker: LogisticModel | None = None
+        self.clauses = ClauseFeatures(corpus, lexical)
 
     def search(self, question: str, limit: int = 5) -> SearchResult:
-        return self.rank(self.channels(question), CHANNEL_WEIGHTS, limit)
+        return self.rank(self.channels(question), CHANNEL_WEIGHTS, limit, reranker=self.reranker)
 
     def channels(self, question: str) -> "Channels":
         """Every article's score in every channel (or the articles the question names by number)."""
@@ -82,9 +87,10 @@ class HybridSearcher:
             # The named articles, or none at all when no rulebook has them ("第999条"): a question
             # about an article that does not exist is not searched for something else.
             return Channels(question, {}, named)
-        vector = unit(self.dense.embed_question(question))
+        focused = focus(question)
+        vector = unit(self.dense.embed_question(focused))
         whole, best_sentence, sentence_dense = self.dense.search(vector, _DENSE_ARTICLES, _DENSE_SENTENCES)
-        bm25_words, bm25_bigrams, sentence_lexical = self.lexical.search(expand_query(question))
+        bm25_words, bm25_bigrams, sentence_lexical = self.lexical.search(expand_query(focused))
         scores = {
             "dense_article": whole,
             "dense_sentence": best_sentence,
@@ -99,27 +105,34 @@ class HybridSearcher:
         return self.article_vectors @ unit(vector @ adapter)
 
     def rank(
-        self, channels: "Channels", weights: dict[str, float], limit: int = 5, adapter: np.ndarray | None = None
+        self,
+        channels: "Channels",
+        weights: dict[str, float],
+        limit: int = 5,
+        adapter: np.ndarray | None = None,
+        reranker: LogisticModel | None = None,
     ) -> SearchResult:
         """Fuse the channels with `weights` into the best `limit` articles (with the adapted
-        channel recomputed for `adapter`, if given)."""
-        if adapter is not None and channels.vector is not None:
-            channels = replace(
-                channels, scores={**channels.scores, "dense_adapted": self.adapted(channels.vector, adapter)}
-            )
+        channel recomputed for `adapter`, if given); a `reranker` orders the first CANDIDATES of
+        the fused ranking by the probability it gives each, which becomes the hit's score."""
+        channels = self._adapt(channels, adapter)
         if channels.named or not channels.scores:
             hits = [ArticleHit(i, self.corpus.articles[i], 1.0, {"reference": 1.0}) for i in channels.named]
             return SearchResult(channels.question, hits[:limit], referenced=bool(hits))
-        fused = sum(weights[name] * _rescale(scores) for name, scores in channels.scores.items())
-        order = np.argsort(-fused, kind="stable")[:limit]
+        order, rows, fused = self._candidates(channels, weights)
+        score = fused
+        if reranker is not None:
+            score = np.zeros_like(fused)
+            score[order] = reranker.probability(rows)
+            order = order[np.argsort(-score[order], kind="stable")]
         hits = [
             ArticleHit(
                 int(i),
                 self.corpus.articles[int(i)],
-                float(fused[i]),
+                float(score[i]),
                 {name: float(scores[i]) for name, scores in channels.scores.items()},
             )
-            for i in order
+            for i in order[:limit]
         ]
         return SearchResult(
             channels.question,
@@ -130,6 +143,30 @@ class HybridSearcher:
             channels.scores,
             channels.vector,
         )
+
+    def candidates(
+        self, channels: "Channels", weights: dict[str, float], adapter: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first CANDIDATES articles of the fused ranking and their re-ranker features (what
+        the re-ranker learns from); none for a question that names its articles."""
+        channels = self._adapt(channels, adapter)
+        if channels.named or not channels.scores:
+            return np.zeros(0, dtype=int), np.zeros((0, FEATURES))
+        order, rows, _ = self._candidates(channels, weights)
+        return order, rows
+
+    def _adapt(self, channels: "Channels", adapter: np.ndarray | None) -> "Channels":
+        if adapter is None or channels.vector is None:
+            return channels
+        return replace(channels, scores={**channels.scores, "dense_adapted": self.adapted(channels.vector, adapter)})
+
+    def _candidates(
+        self, channels: "Channels", weights: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rescaled = {name: _rescale(scores) for name, scores in channels.scores.items()}
+        fused = sum(weights[name] * scores for name, scores in rescaled.items())
+        order = np.argsort(-fused, kind="stable")[:CANDIDATES]
+        return order, candidate_features(channels.question, rescaled, fused, order, self.clauses), fused
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,27 @@ def concepts(text: str) -> tuple[Concept, ...]:
     return tuple(result)
 
 
+# Places that are home: going there is not going away.
+_HOME = ("昆都仑", "包头", "本区", "本地", "区里")
+_DURATION = re.compile(r"^[0-9一二三四五六七八九十两半]+个?(天|日|周|星期|月|小时|年)$")
+
+
+def focus(text: str) -> str:
+    """What a question told as a situation asks about: a named place away from home becomes 外地
+    (the rules speak of 离包外出, not of 北京), and when it happens (下周, 明天) or for how long
+    (三天) is left out — the rules do not depend on it. A question that asks how long ("几天")
+    keeps it."""
+    kept = []
+    for pair in _tagger().lcut(normalise(text)):
+        if pair.flag == "ns" and not pair.word.startswith(_HOME):
+            kept.append("外地")
+        elif pair.flag == "t" or (pair.flag == "m" and _DURATION.match(pair.word)):
+            continue
+        else:
+            kept.append(pair.word)
+    return "".join(kept)
+
+
 def expand_query(text: str) -> str:
     """Append the rulebook's own terms for colloquial phrases found in the question."""
     normalised = normalise(text)

@@ -10,6 +10,7 @@ from bot.db import QuestionLog, utcnow
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.privacy import mask_numbers
 from bot.qa import curated
+from bot.qa.actions import Action, actions_for
 from bot.qa.library import ArticleView, RulebookLibrary
 from bot.roster import person_for
 from retrieval.answer import Answer, Citation, Quote
@@ -26,6 +27,10 @@ class LoggedAnswer:
     cited: tuple[ArticleView, ...]
     # Answered from the office's curated answer: its explanation ("" when it gave none).
     office_note: str | None = None
+    # A hedge's further candidates, offered as buttons.
+    offered: tuple[ArticleView, ...] = ()
+    # The workflows the cited articles lead to (📝 请假报备 under Art. 79 …).
+    actions: tuple[Action, ...] = ()
 
 
 def _key(citation: Citation) -> str:
@@ -40,12 +45,12 @@ def answer_question(
     session: Session, engine: RulesEngine, library: RulebookLibrary, telegram_user_id: int, chat_id: int, question: str
 ) -> LoggedAnswer:
     """Answer and log one question (from the office's curated answers first); committed before returning."""
+    person = person_for(session, telegram_user_id)
     office = curated.match(session, engine, question)
     if office is not None:
         answer = _from_office(question, curated.views_of(library, office.articles))
     else:
-        answer = engine.ask(question)
-    person = person_for(session, telegram_user_id)
+        answer = engine.ask(question, person.position if person else None)
     row = QuestionLog(
         telegram_user_id=telegram_user_id,
         person_id=person.id if person else None,
@@ -62,7 +67,8 @@ def answer_question(
     session.add(row)
     session.commit()
     note = office.explanation if office else None
-    return LoggedAnswer(row.id, answer, _views(library, answer.citations), note)
+    offered = _views(library, answer.related) if answer.tentative else ()
+    return LoggedAnswer(row.id, answer, _views(library, answer.citations), note, offered, actions_for(answer))
 
 
 def _from_office(question: str, views: list[ArticleView]) -> Answer:
@@ -107,6 +113,16 @@ def record_feedback_reason(session: Session, log_id: int, telegram_user_id: int,
     if reason not in FEEDBACK_REASONS or row.feedback != -1:
         raise InvalidInput("这个按钮已失效。")
     row.feedback_reason = reason
+
+
+def asked_by(session: Session, log_id: int, telegram_user_id: int) -> str:
+    """The question of a logged answer, for its asker only (the workflow buttons under it)."""
+    row = session.get(QuestionLog, log_id)
+    if row is None:
+        raise NotFound("找不到这条问答记录。")
+    if row.telegram_user_id != telegram_user_id:
+        raise PermissionDenied("这个按钮只对提问的人有效。")
+    return row.question
 
 
 def _own_log(session: Session, log_id: int, telegram_user_id: int) -> QuestionLog:

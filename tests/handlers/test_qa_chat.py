@@ -126,10 +126,10 @@ def test_bot_keeps_running_after_a_handler_raises(live_bot: LiveBot, monkeypatch
     engine = live_bot.services.engine
     original = engine.ask
 
-    def broken(question: str):
+    def broken(question: str, asker_position: str | None = None):
         if "爆炸" in question:
             raise RuntimeError("simulated failure inside the rules engine")
-        return original(question)
+        return original(question, asker_position)
 
     monkeypatch.setattr(engine, "ask", broken)
     [apology] = live_bot.client.ask(PRIVATE["staff"], "测试爆炸")

@@ -30,16 +30,19 @@ def _log(live_bot: LiveBot, question: str) -> QuestionLog:
         return row
 
 
-def test_an_unsure_answer_says_so_and_offers_the_nearest_articles(
+def test_a_hedge_quotes_its_clause_for_checking_and_never_says_the_rules_are_silent(
     live_bot: LiveBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = live_bot.services.rules_engine
     monkeypatch.setattr(engine, "policy", replace(engine.policy, confident_at=math.inf, tentative_at=-math.inf))
     [reply] = live_bot.client.ask(STAFF, "副区长离包外出要向谁请示？")
-    assert reply["text"].startswith("规则中没有找到直接规定，可能相关的是：")
+    assert reply["text"].startswith("最相关的规定（请核对是否适用）：")
+    assert "没有找到" not in reply["text"] and "没有规定" not in reply["text"]
+    assert "须事先向区长请示" in reply["text"] and "<blockquote>" in reply["html"]
+    assert reply["text"].count("——") == 1, "one clause quoted, the further articles are buttons"
     assert "第七十九条" in reply["text"]
     articles = [label for label in buttons(reply) if label.startswith("📄")]
-    assert 1 <= len(articles) <= 3 and "📄 第七十九条全文" in articles
+    assert 2 <= len(articles) <= 3 and articles[0] == "📄 第七十九条全文"
     assert _log(live_bot, "副区长离包外出要向谁请示？").tentative
 
 

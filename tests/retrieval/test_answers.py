@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from retrieval.answer import MAX_QUOTE_CHARS, Citation, Quote
 from retrieval.benchmark import PASTED_PAGE
 from retrieval.dense import QUERY_WINDOW
 from retrieval.engine import MAX_QUESTION_CHARS, RulesEngine
@@ -103,14 +104,32 @@ def test_a_pasted_page_is_read_only_as_far_as_a_message_and_embedded_only_at_its
     assert answer.citations[0].article_number in (79, 50)
 
 
-def test_a_tentative_answer_says_so_and_cites_at_most_three_nearest_articles(
+def test_a_hedge_quotes_the_nearest_clause_for_checking_and_offers_two_more_articles(
     engine: RulesEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine, "policy", replace(engine.policy, confident_at=math.inf, tentative_at=-math.inf))
     answer = engine.ask("副区长离包外出要向谁请示？")
     assert answer.tentative and not answer.declined
-    assert 1 <= len(answer.citations) <= 3 and answer.citations[0].article_number == 79
-    assert answer.text.startswith("规则中没有找到直接规定，可能相关的是：")
+    assert [c.article_number for c in answer.citations] == [79] and len(answer.related) == 2
+    assert "须事先向区长请示" in answer.quotes[0].quoted
+    assert answer.text.startswith("最相关的规定（请核对是否适用）：") and "没有" not in answer.text
+
+
+def test_a_long_quote_is_cut_at_a_clause_within_300_characters() -> None:
+    citation = Citation("book", "规则", 1, "总则", 1, "第一条", 1.0)
+    clauses = [f"第{n}项工作由有关部门负责办理，" for n in range(40)]
+    quote = Quote(citation, ("".join(clauses) + "具体办法另行制定。",), True)
+    assert len(quote.quoted) <= MAX_QUOTE_CHARS + 2 and quote.quoted.endswith("，……")
+    assert quote.quoted.removesuffix("……") in "".join(quote.sentences)
+    short = Quote(citation, ("离包外出，须事先向区长请示。",), True)
+    assert short.quoted == "离包外出，须事先向区长请示。"
+
+
+def test_the_clause_about_the_meeting_asked_is_quoted(engine: RulesEngine) -> None:
+    [quote, *_] = engine.ask("开常务会议的议题谁来定？").quotes
+    assert quote.citation.article_number == 49
+    assert "提请区人民政府常务会议和区长办公会议的议题" in quote.quoted
+    assert "提请区人民政府全体会议的议题" not in quote.quoted
 
 
 def test_the_quote_includes_the_sentence_that_names_what_was_asked(engine: RulesEngine) -> None:

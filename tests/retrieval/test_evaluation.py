@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from bot.cli import main
+from retrieval.asked import Detail
 from retrieval.benchmark import SHIPPED_QUESTIONS
-from retrieval.decline import AnswerPolicy, ScopeModel, Signals, Verdict
+from retrieval.decline import AnswerPolicy, Signals, Verdict
 from retrieval.engine import RulesEngine
 from retrieval.evaluation import cross_validate, evaluate, load_questions
+from retrieval.logistic import LogisticModel
 
 KEYS = {
     "recall_at_1",
@@ -21,6 +23,8 @@ KEYS = {
     "confident",
     "tentative",
     "declined",
+    "straight_right",
+    "misinformation",
     "p50_ms",
     "p95_ms",
     "n",
@@ -74,15 +78,23 @@ def test_malformed_question_file_names_the_line(tmp_path: Path) -> None:
 
 def test_cross_validation_scores_only_held_out_folds_and_says_what_each_fold_chose(engine: RulesEngine) -> None:
     questions = load_questions(SHIPPED_QUESTIONS)
-    report, chosen, overall = cross_validate(engine, questions, folds=4)
+    report, outcomes, chosen, overall = cross_validate(engine, questions, folds=4)
     assert report.n == len(questions), "every question is answered exactly once, in its held-out fold"
+    assert sorted(o.question for o in outcomes) == sorted(q["question"] for q in questions)
     assert len(chosen) == 4
     assert abs(report.confident + report.tentative + report.declined - 1.0) < 1e-9
     assert overall.weights.keys() == chosen[0].weights.keys()
 
 
-# A scope model whose log-odds are 2 × share - 1, so that each case sits clearly on one side.
-_BY_SHARE = AnswerPolicy(ScopeModel((2.0, 0.0, 0.0, 0.0, 0.0), -1.0))
+# A scope model whose log-odds are 2 × share - 1, and a ranking model whose log-odds are
+# 10 × margin - 1, so that each case sits clearly on one side.
+_BY_SHARE = AnswerPolicy(
+    LogisticModel((2.0, 0.0, 0.0, 0.0, 0.0), -1.0),
+    LogisticModel((10.0, 0.0, 0.0, 0.0), -1.0),
+    confident_at=0.5,
+    tentative_at=-0.5,
+    sure_at=0.0,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,6 +104,7 @@ _BY_SHARE = AnswerPolicy(ScopeModel((2.0, 0.0, 0.0, 0.0, 0.0), -1.0))
         (Signals(1.0, 0.9, 0.9, 0.8, 0.9, margin=0.05), Verdict.TENTATIVE),  # two articles nearly tied
         (Signals(0.6, 0.9, 0.9, 0.8, 0.9, margin=0.5), Verdict.TENTATIVE),  # in scope, but not sure enough
         (Signals(0.2, 0.9, 0.9, 0.8, 0.9, margin=0.5), Verdict.DECLINED),
+        (Signals(1.0, 0.9, 0.9, 0.8, 0.9, margin=0.5, missing_detail=Detail.DAYS), Verdict.DECLINED),
         (Signals(0.0, 0.0, 0.0, 1.0, 0.0, margin=0.0, named=True), Verdict.CONFIDENT),  # "第79条"
     ],
 )
@@ -112,7 +125,7 @@ def test_the_scope_model_learns_which_side_a_signal_points_to() -> None:
     rng = np.random.default_rng(0)
     inside = rng.normal([0.8, 0.9, 0.88, 0.80, 0.93], 0.02, size=(40, 5))
     outside = rng.normal([0.2, 0.86, 0.84, 0.92, 0.86], 0.02, size=(10, 5))
-    model = ScopeModel.fit(np.vstack([inside, outside]), np.array([True] * 40 + [False] * 10))
+    model = LogisticModel.fit(np.vstack([inside, outside]), np.array([True] * 40 + [False] * 10))
     assert (model.log_odds(inside) > 0).mean() > 0.95 and (model.log_odds(outside) < 0).mean() > 0.95
     assert model.coefficients[0] > 0 > model.coefficients[3], "words found count for, an out-of-scope neighbour against"
     assert model.coefficients[4] > 0, "an in-scope neighbour counts for"

@@ -7,15 +7,15 @@ import pytest
 
 from knowledge import load_library
 from retrieval.adapter import fit_adapter, unit
-from retrieval.decline import ScopeModel
 from retrieval.engine import RulesEngine
 from retrieval.examples import EXAMPLE_FILES, QUESTIONS_DIR, Examples, load_examples, out_of_scope_subjects
 from retrieval.learned import Learned, load_or_learn
+from retrieval.logistic import LogisticModel
 
 
 def test_held_out_question_sets_are_never_learned_from() -> None:
     held_out = sorted(QUESTIONS_DIR.glob("heldout*.jsonl"))
-    assert len(held_out) == 2
+    assert len(held_out) == 3
     assert not set(held_out) & set(EXAMPLE_FILES)
 
 
@@ -50,11 +50,14 @@ def test_what_was_learned_is_reused_after_a_restart_and_a_damaged_file_is_recomp
 
     def compute() -> Learned:
         computed.append(1)
-        return Learned(np.eye(3), np.zeros((1, 3)), np.ones((2, 3)), ScopeModel((1.0, 2.0, 3.0, -4.0, 5.0), -5.0))
+        scope = LogisticModel((1.0, 2.0, 3.0, -4.0, 5.0), -5.0)
+        ranking, reranker = LogisticModel((1.0, 1.0, 1.0, 1.0), -2.0), LogisticModel(tuple([0.5] * 10), -7.0)
+        return Learned(np.eye(3), np.zeros((1, 3)), np.ones((2, 3)), scope, ranking, reranker)
 
     first = load_or_learn(tmp_path, "k", compute)
     again = load_or_learn(tmp_path, "k", compute)
     assert len(computed) == 1 and np.array_equal(first.adapter, again.adapter) and again.scope == first.scope
+    assert again.ranking == first.ranking and again.reranker == first.reranker
     (tmp_path / "learned-k.npz").write_bytes(b"not numpy")
     assert np.array_equal(load_or_learn(tmp_path, "k", compute).out_of_scope, np.ones((2, 3)))
     assert len(computed) == 2
