@@ -8,9 +8,10 @@ cannot be read. No page may be framed by another site (clickjacking of the forms
 
 import asyncio
 import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +35,7 @@ from bot.services import Services
 from bot.topics import service as topics
 from bot.web import serve
 
+log = logging.getLogger(__name__)
 COOKIE = "zw_console"
 # The login page's double-submit check (SameSite=Strict): another site cannot post a link's button,
 # so it cannot sign a browser in as someone else.
@@ -56,6 +58,11 @@ class ConsoleServer:
     def url(self) -> str:
         """The address in links (the login link, calendar feeds)."""
         return self._public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def _group_told(self) -> bool:
+        """Whether the office group hears of leaders' leave: then every calendar shows it too."""
+        return self.services.settings.leave_notice_group is not None
 
     @property
     def _secure_cookies(self) -> bool:
@@ -109,6 +116,13 @@ class ConsoleServer:
             return _message(404, "找不到", str(exc))
         except DomainError as exc:
             return _message(400, "无法处理", str(exc))
+        except web.HTTPNotFound:
+            return _message(404, "找不到", "没有这个页面。")
+        except web.HTTPException:
+            raise  # redirects
+        except Exception:
+            log.exception("console page %s failed", request.path)
+            return _message(500, "出错了", "这个页面暂时无法显示，请稍后再试；问题已记入日志。")
 
     def _viewer(self, session: Session, request: web.Request) -> ConsoleSession:
         signed = auth.signed_in(session, request.cookies.get(COOKIE), self.services.clock.now())
@@ -225,8 +239,9 @@ class ConsoleServer:
         year, month = _month(request.query.get("month"), today)
         department = request.query.get("dept") or None
         workdays = self.services.context(session).calendar
-        month_view = views.leave_calendar(session, viewer, year, month, department, workdays)
-        return "leaves.html", {"page": "leaves", "view": month_view, "today": today}
+        month_view = views.leave_calendar(session, viewer, year, month, department, workdays, self._group_told)
+        layout = request.query.get("view") if request.query.get("view") in ("month", "list") else None
+        return "leaves.html", {"page": "leaves", "view": month_view, "today": today, "layout": layout}
 
     def _leave(self, session: Session, viewer: Person, request: web.Request) -> Page:
         detail = views.leave_detail(session, viewer, _id(request), self.services.settings.timezone)
@@ -236,8 +251,8 @@ class ConsoleServer:
         return "topics.html", {"page": "topics", "board": views.topic_board(session, viewer, self.services.clock.now())}
 
     def _topic(self, session: Session, viewer: Person, request: web.Request) -> Page:
-        topic, history = views.topic_history(session, viewer, _id(request), self.services.settings.timezone)
-        return "topic.html", {"page": "topics", "topic": topic, "history": history}
+        zone, now = self.services.settings.timezone, self.services.clock.now()
+        return "topic.html", {"page": "topics", "view": views.topic_page(session, viewer, _id(request), zone, now)}
 
     def _deadlines(self, session: Session, viewer: Person, request: web.Request) -> Page:
         today = self.services.clock.today()
@@ -248,8 +263,7 @@ class ConsoleServer:
         zone = self.services.settings.timezone
         report = views.question_report(session, viewer, self.services.clock.today(), zone)
         queue = curated.queue(session, self.services.rules_engine) if self.services.engine else []
-        peak = max([n for _, n in report.per_day] + [1])
-        return "questions.html", {"page": "questions", "report": report, "queue": queue[:20], "peak": peak}
+        return "questions.html", {"page": "questions", "report": report, "queue": queue[:20]}
 
     def _feeds(self, session: Session, viewer: Person, request: web.Request) -> Page:
         created = request.query.get("new")
@@ -259,6 +273,8 @@ class ConsoleServer:
             "zone": self.services.settings.timezone,
             "new": created,
             "base": self.url,
+            # Calendar apps subscribe to webcal: addresses (the same address, its scheme swapped).
+            "webcal": "webcal" + self.url.removeprefix("https").removeprefix("http"),
         }
 
     def _create_feed(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
@@ -290,7 +306,7 @@ class ConsoleServer:
 
         def work(session: Session) -> bytes | None:
             owner = auth.feed_owner(session, token)
-            return None if owner is None else _calendar(session, owner)
+            return None if owner is None else _calendar(session, owner, self._group_told, self.services.clock.now())
 
         content = await self._run(work)
         if content is None:
@@ -314,14 +330,16 @@ def _who(person: Person) -> str:
     return f"{person.name}（{person.position}）"
 
 
-def _calendar(session: Session, owner: Person) -> bytes:
+def _calendar(session: Session, owner: Person, group_told: bool, now: datetime) -> bytes:
+    """The owner's feed; every event carries the DTSTAMP RFC 5545 requires (when the feed was made)."""
     feed = icalendar.Calendar()
     feed.add("prodid", "-//zhengwu-bot//leave//ZH")
     feed.add("version", "2.0")
     feed.add("x-wr-calname", f"请假 · {owner.name}")
-    for request in views.leaves_for_feed(session, owner):
+    for request in views.leaves_for_feed(session, owner, group_told):
         event = icalendar.Event()
         event.add("uid", f"leave-{request.id}@zhengwu-bot")
+        event.add("dtstamp", now.astimezone(UTC))
         who = f"{request.requester.name}{request.requester.position}"
         state = "（待审批）" if request.status == leave_service.LeaveStatus.PENDING else ""
         event.add("summary", f"{who} {views.feed_kind(owner, request)}{state}")
@@ -352,5 +370,6 @@ def _id(request: web.Request) -> int:
 
 
 def _message(status: int, title: str, text: str) -> web.Response:
-    body = TEMPLATES.get_template("message.html").render(title=title, text=text, viewer=None, csrf="")
+    """An error or notice page, with the console's links (it does not know who is signed in)."""
+    body = TEMPLATES.get_template("message.html").render(title=title, text=text, viewer=None, csrf="", links=True)
     return web.Response(status=status, text=body, content_type="text/html")

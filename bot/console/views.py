@@ -4,6 +4,8 @@
 - Leaders (区长, 常务副区长, 副区长) see what they approve or act for and the departments of their areas.
 - Everyone sees their own requests, topics and their department's deadlines.
 - The kind and reason of 病假/事假 are shown only to the person, the approver and the admins.
+- What the office group is told anyway (a leader's approved leave, its public kind, who acts) is on
+  everyone's calendar and feed, without the reason and without its history.
 """
 
 import calendar
@@ -14,7 +16,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.calendar.labels import month_day
+from bot.calendar.labels import local_moment, month_day, with_weekday
 from bot.calendar.workdays import WorkdayCalendar
 from bot.db import Person, QuestionLog, aware, utc
 from bot.deadlines.models import Deadline
@@ -22,9 +24,11 @@ from bot.errors import PermissionDenied
 from bot.leave.models import LeaveRequest
 from bot.leave.service import STATUS_LABEL as LEAVE_STATUS
 from bot.leave.service import LeaveStatus, period_label
-from bot.privacy import PRIVATE_LEAVE_KINDS, mask_numbers
+from bot.privacy import PRIVATE_LEAVE_KINDS, mask_numbers, public_leave_kind
+from bot.qa.service import FEEDBACK_REASONS
 from bot.roster import Position
 from bot.topics import service as topics
+from bot.topics.materials import checklist_for
 from bot.topics.models import Topic
 from bot.topics.service import STATUS_LABEL as TOPIC_STATUS
 from bot.topics.service import TopicStatus
@@ -35,6 +39,7 @@ from knowledge import article_label
 
 LEADERS = (Position.HEAD, Position.EXECUTIVE_DEPUTY, Position.DEPUTY)
 SHOWN_LEAVES = (LeaveStatus.PENDING, LeaveStatus.APPROVED, LeaveStatus.COMPLETED)
+ANNOUNCED_LEAVES = (LeaveStatus.APPROVED, LeaveStatus.COMPLETED)
 
 
 def _leader(person: Person) -> bool:
@@ -63,10 +68,48 @@ def may_see_reason(viewer: Person, request: LeaveRequest) -> bool:
     return viewer.is_admin or viewer.id in (request.requester_id, request.approver_id)
 
 
+def announced(request: LeaveRequest) -> bool:
+    """What the office group is told of anyway (bot.leave.service: the group notice): a leader's
+    approved leave, with its public kind and who acts."""
+    return request.status in ANNOUNCED_LEAVES and request.requester.position in LEADERS
+
+
+def on_calendar(viewer: Person, request: LeaveRequest, group_told: bool) -> bool:
+    """Whether a leave is on the viewer's calendar and feed: what they may see, and what the office
+    group (when there is one, `group_told`) already announced."""
+    return may_see_leave(viewer, request) or (group_told and announced(request))
+
+
 def _kind(viewer: Person, request: LeaveRequest) -> str:
     if request.kind in PRIVATE_LEAVE_KINDS and not may_see_reason(viewer, request):
-        return "请假"
+        return public_leave_kind(request.kind)
     return request.kind or "请假"
+
+
+def _paired(first: Person, second: Person) -> str | None:
+    """The article two people break by being away on the same day: AB partners (Art. 79), the
+    区长 and the 常务副区长 (Art. 9)."""
+    if first.ab_partner_name == second.name or second.ab_partner_name == first.name:
+        return article_label(79)
+    if {first.position, second.position} == {Position.HEAD, Position.EXECUTIVE_DEPUTY}:
+        return article_label(9)
+    return None
+
+
+def _clashes(requests: list[LeaveRequest], today: date) -> dict[int, list[str]]:
+    """For each leave, the leaves shown beside it that it conflicts with: both of a pair are marked,
+    whichever was filed first."""
+    found: dict[int, list[str]] = {}
+    for index, first in enumerate(requests):
+        for second in requests[index + 1 :]:
+            overlap = first.start_date <= second.end_date and second.start_date <= first.end_date
+            article = overlap and _paired(first.requester, second.requester)
+            if not article:
+                continue
+            for one, other in ((first, second), (second, first)):
+                note = f"与 {other.requester.name} 的请假（#{other.id}，{period_label(other, today)}）同期不在岗（{article}）"
+                found.setdefault(one.id, []).append(note)
+    return found
 
 
 @dataclass(frozen=True)
@@ -80,7 +123,11 @@ class LeaveItem:
     acting: str
     start: date
     end: date
+    period: str
+    # Each note with its article: the leave's own, and the leaves it clashes with on the calendar.
     conflicts: tuple[str, ...]
+    # Whether the viewer may open it (its history); an announced leave of someone else is not.
+    openable: bool
 
 
 @dataclass(frozen=True)
@@ -100,38 +147,55 @@ class LeaveCalendar:
     departments: list[str]
     department: str | None
     conflicts: list[LeaveItem]
+    # The month's leaves in order, for the list view (a phone's screen).
+    items: list[LeaveItem]
 
 
 def leave_calendar(
-    session: Session, viewer: Person, year: int, month: int, department: str | None, workdays: WorkdayCalendar
+    session: Session,
+    viewer: Person,
+    year: int,
+    month: int,
+    department: str | None,
+    workdays: WorkdayCalendar,
+    group_told: bool = True,
 ) -> LeaveCalendar:
-    """A month of who is away (and acting), conflicts first."""
+    """A month of who is away (and acting), conflicts first; both leaves of a conflict are marked."""
     first = date(year, month, 1)
     last = date(year, month, calendar.monthrange(year, month)[1])
     query = select(LeaveRequest).where(
         LeaveRequest.status.in_(SHOWN_LEAVES), LeaveRequest.start_date <= last, LeaveRequest.end_date >= first
     )
     requests = [
-        r for r in session.scalars(query.order_by(LeaveRequest.start_date, LeaveRequest.id)) if may_see_leave(viewer, r)
+        r
+        for r in session.scalars(query.order_by(LeaveRequest.start_date, LeaveRequest.id))
+        if r.start_date and r.end_date and on_calendar(viewer, r, group_told)
     ]
     if department:
         requests = [r for r in requests if r.requester.department == department]
-    items = [
-        LeaveItem(
-            r.id,
-            f"{r.requester.name}（{r.requester.position}）",
-            r.requester.department or "",
-            _kind(viewer, r),
-            LEAVE_STATUS[LeaveStatus(r.status)],
-            r.status == LeaveStatus.PENDING,
-            r.acting.name if r.acting else "",
-            r.start_date,
-            r.end_date,
-            tuple(r.conflicts),
+    clashes = _clashes(requests, first)
+    items = []
+    for r in requests:
+        openable = may_see_leave(viewer, r)
+        # Its own notes name the partner away too, with the article; a leave filed before its
+        # partner's may have none, and is marked by the clash.
+        notes = (list(r.conflicts) if openable else []) or clashes.get(r.id, [])
+        items.append(
+            LeaveItem(
+                r.id,
+                f"{r.requester.name}（{r.requester.position}）",
+                r.requester.department or "",
+                _kind(viewer, r) if openable else public_leave_kind(r.kind),
+                LEAVE_STATUS[LeaveStatus(r.status)],
+                r.status == LeaveStatus.PENDING,
+                r.acting.name if r.acting else "",
+                r.start_date,
+                r.end_date,
+                period_label(r, first),
+                tuple(notes),
+                openable,
+            )
         )
-        for r in requests
-        if r.start_date and r.end_date
-    ]
     start = first - timedelta(days=first.weekday())
     weeks = []
     for week in range(6):
@@ -145,7 +209,7 @@ def leave_calendar(
         if (start + timedelta(days=week * 7 + 7)).month != month and week >= 3:
             break
     departments = sorted({d for d in session.scalars(select(Person.department).where(Person.department.is_not(None)))})
-    return LeaveCalendar(year, month, weeks, departments, department, [i for i in items if i.conflicts])
+    return LeaveCalendar(year, month, weeks, departments, department, [i for i in items if i.conflicts], items)
 
 
 @dataclass(frozen=True)
@@ -173,14 +237,15 @@ def leave_detail(session: Session, viewer: Person, request_id: int, zone: tzinfo
     return LeaveDetail(request.id, facts, transitions.history(session, Subject.LEAVE, request.id, zone))
 
 
-def leaves_for_feed(session: Session, owner: Person) -> list[LeaveRequest]:
-    """What a calendar feed shows: the office's leave for admins, else what the owner may see."""
+def leaves_for_feed(session: Session, owner: Person, group_told: bool = True) -> list[LeaveRequest]:
+    """What a calendar feed shows: the office's leave for admins, else what the owner may see and
+    what the office group announced."""
     query = select(LeaveRequest).where(LeaveRequest.status.in_(SHOWN_LEAVES)).order_by(LeaveRequest.start_date)
-    return [r for r in session.scalars(query) if may_see_leave(owner, r) and r.start_date and r.end_date]
+    return [r for r in session.scalars(query) if r.start_date and r.end_date and on_calendar(owner, r, group_told)]
 
 
 def feed_kind(owner: Person, request: LeaveRequest) -> str:
-    return _kind(owner, request)
+    return _kind(owner, request) if may_see_leave(owner, request) else public_leave_kind(request.kind)
 
 
 # ----- topics ----------------------------------------------------------------------------------
@@ -200,6 +265,33 @@ class TopicCard:
 class Board:
     columns: list[tuple[str, list[TopicCard]]]
     agenda: list[tuple[str, list[str]]]
+
+
+# The board's columns, every one shown even when empty: the stages of the Art. 49 chains
+# (bot.topics.routing) in the order a topic meets them, then where a topic ends.
+STAGE_COLUMNS = (
+    "待办公室副主任审核",
+    "待分管副区长审核",
+    "待办公室主任审核",
+    "待分管副区长确定",
+    "待常务副区长确定",
+    "待区长确定",
+)
+END_COLUMNS = tuple(
+    TOPIC_STATUS[s]
+    for s in (
+        TopicStatus.ACCEPTED,
+        TopicStatus.CONCLUDED,
+        TopicStatus.RETURNED,
+        TopicStatus.REJECTED,
+        TopicStatus.WITHDRAWN,
+    )
+)
+
+
+def stage_column(stage: dict[str, str | int]) -> str:
+    """A stage's column: one person holding two roles ("常务副区长（兼分管副区长）") sits under the later."""
+    return f"待{str(stage['role']).split('（')[0]}{stage['action']}"
 
 
 def _may_see(viewer: Person, topic: topics.OnChain, department: str | None) -> bool:
@@ -238,14 +330,14 @@ def topic_board(session: Session, viewer: Person, now: datetime) -> Board:
         .where(Topic.status != TopicStatus.DRAFT)
         .order_by(Topic.id)
     ).all()
-    columns: dict[str, list[TopicCard]] = {}
+    columns: dict[str, list[TopicCard]] = {name: [] for name in STAGE_COLUMNS + END_COLUMNS}
     for row in rows:
         if not _may_see(viewer, row, row.department):
             continue
         status = TopicStatus(row.status)
         if status == TopicStatus.IN_REVIEW and row.stage < len(row.chain):
             stage = row.chain[row.stage]
-            column, actor = f"待{stage['role']}{stage['action']}", str(stage["person_name"])
+            column, actor = stage_column(stage), str(stage["person_name"])
         else:
             column, actor = TOPIC_STATUS[status], ""
         since = last_moves.get(row.id) or row.created_at
@@ -253,13 +345,12 @@ def topic_board(session: Session, viewer: Person, now: datetime) -> Board:
             row.id, row.title or "", row.meeting_type or "", row.department or "", actor, _waited(since, now)
         )
         columns.setdefault(column, []).append(card)
-    order = [c for c in columns if c.startswith("待")] + [c for c in columns if not c.startswith("待")]
     agenda: dict[str, list[str]] = {}
     for topic in topics.agenda(session):
         if _may_see(viewer, topic, topic.department):
             when = month_day(topic.meeting_date) if topic.meeting_date else "会期未定"
             agenda.setdefault(f"{topic.meeting_type}（{when}）", []).append(f"{topic.agenda_order}. {topic.title}")
-    return Board([(c, columns[c]) for c in order], list(agenda.items()))
+    return Board(list(columns.items()), list(agenda.items()))
 
 
 def topic_history(session: Session, viewer: Person, topic_id: int, zone: tzinfo) -> tuple[Topic, list[HistoryRow]]:
@@ -267,6 +358,104 @@ def topic_history(session: Session, viewer: Person, topic_id: int, zone: tzinfo)
     if topic is None or not _may_see(viewer, topic, topic.department):
         raise PermissionDenied("无权查看这个议题。")
     return topic, transitions.history(session, Subject.TOPIC, topic.id, zone)
+
+
+@dataclass(frozen=True)
+class Material:
+    label: str
+    mark: str  # ✓ done, — not needed (with the reason), ✗ missing
+    note: str
+    article: str
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One stage of the Art. 49 chain as it stands: who, and what they did when (or that it waits)."""
+
+    role: str
+    action: str
+    person: str
+    state: str  # 通过 / 退回修改 / 不予上会 / 待处理 / 未到
+    when: str
+    note: str
+
+
+@dataclass(frozen=True)
+class TopicPage:
+    topic: Topic
+    status: str
+    facts: list[tuple[str, str]]
+    materials: list[Material]
+    chain: list[ChainStep]
+    slot: str | None  # where it stands on the agenda, or what the meeting decided
+    history: list[HistoryRow]
+
+
+def _materials(topic: Topic) -> list[Material]:
+    found = []
+    for material in checklist_for(topic.matter_kind or ""):
+        state = topic.checklist.get(material.key, {})
+        status = state.get("status")
+        mark, note = ("✓", "已具备") if status == "done" else ("—", "不需要") if status == "not_needed" else ("✗", "缺")
+        if state.get("reason"):
+            note += f"：{state['reason']}"
+        found.append(Material(material.label, mark, note, article_label(material.article)))
+    return found
+
+
+def _chain(session: Session, topic: Topic, zone: tzinfo, now: datetime) -> list[ChainStep]:
+    """Each stage with its verdict in this round (since the last submission), who gave it and when."""
+    events = transitions.events_of(session, Subject.TOPIC, topic.id)
+    submitted = max((i for i, e in enumerate(events) if e.action == "submitted"), default=-1)
+    round_events = events[submitted + 1 :]
+    since = events[-1].at if events else topic.created_at
+    steps = []
+    for index, stage in enumerate(topic.chain):
+        role, action, person = str(stage["role"]), str(stage["action"]), str(stage["person_name"])
+        verdicts = {f"{role}{action}通过": "通过", f"{role}退回修改": "退回修改", f"{role}不予上会": "不予上会"}
+        event = next((e for e in round_events if e.action in verdicts), None)
+        if event is not None:
+            who = event.actor.name if event.actor else person
+            step = ChainStep(
+                role, action, who, verdicts[event.action], local_moment(event.at, zone, now.date()), event.note or ""
+            )
+        elif topic.status == TopicStatus.IN_REVIEW and index == topic.stage:
+            step = ChainStep(role, action, person, "待处理", f"已等 {_waited(since, now)}", "")
+        else:
+            step = ChainStep(role, action, person, "未到", "", "")
+        steps.append(step)
+    return steps
+
+
+def _slot(topic: Topic, today: date) -> str | None:
+    when = with_weekday(topic.meeting_date, today) if topic.meeting_date else "会期未定"
+    if topic.status == TopicStatus.ACCEPTED:
+        return f"{topic.meeting_type} 第{topic.agenda_order}项 · {when}"
+    if topic.status == TopicStatus.CONCLUDED:
+        return f"{topic.meeting_type} · {when} · 会议结果：{topic.outcome}"
+    return None
+
+
+def topic_page(session: Session, viewer: Person, topic_id: int, zone: tzinfo, now: datetime) -> TopicPage:
+    """The topic itself: what it is, its materials, the chain with who acted when, its agenda slot."""
+    topic, history = topic_history(session, viewer, topic_id, zone)
+    deputy = f"{topic.deputy.name}（{topic.deputy.position}）" if topic.deputy else "未定"
+    facts = [
+        ("会议类型", topic.meeting_type or ""),
+        ("议题", topic.title or ""),
+        ("概要", topic.summary or ""),
+        ("汇报部门", topic.department or ""),
+        ("分管领导", deputy),
+        ("申报人", f"{topic.requester.name}（{topic.requester.position}）"),
+        ("事项类型", topic.matter_kind or ""),
+        ("已征求意见", topic.consulted or ""),
+    ]
+    if topic.desired_date:
+        facts.append(("希望上会", with_weekday(topic.desired_date, now.date())))
+    status = TOPIC_STATUS[TopicStatus(topic.status)]
+    return TopicPage(
+        topic, status, facts, _materials(topic), _chain(session, topic, zone, now), _slot(topic, now.date()), history
+    )
 
 
 # ----- deadlines -------------------------------------------------------------------------------
@@ -338,13 +527,23 @@ def deadlines(session: Session, viewer: Person, today: date, workdays: WorkdayCa
 
 
 @dataclass(frozen=True)
+class Disliked:
+    """A 👎 answer: the question (numbers masked), why the asker disliked it, when."""
+
+    question: str
+    reason: str
+    when: str
+
+
+@dataclass(frozen=True)
 class QuestionReport:
     per_day: list[tuple[date, int]]
     total: int
     declined: int
     tentative: int
     cited: list[tuple[str, int]]
-    disliked: list[str]
+    disliked: list[Disliked]
+    peak: int  # the chart's top: the busiest day, at least 1
 
 
 def question_report(session: Session, viewer: Person, today: date, zone, days: int = 30) -> QuestionReport:
@@ -356,15 +555,23 @@ def question_report(session: Session, viewer: Person, today: date, zone, days: i
         )
     ).all()
     per_day = Counter(aware(at).astimezone(zone).date() for at, *_ in rows)
-    cited = Counter(key.rpartition("#")[2] for *_, keys in rows for key in keys[:1])
-    disliked = session.scalars(
-        select(QuestionLog.question).where(QuestionLog.feedback == -1).order_by(QuestionLog.id.desc()).limit(10)
-    )
+    cited = Counter(int(key.rpartition("#")[2]) for *_, keys in rows for key in keys[:1])  # "<rulebook>#50"
+    disliked = session.execute(
+        select(QuestionLog.question, QuestionLog.feedback_reason, QuestionLog.asked_at)
+        .where(QuestionLog.feedback == -1)
+        .order_by(QuestionLog.id.desc())
+        .limit(10)
+    ).all()
+    counts = [(since + timedelta(days=n), per_day.get(since + timedelta(days=n), 0)) for n in range(days)]
     return QuestionReport(
-        [(since + timedelta(days=n), per_day.get(since + timedelta(days=n), 0)) for n in range(days)],
+        counts,
         len(rows),
         sum(1 for _, declined, *_ in rows if declined),
         sum(1 for _, _, tentative, _ in rows if tentative),
         [(article_label(n), c) for n, c in cited.most_common(8)],
-        [mask_numbers(q) for q in disliked],
+        [
+            Disliked(mask_numbers(q), FEEDBACK_REASONS.get(reason or "", "未说明原因"), local_moment(at, zone, today))
+            for q, reason, at in disliked
+        ],
+        max([n for _, n in counts] + [1]),
     )

@@ -14,16 +14,21 @@ from pathlib import Path
 import httpx
 import icalendar
 import pytest
-from playwright.sync_api import Browser, Page
-from sqlalchemy import select
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from bot.console import auth
+from bot.console import auth, views
 from bot.console.server import ConsoleServer
-from bot.db import Person
+from bot.db import Person, QuestionLog
 from bot.deadlines import service as deadlines
+from bot.qa import service as qa_service
 from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.services import Services, build_services
+from bot.topics import service as topics
+from bot.topics.models import Topic
+from bot.workflow.review import Verdict
 from handlers.console import CONSOLE
 from retrieval.engine import RulesEngine
 from tests.bot.conftest import ARTIFACTS
@@ -310,3 +315,174 @@ def test_a_taken_console_port_leaves_the_bot_running_and_console_says_it_is_off(
             client.close()
             running.stop()
             server.stop_thread()
+
+
+# ----- the pages as people read them (issue 18) ------------------------------------------------
+
+
+def _accepted_topic(console: Console, title: str) -> int:
+    """A 专题会议 topic through its whole chain (办公室副主任审核, then 分管副区长确定), so on the agenda."""
+    found = console.services
+    topic_id = _submitted_topic(found, "专题会议", title)
+    for stage in range(2):
+
+        def work(session: Session, stage: int = stage) -> None:
+            topic = session.get(Topic, topic_id)
+            actor = session.get(Person, int(topic.chain[stage]["person_id"]))
+            topics.decide(session, topic_id, stage, topic.version, actor, Verdict.PASS, found.context(session))
+
+        found.run(work)
+    return topic_id
+
+
+def test_the_topic_page_shows_the_topic_its_materials_its_chain_and_its_agenda_slot(
+    console: Console, browser: Browser
+) -> None:
+    topic_id = _accepted_topic(console, "控制台：专题研究停车难")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in_browser(page, _link(console, DIRECTOR))
+    page.goto(f"{console.url}/topics/{topic_id}")
+    facts = page.locator("#facts").inner_text()
+    for shown in (
+        "会议类型",
+        "专题会议",
+        "概要",
+        "请会议研究。",
+        "分管领导",
+        "副区长",
+        "汇报部门",
+        "区住房和城乡建设局",
+    ):
+        assert shown in facts, shown
+    materials = page.locator("#materials").inner_text()
+    assert "✓" in materials and "已具备" in materials and "✗" not in materials
+    steps = page.locator("#chain li")
+    assert steps.count() == 2
+    first, second = steps.nth(0).inner_text(), steps.nth(1).inner_text()
+    assert "办公室副主任审核" in first and "通过" in first
+    assert re.search(r"孙丽|周杰", first) and re.search(r"\d+月\d+日 \d\d:\d\d", first), "who passed it, when"
+    assert "分管副区长确定" in second and "通过" in second
+    assert "专题会议 第" in page.locator("#slot").inner_text() and "会期未定" in page.locator("#slot").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400, "nothing wider than the phone"
+    page.screenshot(path=str(ARTIFACTS / "console-topic-390px.png"), full_page=True)
+    context.close()
+
+
+def test_the_board_shows_every_stage_column_even_when_empty(console: Console) -> None:
+    page = _signed_in(console, DIRECTOR).get("/topics").text
+    columns = re.findall(r'data-column="([^"]+)"', page)
+    assert columns[: len(views.STAGE_COLUMNS)] == list(views.STAGE_COLUMNS), "the chain's stages in order"
+    assert set(views.END_COLUMNS) <= set(columns)
+    assert "暂无" in page, "an empty column says so"
+
+
+def test_the_calendar_marks_both_leaves_of_a_conflict_has_a_legend_and_a_list_on_a_phone(
+    console: Console, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in_browser(page, _link(console, DIRECTOR))
+    page.goto(console.url + "/leaves?month=2026-12")
+    marked = page.locator(".month a.leave.conflict").all_inner_texts()
+    assert any("张伟" in m for m in marked) and any("刘洋" in m for m in marked), marked
+    legend = page.locator("#legend")
+    assert legend.is_visible() and "待审批" in legend.inner_text() and "第七十九条" in legend.inner_text()
+    assert not page.locator("#leave-list").is_visible(), "a wide screen shows the month"
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.locator("#leave-list").is_visible() and not page.locator(".month").is_visible()
+    listed = page.locator("#leave-list li.conflict").all_inner_texts()
+    assert any("张伟" in item and "第七十九条" in item for item in listed), listed
+    assert any("刘洋" in item for item in listed), listed
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    page.screenshot(path=str(ARTIFACTS / "console-calendar-list-390px.png"), full_page=True)
+    page.locator(".views a", has_text="月历").click()
+    assert page.locator(".month").is_visible(), "the month can be chosen on a phone too"
+    context.close()
+
+
+def test_the_question_chart_has_axes_dates_and_values_and_a_dislike_shows_its_reason(
+    console: Console, browser: Browser
+) -> None:
+    console.client.ask(STAFF, "会议纪要由谁签发？")
+    found = console.services
+
+    def dislike(session: Session) -> None:
+        log_id = session.scalar(select(func.max(QuestionLog.id)).where(QuestionLog.telegram_user_id == STAFF))
+        qa_service.record_feedback(session, log_id, STAFF, -1)
+        qa_service.record_feedback_reason(session, log_id, STAFF, "article")
+
+    found.run(dislike)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in_browser(page, _link(console, DIRECTOR))
+    page.goto(console.url + "/questions")
+    chart = page.locator("#per-day")
+    labels = chart.locator("text").all_text_contents()
+    assert "次数" in labels and "日期" in labels, "both axes are named"
+    assert "12月8日" in labels and "11月9日" in labels, "dates under the bars"
+    assert "0" in labels, "a scale on the side"
+    assert any(label.isdigit() and int(label) > 0 for label in labels), "the day's count above its bar"
+    disliked = page.locator("#disliked").inner_text()
+    assert "会议纪要由谁签发" in disliked and "条文不对" in disliked
+    page.screenshot(path=str(ARTIFACTS / "console-questions-desktop.png"), full_page=True)
+    context.close()
+
+
+def test_error_pages_lead_back_to_the_console(console: Console) -> None:
+    signed = _signed_in(console, STAFF)
+    for response in (
+        signed.get(f"/leaves/{console.leave_id}"),
+        signed.get("/leaves/999999"),
+        signed.get("/no-such-page"),
+        httpx.get(console.url + "/topics"),
+    ):
+        assert response.status_code in (403, 404), response.url
+        for link in ('href="/leaves"', 'href="/topics"', 'href="/deadlines"', 'href="/feeds"'):
+            assert link in response.text, (response.url, link)
+        assert "/console" in response.text, "how to sign in again"
+    assert "没有这个页面" in signed.get("/no-such-page").text
+
+
+def _new_feed(http: httpx.Client) -> tuple[str, str]:
+    """Create a feed from the feeds page: its address and the page that shows it."""
+    csrf = re.search(r'name="csrf" value="([^"]+)"', http.get("/feeds").text)[1]
+    created = http.post("/feeds", data={"csrf": csrf}).text
+    return re.search(r'value="(http://\S+\.ics)"', created)[1], created
+
+
+def test_the_ics_feed_carries_dtstamp_and_its_page_offers_copy_and_webcal(console: Console, browser: Browser) -> None:
+    http = _signed_in(console, DIRECTOR)
+    feed_url, page_text = _new_feed(http)
+    calendar = icalendar.Calendar.from_ical(httpx.get(feed_url).content)
+    events = calendar.walk("VEVENT")
+    assert events
+    for event in events:
+        assert isinstance(event.decoded("dtstamp"), datetime), "RFC 5545: DTSTAMP on every event"
+        assert event.decoded("dtstamp").utcoffset() == timedelta(0), "a UTC time"
+        assert {"uid", "dtstart", "dtend", "summary"} <= {key.lower() for key in event}
+    assert f'href="{feed_url.replace("http://", "webcal://")}"' in page_text
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in_browser(page, _link(console, DIRECTOR))
+    page.goto(console.url + "/feeds")
+    page.locator("form button", has_text="生成订阅地址").click()
+    page.locator("#copy").click()
+    expect(page.locator("#copied")).to_contain_text("复制")  # "已复制…", or how to copy by hand
+    assert page.locator("#webcal").get_attribute("href").startswith("webcal://")
+    page.screenshot(path=str(ARTIFACTS / "console-feeds-390px.png"), full_page=True)
+    context.close()
+
+
+def test_a_staff_members_calendar_shows_the_leaders_trips_the_office_group_was_told(console: Console) -> None:
+    http = _signed_in(console, STAFF)
+    feed_url, _ = _new_feed(http)
+    feed = httpx.get(feed_url).content
+    summaries = [str(event["summary"]) for event in icalendar.Calendar.from_ical(feed).walk("VEVENT")]
+    assert "刘洋副区长 离包外出" in summaries, "the approved trip the group was told of"
+    assert not any("张伟" in s for s in summaries), "a pending leave was not announced"
+    assert "学习".encode() not in feed, "never the reason"
+    month = http.get("/leaves?month=2026-12").text
+    assert "刘洋（副区长） 离包外出" in month
+    assert f'href="/leaves/{console.leave_id}"' not in month, "announced, but its history stays closed"
