@@ -3,6 +3,7 @@ SQLite and PostgreSQL; the pages in headless Chromium (screenshots in test-artif
 of access over plain HTTP."""
 
 import asyncio
+import html
 import re
 import socket
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from bot.workflow.review import Verdict
 from handlers.console import CONSOLE
 from retrieval.engine import RulesEngine
 from tests.bot.conftest import ARTIFACTS
+from tests.bot.test_chinese_screens import english_words
 from tests.conftest import make_settings, postgres_url
 from tests.handlers.leave_steps import fill_form, press, submit
 from tests.handlers.test_concurrency import _file_leave, _submitted_topic
@@ -421,7 +423,7 @@ def test_the_question_chart_has_axes_dates_and_values_and_a_dislike_shows_its_re
     chart = page.locator("#per-day")
     labels = chart.locator("text").all_text_contents()
     assert "次数" in labels and "日期" in labels, "both axes are named"
-    assert "12月8日" in labels and "11月9日" in labels, "dates under the bars"
+    assert "12月8日" in labels and "12月1日" in labels, "dates under the bars, weekly to the last day"
     assert "0" in labels, "a scale on the side"
     assert any(label.isdigit() and int(label) > 0 for label in labels), "the day's count above its bar"
     disliked = page.locator("#disliked").inner_text()
@@ -486,3 +488,14 @@ def test_a_staff_members_calendar_shows_the_leaders_trips_the_office_group_was_t
     month = http.get("/leaves?month=2026-12").text
     assert "刘洋（副区长） 离包外出" in month
     assert f'href="/leaves/{console.leave_id}"' not in month, "announced, but its history stays closed"
+
+
+def test_every_console_page_is_in_chinese(console: Console) -> None:
+    http = _signed_in(console, DIRECTOR)
+    topic_id = _accepted_topic(console, "控制台：全中文")
+    paths = ["/leaves?month=2026-12", "/leaves?month=2026-12&view=list", f"/leaves/{console.leave_id}"]
+    paths += ["/topics", f"/topics/{topic_id}", "/deadlines", "/questions", "/feeds", "/no-such-page"]
+    for path in paths:
+        page = http.get(path).text
+        text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(style|script)\b.*?</\1>", " ", page)))
+        assert not english_words(text), (path, english_words(text))
