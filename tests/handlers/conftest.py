@@ -6,7 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from bot.db import QuestionLog
 from bot.delivery import Step
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.harness import RunningBot, start_sandbox
@@ -76,3 +78,14 @@ def live_bot(
 def reset_clock(live_bot: LiveBot) -> None:
     """Every test starts at the same moment, whatever an earlier test did to the clock."""
     live_bot.services.clock.set(START_OF_TESTS)
+
+
+def logged_question(live_bot: LiveBot, question: str) -> QuestionLog:
+    """The newest log row of a question the bot was asked."""
+    with live_bot.services.database.session() as session:
+        row = session.scalars(
+            select(QuestionLog).where(QuestionLog.question == question).order_by(QuestionLog.id.desc())
+        ).first()
+        assert row is not None
+        session.expunge(row)
+        return row

@@ -2,23 +2,11 @@
 by a bound 副区长 is answered for his position and leads to a leave form filled from his words; a
 number the rules do not give is declined with what they do say; forms are offered only in private."""
 
-from sqlalchemy import select
-
-from bot.db import QuestionLog
 from bot.sandbox.client import buttons
-from tests.handlers.conftest import OFFICE_GROUP, PRIVATE, LiveBot
+from tests.handlers.conftest import OFFICE_GROUP, PRIVATE, LiveBot, logged_question
 from tests.handlers.leave_steps import answer
 
 DEPUTY, STAFF = PRIVATE["deputy"], PRIVATE["staff"]
-
-
-def _declined(live_bot: LiveBot, question: str) -> bool:
-    with live_bot.services.database.session() as session:
-        row = session.scalars(
-            select(QuestionLog).where(QuestionLog.question == question).order_by(QuestionLog.id.desc())
-        ).first()
-        assert row is not None
-        return row.declined
 
 
 def test_a_deputys_situation_is_answered_for_his_position_and_opens_a_filled_leave_form(live_bot: LiveBot) -> None:
@@ -43,7 +31,7 @@ def test_a_number_the_rules_do_not_give_is_declined_with_what_they_do_say(live_b
     assert reply["text"].startswith("《规则》没有规定具体期限（天数）")
     assert "须事先向区长请示" in reply["text"] and "第七十九条" in reply["text"]
     assert "📝 填写请假报备" not in buttons(reply)
-    assert _declined(live_bot, question), "it waits on /unanswered for the office"
+    assert logged_question(live_bot, question).declined, "it waits on /unanswered for the office"
 
 
 def test_a_group_answer_offers_no_form(live_bot: LiveBot) -> None:

@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from bot.db import CuratedAnswer, QuestionLog
+from bot.db import CuratedAnswer
 from bot.sandbox.client import buttons
 from handlers.qa import WHY_NOT
-from tests.handlers.conftest import OFFICE_GROUP, LiveBot
+from tests.handlers.conftest import OFFICE_GROUP, LiveBot, logged_question
 from tests.handlers.leave_steps import answer
 from tests.handlers.test_concurrency import DIRECTOR, STAFF, _last_id
 
@@ -20,14 +20,6 @@ ASKER, OTHER_ASKER, ADMIN = 10007, 10009, DIRECTOR
 QUESTION, SAME_AGAIN, PARAPHRASE = "公章由谁保管？", "公章归谁保管？", "单位公章谁管？"
 
 
-def _log(live_bot: LiveBot, question: str) -> QuestionLog:
-    with live_bot.services.database.session() as session:
-        row = session.scalars(
-            select(QuestionLog).where(QuestionLog.question == question).order_by(QuestionLog.id.desc())
-        ).first()
-        assert row is not None
-        session.expunge(row)
-        return row
 
 
 def test_a_hedge_quotes_its_clause_for_checking_and_never_says_the_rules_are_silent(
@@ -43,7 +35,7 @@ def test_a_hedge_quotes_its_clause_for_checking_and_never_says_the_rules_are_sil
     assert "第七十九条" in reply["text"]
     articles = [label for label in buttons(reply) if label.startswith("📄")]
     assert 2 <= len(articles) <= 3 and articles[0] == "📄 第七十九条全文"
-    assert _log(live_bot, "副区长离包外出要向谁请示？").tentative
+    assert logged_question(live_bot, "副区长离包外出要向谁请示？").tentative
 
 
 def test_a_thumbs_down_asks_why_and_a_second_vote_replaces_the_first(live_bot: LiveBot) -> None:
@@ -54,11 +46,11 @@ def test_a_thumbs_down_asks_why_and_a_second_vote_replaces_the_first(live_bot: L
     why = client.wait_message(STAFF, reply["message_id"], WHY_NOT)
     client.wait_callback_answer(client.press(STAFF, why, buttons(why)["没回答问题"]))
     client.wait_edit(why, "已记录：没回答问题")
-    row = _log(live_bot, "会议纪要由谁签发？")
+    row = logged_question(live_bot, "会议纪要由谁签发？")
     assert (row.feedback, row.feedback_reason) == (-1, "missed")
     up = client.wait_callback_answer(client.press(STAFF, reply, buttons(reply)["👍"]))
     assert "已记录 👍" in up["text"]
-    row = _log(live_bot, "会议纪要由谁签发？")
+    row = logged_question(live_bot, "会议纪要由谁签发？")
     assert (row.feedback, row.feedback_reason) == (1, None)
 
 
@@ -118,4 +110,4 @@ def _answered_from_the_office(live_bot: LiveBot) -> None:
     assert "第八条" in reply["text"] and "📄 第八条全文" in buttons(reply)
     with live_bot.services.database.session() as session:
         office_id = session.scalars(select(CuratedAnswer.id).where(CuratedAnswer.question.like("公章%"))).one()
-    assert _log(live_bot, PARAPHRASE).curated_answer_id == office_id
+    assert logged_question(live_bot, PARAPHRASE).curated_answer_id == office_id
