@@ -20,6 +20,7 @@ from bot.topics import service as topics
 from bot.topics.models import Topic
 from bot.workflow.models import Subject, WorkflowEvent
 from tests.handlers.conftest import OFFICE_GROUP, LiveBot
+from tests.handlers.leave_steps import answer
 
 HEAD, EXECUTIVE, DEPUTY, DEPUTY_B, DIRECTOR = 10001, 10002, 10003, 10004, 10005
 VICE_DIRECTOR, FINANCE_HEAD, HOUSING_HEAD, STAFF = 10006, 10008, 10009, 10010
@@ -260,8 +261,16 @@ def test_five_outcome_presses_record_once_with_one_issuance_deadline(live_bot: L
     after = agenda_orders()
     assert order == max(before, default=0) + 1, "the next number, taken once (not 2, 4, 6)"
     assert sorted(after) == sorted([*before, order]), "one topic joined the agenda, once"
-    asked = client.send(DIRECTOR, "/agenda")
-    item = client.wait_message(DIRECTOR, asked["message_id"], "并发：一次发文")
+
+    def agenda_item() -> dict:
+        asked = client.send(DIRECTOR, "/agenda")
+        return client.wait_message(DIRECTOR, asked["message_id"], "并发：一次发文")
+
+    # The meeting is held today: an outcome needs its date, and Art. 50 counts from it.
+    item = agenda_item()
+    client.wait_callback_answer(client.press(DIRECTOR, item, buttons(item)["📅 会期"]))
+    assert "已将议题" in answer(client, DIRECTOR, live_bot.services.clock.today().isoformat())["text"]
+    item = agenda_item()
     _one_winner(_press_together(client, DIRECTOR, item, buttons(item)["通过·需发文"]))
     with live_bot.services.database.session() as session:
         deadlines = session.scalar(select(func.count()).where(Deadline.source == f"topic:{topic_id}"))
