@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from bot.db import utc
 from bot.leave.models import LeaveRequest
 from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.server import SandboxServer
@@ -32,9 +33,12 @@ def world(
 
 
 def _outbox(found: Services) -> list[OutboxMessage]:
-    """What is owed now: notices, cards and redraws (the 销假 reminders wait for December 2027)."""
+    """What is owed now: notices, cards and redraws that are due (the delivery loop's `send_at <= now`)
+    or were tried already (a failed send is put back a pause later). The 销假 reminders and the cards'
+    redraw on the leave's first day wait for December 2027."""
     with found.database.session() as session:
-        query = select(OutboxMessage).where(OutboxMessage.working_hours_only.is_(False))
+        owed = or_(OutboxMessage.send_at <= utc(found.clock.now()), OutboxMessage.attempts > 0)
+        query = select(OutboxMessage).where(OutboxMessage.working_hours_only.is_(False), owed)
         return list(session.scalars(query.order_by(OutboxMessage.id)))
 
 
