@@ -222,9 +222,11 @@ class RulesEngine:
         if found.missing_detail is None:
             answer = compose(self.corpus, result, verdict)
         else:
-            # A number the rules do not give is declined with what they say of the subject, if anything.
+            # A number the rules do not give is declined with what they say of the subject, if they
+            # plainly say something: a clause the engine is only unsure of would be quoted as what
+            # "the rules only say" about a subject they may not touch at all.
             subject = self.search(without_detail(question))
-            covered = self.policy.verdict(self.signals(subject)) != Verdict.DECLINED
+            covered = self.policy.verdict(self.signals(subject)) == Verdict.CONFIDENT
             answer = replace(
                 compose(self.corpus, subject, verdict, found.missing_detail if covered else None), question=question
             )

@@ -38,6 +38,16 @@ def test_a_number_the_rules_do_not_give_is_declined_with_what_they_do_say(engine
     assert answer.text.startswith("《规则》没有规定具体期限（天数）")
 
 
+def test_an_amount_on_a_subject_the_rules_do_not_govern_is_declined_without_quoting_a_stranger(
+    engine: RulesEngine,
+) -> None:
+    # The subject (procurement thresholds) is nowhere in the rules: nothing may be quoted as what
+    # "the rules only say" about it.
+    answer = engine.ask("区政府采购限额标准是多少万元？")
+    assert answer.declined and answer.quotes == ()
+    assert "规则只规定了" not in answer.text
+
+
 def test_a_number_the_rules_give_is_answered_from_the_clause_that_holds_it(engine: RulesEngine) -> None:
     answer = engine.ask("部门之间征求意见，几个工作日内要回复？")
     assert not answer.declined and answer.missing_detail is None
