@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery, privacy
+from bot import delivery, plaintext, privacy
 from bot.calendar.labels import local_moment, month_day
 from bot.calendar.overrides import load_calendar
 from bot.context import WorkContext
@@ -119,11 +119,12 @@ def _acting_label(acting: Person | None, request: LeaveRequest, why: bool = True
     away = f"（{named.name} 同期不在岗）" if why and named else ""
     if acting is not None:
         return acting.name + (away if named and named.id != acting.id else "")
-    if named is None:
+    waiting = service.awaits_entrustment(request)
+    if named is None and not waiting:
         return "无"
     if request.requester.position == Position.HEAD:
         return "区长委托的副区长（待定）" + away
-    return "待定" + away
+    return ("由区长指定（待定）" if waiting else "待定") + away
 
 
 def _form_view(request: LeaveRequest, hints: service.FormHints, today: date) -> tuple[str, InlineKeyboardMarkup]:
@@ -280,30 +281,45 @@ def _entrust_card(session: Session, request: LeaveRequest, row: OutboxMessage, c
     if row.template == service.REMINDER and not waiting:
         return None  # answered (or no longer needed): the reminder is not owed
     today = context.now.date()
+    own = request.requester.position == Position.HEAD
     lines = [
-        bold(f"🏛 委托主持工作（请假单 #{request.id}）"),
-        f"您 {escape(service.period_label(request, today))} {escape(request.kind or '')}，",
+        bold(f"🏛 {'委托主持工作' if own else '指定代行职责'}（请假单 #{request.id}）"),
+        f"{'您' if own else escape(_who(request))} {escape(service.period_label(request, today))} {escape(request.kind or '')}，",
         *(f"⚠️ {escape(note)}" for note in request.conflicts),
     ]
     if waiting:
         candidates = service.entrust_candidates(session, request)
-        lines.append("按第九条，区长和常务副区长同时外出期间，区长可委托其他副区长主持工作。请选择：")
+        lines.append(
+            "按第九条，区长和常务副区长同时外出期间，区长可委托其他副区长主持工作。请选择："
+            if own
+            else "请区长指定同期代行职责的副区长："
+        )
         rows = [
-            [(f"委托 {deputy.name}", EntrustButton(request.id, request.version, deputy.id).pack())]
+            [(_entrust_label(request, deputy), EntrustButton(request.id, request.version, deputy.id).pack())]
             for deputy in candidates
         ]
         if not rows:
             lines.append("同期所有副区长也都不在岗，请与办公室联系另行安排。")
         return Rendered("\n".join(lines), keyboard(rows) if rows else None, request.version)
     if request.acting is not None:
-        lines.append(f"✅ 期间由 {escape(request.acting.name)} 主持工作（第九条）。")
+        lines.append(f"✅ 期间由 {escape(request.acting.name)} {'主持工作（第九条）' if own else '代行职责'}。")
     else:
         lines.append(f"这份请假{STATUS_LABEL[LeaveStatus(request.status)]}，无需委托。")
     return Rendered("\n".join(lines), None, request.version)
 
 
+def _entrust_label(request: LeaveRequest, person: Person) -> str:
+    if request.requester.position == Position.HEAD:
+        return f"委托 {person.name}"
+    return "由我本人代行" if person.position == Position.HEAD else f"指定 {person.name}"
+
+
 def _who(request: LeaveRequest) -> str:
     return f"{request.requester.name}{request.requester.position}"
+
+
+def _decider(request: LeaveRequest) -> str:
+    return request.decided_by.name if request.decided_by else ""
 
 
 NOTICES = {
@@ -325,7 +341,15 @@ NOTICES = {
     ),
     "leave.group_back": lambda r, today: f"📢 {_who(r)} 已销假返岗。",
     "leave.approved": lambda r, today: (
-        f"✅ 请假单 #{r.id} 已批准（{r.decided_by.name if r.decided_by else ''}）：{service.period_label(r, today)}"
+        f"✅ 请假单 #{r.id} 已批准（{_decider(r)}）：{service.period_label(r, today)}"
+    ),
+    "leave.rejected": lambda r, today: (
+        f"❌ 请假单 #{r.id} 未获批准（{_decider(r)}）：{service.period_label(r, today)}，"
+        f"理由：{plaintext.clauses([r.decision_note or ''])}"
+    ),
+    "leave.sent_back": lambda r, today: (
+        f"↩️ 请假单 #{r.id} 已退回补充（{_decider(r)}），意见：{plaintext.clauses([r.decision_note or ''])}"
+        "请在上面的请假单上点“修改后重新提交”。"
     ),
     "leave.revoked": lambda r, today: (
         f"↩️ {_who(r)} 撤销了已批准的请假单 #{r.id}（{service.period_label(r, today)}），将按时在岗。"
@@ -577,7 +601,8 @@ async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE, d
 
 @button(EntrustButton)
 async def entrust_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: EntrustButton) -> str:
-    """The 区长 chooses the 副区长 who presides while he and the 常务副区长 are away (Art. 9)."""
+    """The 区长 chooses the 副区长 who presides while he and the 常务副区长 are away (Art. 9), or who
+    acts for a 副区长 whose stand-ins are all away."""
     query = update.callback_query
     assert query is not None
     found = services(context)
@@ -585,9 +610,13 @@ async def entrust_button(update: Update, context: ContextTypes.DEFAULT_TYPE, dat
     def work(session: Session) -> str:
         actor = require_person(session, query.from_user.id)
         deputy = service.entrust(session, data.request_id, data.version, actor, data.deputy_id, found.context(session))
-        return deputy.name
+        request = session.get(LeaveRequest, data.request_id)
+        assert request is not None
+        if request.requester_id == actor.id:
+            return f"已委托 {deputy.name} 主持工作"
+        return f"已指定 {deputy.name} 代行职责"
 
-    return f"已委托 {await command(context, work)} 主持工作"
+    return await command(context, work)
 
 
 # ----- commands --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ person; the messages it causes go into the outbox in the same transaction. Nothi
 the command that called it does, once.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
@@ -25,7 +25,7 @@ from bot.context import WorkContext
 from bot.db import Person, aware, utc
 from bot.deadlines import service as deadlines
 from bot.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
-from bot.leave.dates import AM, HALF_LABEL, PM, DayPart, parse_day
+from bot.leave.dates import AM, HALF_LABEL, PM, DayPart, parse_day, parse_period
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
 from bot.roster import Position, holder
@@ -121,14 +121,23 @@ def reported_late(request: LeaveRequest, zone: tzinfo) -> date | None:
 
 
 def _read_start(session: Session, request: LeaveRequest, text: str, today: date) -> None:
-    day = parse_day(text, today)
+    """A start date, or the whole period in one message (then the end is filled too)."""
+    day, end = parse_period(text, today)
     request.start_date, request.start_half = day.day, day.half
-    if request.end_date and _period_key(request.end_date, request.end_half, end=True) < _period_key(day.day, day.half):
+    if end is not None:
+        _set_end(request, end, today)
+        forms.fill(request, Step.END)
+    elif request.end_date and _period_key(request.end_date, request.end_half, end=True) < _period_key(
+        day.day, day.half
+    ):
         forms.unfill(request, Step.END)
 
 
 def _read_end(session: Session, request: LeaveRequest, text: str, today: date) -> None:
-    day = parse_day(text, today)
+    _set_end(request, parse_day(text, today), today)
+
+
+def _set_end(request: LeaveRequest, day: DayPart, today: date) -> None:
     assert request.start_date is not None
     if _period_key(day.day, day.half, end=True) < _period_key(request.start_date, request.start_half):
         start = DayPart(request.start_date, request.start_half).label(today)
@@ -158,7 +167,8 @@ FORM = forms.FormSpec[LeaveRequest](
         forms.Field(Step.KIND, "类型", "请选择请假类型："),
         forms.Field(Step.MEETING, "会议", "请选择不能出席的会议：", applies=lambda r: r.kind == "会议请假"),
         forms.Field(
-            Step.START, "开始", "请输入开始日期，如：12月3日、明天、下周一、2026-12-03 上午", True, read=_read_start
+            Step.START, "开始", "请输入开始日期，如：12月3日、明天、下周一、2026-12-03 上午；"
+            "也可一次写明起止，如：12月7日下午到12月9日上午", True, read=_read_start
         ),
         forms.Field(Step.END, "结束", "请输入结束日期（可加“上午”表示只请到中午）：", True, read=_read_end),
         forms.Field(
@@ -297,6 +307,14 @@ def _period_key(day: date, half: str | None, end: bool = False) -> int:
     return base + 1 if half == PM else base
 
 
+def periods_overlap(first: LeaveRequest, second: LeaveRequest) -> bool:
+    """By half days: a morning-only and an afternoon-only leave on the same day do not overlap."""
+    assert first.start_date and first.end_date and second.start_date and second.end_date
+    return _period_key(first.start_date, first.start_half) <= _period_key(
+        second.end_date, second.end_half, end=True
+    ) and _period_key(second.start_date, second.start_half) <= _period_key(first.end_date, first.end_half, end=True)
+
+
 def overlapping(
     session: Session, person_id: int, request: LeaveRequest, statuses: tuple[str, ...]
 ) -> list[LeaveRequest]:
@@ -340,7 +358,9 @@ class Acting:
     person: Person | None
     notes: list[str]
     ab_conflict: bool
-    # Art. 9: the 区长 and the 常务副区长 away together and no 副区长 entrusted (or the one entrusted is away).
+    # Art. 9: the 区长 and the 常务副区长 away together and no 副区长 entrusted (or the one entrusted is
+    # away); likewise a 副区长 whose AB partner and the 常务副区长 are all away: Art. 79 stops at the
+    # 常务副区长, so the 区长, who leads the government's work (Art. 9), names the 副区长 who acts.
     needs_entrustment: bool = False
     # Why the acting person is not the one named (for the notices), if so.
     because: str | None = None
@@ -364,11 +384,15 @@ def _away_note(person: Person, leave: LeaveRequest) -> str:
     return f"{person.name} 同期也不在岗（请假单 #{leave.id}，{period_label(leave)}）"
 
 
+# Whose acting person the 区长 names when the AB partner and the 常务副区长 are away too.
+NAMED_BY_HEAD = (Position.DEPUTY, Position.EXECUTIVE_DEPUTY)
+
+
 def derive_acting(session: Session, request: LeaveRequest, named: Person | None) -> Acting:
     """The rules in order: the person named (on the form, the AB partner by default); if away, the AB
     partner; AB partners away together hand over to the 常务副区长 (Art. 79). For the 区长: the
     常务副区长, and when she is away too the 副区长 he entrusts (Art. 9). Nobody away on any day of
-    the leave is ever named."""
+    the leave is ever named; when the rules run out, the 区长 is asked to name a 副区长 (Art. 9)."""
     requester = request.requester
     head, executive = holder(session, Position.HEAD), holder(session, Position.EXECUTIVE_DEPUTY)
     is_head = head is not None and requester.id == head.id
@@ -389,7 +413,7 @@ def derive_acting(session: Session, request: LeaveRequest, named: Person | None)
         )
     if named is None and partner_leave is None:
         return Acting(None, notes, False)  # 无需代行, and no rule names anyone
-    chain = [named, executive, request.entrusted] if is_head else [named, partner, executive]
+    chain = [named, executive, request.entrusted] if is_head else [named, partner, executive, request.entrusted]
     covered = {p.id for p in (partner, pair) if p is not None}  # their absence is noted above
     tried: list[Person] = []
     for candidate in chain:
@@ -404,6 +428,9 @@ def derive_acting(session: Session, request: LeaveRequest, named: Person | None)
         tried.append(candidate)
     if is_head:
         return Acting(None, notes, False, needs_entrustment=True, because="常务副区长同期不在岗")
+    if head is not None and requester.position in NAMED_BY_HEAD:
+        notes.append("代行职责的人同期都不在岗，第七十九条对此未作规定，请区长指定一位同期在岗的副区长代行职责")
+        return Acting(None, notes, partner_leave is not None, needs_entrustment=True, because="由区长指定")
     notes.append("能代行职责的人同期都不在岗，请另行安排（第七十九条）")
     return Acting(None, notes, partner_leave is not None, because="能代行职责的人同期都不在岗")
 
@@ -579,13 +606,19 @@ def _announce_approval(session: Session, request: LeaveRequest, context: WorkCon
 
 
 def awaits_entrustment(request: LeaveRequest) -> bool:
-    """The 区长's leave while the 常务副区长 is away too and no 副区长 he entrusted can act (Art. 9)."""
-    return (
-        request.status in AWAY
-        and request.requester.position == Position.HEAD
-        and request.named_acting is not None
-        and request.acting is None
-    )
+    """Someone must act and nobody the rules name can, so the 区长 names a 副区长: for his own leave
+    while the 常务副区长 is away too (Art. 9), or for a 副区长's whose AB partner and the 常务副区长
+    are away too (see Acting.needs_entrustment)."""
+    if request.status not in AWAY or request.acting is not None:
+        return False
+    if request.requester.position == Position.HEAD:
+        return request.named_acting is not None
+    return request.requester.position in NAMED_BY_HEAD and (request.ab_conflict or request.named_acting is not None)
+
+
+def entrusting_head(session: Session, request: LeaveRequest) -> Person | None:
+    """Who names the 副区长 in `awaits_entrustment`: the 区长."""
+    return request.requester if request.requester.position == Position.HEAD else holder(session, Position.HEAD)
 
 
 def _unchanged(request: LeaveRequest, derived: Acting) -> bool:
@@ -660,27 +693,24 @@ def _announce_acting_change(
     )
 
 
-# Reminders of an unanswered entrustment: 09:00 on each working day of the leave's run-up, at most this many.
-ENTRUST_REMINDERS = 5
-
-
 def _ask_entrustment(session: Session, request: LeaveRequest, context: WorkContext) -> None:
     """Art. 9: the 区长 is asked, with a button per 副区长 who is not away, whom he entrusts; and
-    reminded each working morning until he answers (a reminder of an answered question is dropped)."""
+    reminded at 09:00 each working day until he answers or his leave has ended: a reminder of an
+    answered question is dropped when it falls due, and after the leave there is nothing to entrust."""
     key = f"leave:{request.id}:v{request.version}:entrust"
-    outbox.send_card(session, Subject.LEAVE, request.id, CardRole.ENTRUST, request.requester, context.now, key=key)
+    head = entrusting_head(session, request)
+    if head is None:
+        return
+    outbox.send_card(session, Subject.LEAVE, request.id, CardRole.ENTRUST, head, context.now, key=key)
     assert request.end_date is not None
     day = context.now.date()
-    for _ in range(ENTRUST_REMINDERS):
-        day = context.calendar.next_workday(day).date
-        if day > request.end_date:
-            break
+    while (day := context.calendar.next_workday(day).date) <= request.end_date:
         outbox.send_card(
             session,
             Subject.LEAVE,
             request.id,
             CardRole.ENTRUST,
-            request.requester,
+            head,
             context.now,
             send_at=datetime.combine(day, WORK_START, tzinfo=context.now.tzinfo),
             working_hours_only=True,
@@ -690,10 +720,16 @@ def _ask_entrustment(session: Session, request: LeaveRequest, context: WorkConte
 
 
 def entrust_candidates(session: Session, request: LeaveRequest) -> list[Person]:
-    """The 副区长 the 区长 may entrust (Art. 9): every active one not away on any day of his leave."""
+    """The 副区长 the 区长 may entrust (Art. 9): every active one, other than the requester, not away
+    on any day of the leave (and the 区长 himself for another's leave)."""
     deputies = session.scalars(
-        select(Person).where(Person.position == Position.DEPUTY, Person.active).order_by(Person.id)
+        select(Person)
+        .where(Person.position == Position.DEPUTY, Person.active, Person.id != request.requester_id)
+        .order_by(Person.id)
     ).all()
+    if request.requester.position != Position.HEAD:
+        # Naming a 副区长's stand-in, the 区长 may also take the work on himself.
+        deputies = [*deputies, *filter(None, [holder(session, Position.HEAD)])]
     return [d for d in deputies if _away_leave(session, d, request) is None]
 
 
@@ -713,7 +749,8 @@ def entrust(
     request = session.get(LeaveRequest, request_id)
     if request is None:
         raise NotFound("找不到这份请假单。")
-    if actor.id != request.requester_id:
+    head = entrusting_head(session, request)
+    if head is None or actor.id != head.id:
         raise PermissionDenied("只有区长本人可以委托副区长主持工作（第九条）。")
     if version != request.version or not awaits_entrustment(request):
         raise AlreadyHandled(_entrust_handled(request))
@@ -727,7 +764,9 @@ def entrust(
     _log(session, request, actor, "entrusted", deputy.name)
     outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
     key = f"leave:{request.id}:v{request.version}"
-    if request.status == LeaveStatus.APPROVED:
+    if request.status == LeaveStatus.APPROVED and request.requester_id != actor.id:
+        _announce_acting_change(session, request, None, replace(derived, because="由区长指定"), context)
+    elif request.status == LeaveStatus.APPROVED:
         facts = {"request_id": request.id, "because": "受区长委托主持工作", "article": 9}
         outbox.notice(session, deputy.telegram_user_id, "leave.acting_now", context.now, f"{key}:acting", **facts)
         outbox.notice(
@@ -869,18 +908,27 @@ def decide(
     return LeaveStatus(request.status)
 
 
+# The short notice the requester gets for each decision (handlers.leave.NOTICES renders them).
+DECISION_NOTICE = {
+    LeaveStatus.APPROVED: "leave.approved",
+    LeaveStatus.REJECTED: "leave.rejected",
+    LeaveStatus.RETURNED: "leave.sent_back",
+}
+
+
 def _tell_requester(session: Session, request: LeaveRequest, context: WorkContext) -> None:
-    """The requester's cards are redrawn. An approval is then a short notice when the requester
-    already has a card (it keeps the 销假 button: a second full card would show two); otherwise,
-    and for a refusal, a new card with the item's buttons."""
+    """The requester's cards are redrawn. The decision is then a short notice when the requester
+    already has a card (it carries the buttons, 销假 or 修改后重新提交: a second full card would show
+    them twice); otherwise a new card with the item's buttons."""
     outbox.redraw_cards(session, Subject.LEAVE, request.id, context.now)
     has_card = session.scalar(
         select(Card.id).where(
             Card.subject == Subject.LEAVE, Card.subject_id == request.id, Card.role == CardRole.REQUESTER
         )
     )
-    if request.status == LeaveStatus.APPROVED and has_card is not None:
-        outbox.notify_person(session, request.requester, "leave.approved", context.now, request_id=request.id)
+    if has_card is not None:
+        notice = DECISION_NOTICE[LeaveStatus(request.status)]
+        outbox.notify_person(session, request.requester, notice, context.now, request_id=request.id)
         return
     outbox.send_card(session, Subject.LEAVE, request.id, CardRole.REQUESTER, request.requester, context.now)
 

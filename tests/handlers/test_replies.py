@@ -7,12 +7,13 @@ import io
 from datetime import date, datetime
 
 import httpx
+import pytest
 from sqlalchemy.orm import Session
 
 from bot.db import PendingInput
 from bot.leave import service as leave
 from bot.leave.models import LeaveRequest
-from bot.sandbox.client import buttons
+from bot.sandbox.client import Message, SandboxClient, buttons
 from bot.workflow import outbox
 from handlers.start import ONLY_TEXT
 from tests.handlers.conftest import OFFICE_GROUP, LiveBot
@@ -74,13 +75,18 @@ def test_a_negative_period_of_an_adhoc_deadline_is_refused(live_bot: LiveBot) ->
     assert "已登记" not in reply["text"]
 
 
-def test_the_requester_is_told_of_an_approval_in_a_short_notice_not_a_second_card(live_bot: LiveBot) -> None:
-    client = live_bot.client
+def _vice_director_leave(client: SandboxClient, day: str) -> tuple[Message, int, Message]:
+    """A one-day leave of the 办公室副主任 filed through the form: her card, its number, the approval card."""
     answer(client, VICE_DIRECTOR, "/cancel")  # an earlier test may have left a form open
-    confirm = fill_form(client, VICE_DIRECTOR, "事假", "2027-06-14", "2027-06-14", "家中有事")
+    confirm = fill_form(client, VICE_DIRECTOR, "事假", day, day, "家中有事")
     card = submit(client, VICE_DIRECTOR, confirm, "待审批")
     request_id = int(card["text"].split("#")[1].split()[0])
-    approval = client.wait_message(DIRECTOR, 0, f"请假审批 #{request_id}")
+    return card, request_id, client.wait_message(DIRECTOR, 0, f"请假审批 #{request_id}")
+
+
+def test_the_requester_is_told_of_an_approval_in_a_short_notice_not_a_second_card(live_bot: LiveBot) -> None:
+    client = live_bot.client
+    card, request_id, approval = _vice_director_leave(client, "2027-06-14")
     client.wait_callback_answer(client.press(DIRECTOR, approval, buttons(approval)["批准"]))
     notice = client.wait_message(VICE_DIRECTOR, card["message_id"], f"✅ 请假单 #{request_id} 已批准（赵敏）")
     assert "reply_markup" not in notice
@@ -89,6 +95,29 @@ def test_the_requester_is_told_of_an_approval_in_a_short_notice_not_a_second_car
     live_bot.deliver()
     cards = [m for m in client.bot_messages(VICE_DIRECTOR, card["message_id"]) if f"请假单 #{request_id}" in m["text"]]
     assert [m["message_id"] for m in cards] == [notice["message_id"]], "no second full card"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "reason", "notice", "button"),
+    [
+        ("不批准", "当天有区政府常务会议", ("❌ 请假单 #{id} 未获批准（赵敏）", "，理由：当天有区政府常务会议。"), None),
+        ("退回补充", "请写明事由", ("↩️ 请假单 #{id} 已退回补充（赵敏），意见：请写明事由。",), "修改后重新提交"),
+    ],
+)
+def test_the_requester_is_told_of_a_refusal_or_return_in_a_short_notice_not_a_second_card(
+    live_bot: LiveBot, verdict: str, reason: str, notice: tuple[str, ...], button: str | None
+) -> None:
+    client = live_bot.client
+    card, request_id, approval = _vice_director_leave(client, "2027-06-15")
+    client.wait_callback_answer(client.press(DIRECTOR, approval, buttons(approval)[verdict]))
+    answer(client, DIRECTOR, reason)
+    told = client.wait_message(VICE_DIRECTOR, card["message_id"], *(part.format(id=request_id) for part in notice))
+    assert "reply_markup" not in told
+    edited = client.wait_edit(card, f"{verdict}（赵敏")  # 结果：不批准（赵敏 / 结果：已退回补充（赵敏
+    assert list(buttons(edited)) == ([button] if button else []), "the card keeps the button the item needs"
+    live_bot.deliver()
+    cards = [m for m in client.bot_messages(VICE_DIRECTOR, card["message_id"]) if f"请假单 #{request_id}" in m["text"]]
+    assert [m["message_id"] for m in cards] == [told["message_id"]], "no second full card"
 
 
 def test_a_reason_prompt_that_lost_to_an_approval_says_the_leave_was_handled(live_bot: LiveBot) -> None:
