@@ -21,9 +21,10 @@ from bot.calendar.workdays import WorkdayCalendar
 from bot.db import Person, QuestionLog, aware, utc
 from bot.deadlines.models import Deadline
 from bot.errors import PermissionDenied
+from bot.leave.dates import AM, HALF_LABEL, PM
 from bot.leave.models import LeaveRequest
 from bot.leave.service import STATUS_LABEL as LEAVE_STATUS
-from bot.leave.service import LeaveStatus, period_label
+from bot.leave.service import LeaveStatus, period_label, periods_overlap
 from bot.privacy import PRIVATE_LEAVE_KINDS, mask_numbers, public_leave_kind
 from bot.qa.service import FEEDBACK_REASONS
 from bot.roster import Position
@@ -102,8 +103,7 @@ def _clashes(requests: list[LeaveRequest], today: date) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for index, first in enumerate(requests):
         for second in requests[index + 1 :]:
-            overlap = first.start_date <= second.end_date and second.start_date <= first.end_date
-            article = overlap and _paired(first.requester, second.requester)
+            article = periods_overlap(first, second) and _paired(first.requester, second.requester)
             if not article:
                 continue
             for one, other in ((first, second), (second, first)):
@@ -128,6 +128,14 @@ class LeaveItem:
     conflicts: tuple[str, ...]
     # Whether the viewer may open it (its history); an announced leave of someone else is not.
     openable: bool
+    start_half: str | None = None
+    end_half: str | None = None
+
+    def half_on(self, day: date) -> str:
+        """上午 or 下午 on a calendar day the leave covers only half of, else ""."""
+        if day == self.start and self.start_half == PM:
+            return HALF_LABEL[PM]
+        return HALF_LABEL[AM] if day == self.end and self.end_half == AM else ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,8 @@ def leave_calendar(
                 period_label(r, first),
                 tuple(notes),
                 openable,
+                r.start_half,
+                r.end_half,
             )
         )
     start = first - timedelta(days=first.weekday())

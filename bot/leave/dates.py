@@ -106,6 +106,19 @@ def parse_day(text: str, today: date) -> DayPart:
     return day
 
 
+# Between the two ends of a period typed in one message: "12月7日下午到12月9日上午", "下周一下午至周三".
+# Not "-", which ISO dates use.
+_PERIOD_SEPARATOR = re.compile(r"\s*(?:到|至|～|~|—|–)\s*")
+
+
+def parse_period(text: str, today: date) -> tuple[DayPart, DayPart | None]:
+    """Read a start date, or a whole period typed in one message. The end is read from the start's
+    day, so "周三" after "下周一" is the Wednesday of that week."""
+    parts = _PERIOD_SEPARATOR.split(plaintext.clean(text), maxsplit=1)
+    start = parse_day(parts[0], today)
+    return start, (parse_day(parts[1], start.day) if len(parts) == 2 else None)
+
+
 def _check_written_numbers(text: str, today: date) -> None:
     """A month or day written in digits must exist: jionlp reads 13月1日 as 1 March of the next
     year and 0月5日 as a November date, and gives up on 2月30日 without saying why."""

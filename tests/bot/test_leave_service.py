@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.calendar import WorkdayCalendar
+from bot.console.views import LeaveItem
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.deadlines.models import Deadline
@@ -153,6 +154,9 @@ def _request(session, submitted: service.Submitted) -> LeaveRequest:
     return request
 
 
+DAY, NEXT_DAY = date(2026, 12, 7), date(2026, 12, 8)
+
+
 def _on(day: date) -> WorkContext:
     return WorkContext(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC), WorkdayCalendar(), {})
 
@@ -162,6 +166,18 @@ def test_half_days_that_touch_do_not_overlap_but_whole_days_do(session) -> None:
     _filed(session, "科员庚", "12月8日 下午", "12月9日")
     with pytest.raises(InvalidInput, match="时间重叠"):
         _filed(session, "科员庚", "12月9日", "12月9日")
+
+
+def test_the_console_calendar_marks_half_days_and_clashes_only_on_overlapping_halves() -> None:
+    def leave(start: date, start_half: str | None, end: date, end_half: str | None) -> LeaveRequest:
+        return LeaveRequest(start_date=start, start_half=start_half, end_date=end, end_half=end_half)
+
+    morning, afternoon = leave(DAY, None, DAY, "AM"), leave(DAY, "PM", DAY, None)
+    assert not service.periods_overlap(morning, afternoon) and not service.periods_overlap(afternoon, morning)
+    assert service.periods_overlap(morning, leave(DAY, None, DAY, None))
+    item = LeaveItem(1, "张伟", "", "事假", "已批准", False, "", DAY, NEXT_DAY, "", (), True, "PM", "AM")
+    assert (item.half_on(DAY), item.half_on(NEXT_DAY)) == ("下午", "上午")
+    assert LeaveItem(2, "刘洋", "", "事假", "已批准", False, "", DAY, DAY, "", (), True).half_on(DAY) == ""
 
 
 def test_a_decision_is_legal_once_and_only_from_the_approver(session) -> None:

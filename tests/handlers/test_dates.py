@@ -92,3 +92,32 @@ def test_the_review_screen_echoes_the_dates_with_weekdays_working_days_and_the_a
     confirm = fill_form(client, FINANCE_HEAD, "事假", "下周一", "下周三", "处理家事")
     assert "12月7日（周一）–12月9日（周三），共3个工作日，报 王建国 区长 审批" in confirm["text"], confirm["text"]
     answer(client, FINANCE_HEAD, "/cancel")
+
+
+def test_half_days_are_read_from_one_message_counted_and_a_morning_does_not_overlap_an_afternoon(
+    live_bot: LiveBot,
+) -> None:
+    live_bot.services.clock.set(THURSDAY)
+    client = live_bot.client
+    for typed, shown in (
+        ("12月7日下午到12月9日上午", "12月7日（周一）下午–12月9日（周三）上午，共2个工作日"),
+        ("下周一下午至周三", "12月7日（周一）下午–12月9日（周三），共2.5个工作日"),
+    ):
+        _start_leave(live_bot, "事假")
+        form = answer(client, CLERK, typed)
+        assert "请输入事由" in form["text"], form["text"]  # the end was read from the same message
+        form = answer(client, CLERK, "家中有事")
+        confirm = press(client, CLERK, form, "无需代行", "请核对后提交")
+        assert shown in confirm["text"], confirm["text"]
+    answer(client, CLERK, "/cancel")
+
+    morning = fill_form(client, CLERK, "事假", "明天上午", "明天上午", "办理私事")
+    assert "12月4日（周五）上午，共0.5个工作日" in morning["text"], morning["text"]
+    assert "12月4日上午" in submit(client, CLERK, morning, "待审批")["text"]
+    afternoon = fill_form(client, CLERK, "事假", "明天下午", "明天下午", "办理私事")
+    assert "12月4日（周五）下午，共0.5个工作日" in afternoon["text"], afternoon["text"]
+    assert "12月4日下午" in submit(client, CLERK, afternoon, "待审批")["text"], "the other half is no overlap"
+    whole = fill_form(client, CLERK, "事假", "明天", "明天", "办理私事")
+    refused = client.wait_callback_answer(client.press(CLERK, whole, buttons(whole)["✅ 提交"]))
+    assert "时间重叠" in (refused.get("text") or ""), refused
+    answer(client, CLERK, "/cancel")

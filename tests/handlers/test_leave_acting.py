@@ -193,6 +193,51 @@ def test_five_entrust_presses_entrust_once_and_tell_once(live_bot: LiveBot) -> N
     assert entrusted == 1
 
 
+def test_an_unanswered_entrustment_is_reminded_each_working_morning_until_the_leave_ends(live_bot: LiveBot) -> None:
+    client, found, clock = live_bot.client, live_bot.services, live_bot.services.clock
+    head_leave = _file_leave(found, HEAD, "休假", "2026-12-14", "2026-12-16", acting=EXECUTIVE)  # asked 12月1日
+    _file_leave(found, EXECUTIVE, "事假", "2026-12-15", "2026-12-15")
+    question = f"委托主持工作（请假单 #{head_leave}）"
+    _card(client, HEAD, question)
+    asked = 1
+    # Eleven working mornings from 12月2日 to the leave's last day (more than a week: no cap), then none.
+    mornings = [datetime(2026, 12, day, 9, 5) for day in (2, 3, 4, 7, 8, 9, 10, 11, 14, 15, 16)]
+    for morning in [*mornings, datetime(2026, 12, 17, 9, 5), datetime(2026, 12, 18, 9, 5)]:
+        clock.set(morning)
+        live_bot.deliver()
+        asked += morning in mornings
+        assert _count(client, HEAD, 0, question) == asked, morning
+    reminder = client.wait_message(HEAD, 0, question)
+    assert {"委托 张伟", "委托 刘洋"} <= set(buttons(reminder)), "each reminder can be answered"
+
+
+def test_deputy_whose_partner_and_executive_deputy_are_away_gets_an_acting_person_named_by_the_head(
+    live_bot: LiveBot,
+) -> None:
+    client, found = live_bot.client, live_bot.services
+    request_id = _file_leave(found, DEPUTY, "离包外出", "2027-11-08", "2027-11-10", acting=DEPUTY_B)
+    _approve(live_bot, request_id)
+    _file_leave(found, DEPUTY_B, "事假", "2027-11-09", "2027-11-09")
+    marks = _marks(live_bot, HEAD, DEPUTY, EXECUTIVE, OFFICE_GROUP)
+
+    _file_leave(found, EXECUTIVE, "事假", "2027-11-09", "2027-11-09")  # Art. 79 names nobody further
+
+    asked = client.wait_message(HEAD, marks[HEAD], f"指定代行职责（请假单 #{request_id}）")
+    assert "第七十九条对此未作规定" in asked["text"] and "请区长指定" in asked["text"]
+    client.wait_message(EXECUTIVE, marks[EXECUTIVE], "您不再代行")
+    client.wait_message(DEPUTY, marks[DEPUTY], f"请假单 #{request_id}", "由区长指定（待定）")
+    client.wait_message(OFFICE_GROUP, marks[OFFICE_GROUP], "更正", "由区长指定（待定）")
+    assert set(buttons(asked)) == {"由我本人代行"}, "no other 副区长 is free: the 区长 may take it on himself"
+
+    chosen = client.wait_callback_answer(client.press(HEAD, asked, buttons(asked)["由我本人代行"]))
+
+    assert chosen["text"] == "已指定 王建国 代行职责"
+    client.wait_message(HEAD, marks[HEAD], "期间改由您代行职责", "由区长指定")
+    client.wait_message(DEPUTY, marks[DEPUTY], "期间改由 王建国 代行职责", "由区长指定")
+    client.wait_message(OFFICE_GROUP, marks[OFFICE_GROUP], "改由 王建国 代行职责")
+    assert "reply_markup" not in client.wait_edit(asked, "期间由 王建国 代行职责")
+
+
 def test_a_pending_approval_is_reminded_then_escalated_then_marked_overdue(live_bot: LiveBot) -> None:
     client, clock = live_bot.client, live_bot.services.clock
     marks = _marks(live_bot, HEAD, FINANCE_HEAD, OFFICE_GROUP)
