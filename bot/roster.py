@@ -127,7 +127,7 @@ def require_admin(session: Session, telegram_user_id: int) -> Person:
     """The bound person if they are an admin on the roster."""
     person = require_person(session, telegram_user_id)
     if not person.is_admin:
-        raise PermissionDenied("只有管理员（花名册中 admin = true 的人）可以查看这项内容。")
+        raise PermissionDenied("只有管理员可以查看这项内容；如需查看，请联系办公室在花名册中设为管理员。")
     return person
 
 

@@ -20,7 +20,7 @@ async def open_console(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert update.effective_user is not None and update.effective_chat is not None
     server = context.application.bot_data.get(CONSOLE)
     if server is None:
-        await tell(update, context, "办公室控制台没有开启（config.toml 的 [console]；或它的端口被占用，见日志）。")
+        await tell(update, context, "办公室控制台没有开启（未在配置中启用，或端口被占用），请联系管理员查看日志。")
         return
     if update.effective_chat.type != "private":
         await tell(update, context, "登录链接只能在与我的私聊中发送，请私聊我 /console。")

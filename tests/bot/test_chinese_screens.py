@@ -3,6 +3,7 @@ labels, calendar sources, the notices of the leave workflow and every message co
 handlers. Commands (/leave), addresses, HTML tags, placeholders and the office's own abbreviations
 (AB角, Excel, CSV) are not words a reader has to translate."""
 
+import ast
 import re
 import types
 from datetime import UTC, date, datetime
@@ -21,7 +22,14 @@ from handlers import deadlines, inputs, leave, qa, rules, start, topics, unanswe
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {"AB", "Excel", "CSV", "csv", "xlsx", "iCalendar", "webcal"}
-NOT_WORDS = re.compile(r"<[^>]+>|/[a-z_]+(?:@\w+)?|https?://\S+|\{[^}]*\}|&[a-z]+;|%\([a-z_]+\)s")
+NOT_WORDS = re.compile(
+    r"<[^>]+>|/[a-z_]+(?:@\w+)?|https?://\S+|\{[^}]*\}|&[a-z]+;|%\([a-z_]+\)s"
+    # an environment variable's name, a query string, a file's extension
+    r"|\b[A-Z]+(?:_[A-Z]+)+\b|\?\w+=[^\s。，]*|\.(?:pdf|docx|txt|xlsx|ics)\b"
+)
+# Texts only an operator reads: the terminal commands (argparse speaks English around them) and
+# the errors of a mistyped rules.toml.
+OPERATOR_ONLY = {Path("bot/cli.py"), Path("bot/deadlines/rules.py")}
 # An audit action is logged as a literal: log(session, ...,"submitted") or _log(session, x, person, "created").
 LOGGED_ACTION = re.compile(r"\blog\(session,[^\n]*?\"([a-z_]+)\"|_log\(session, \w+, \w+, \"([a-z_]+)\"")
 
@@ -102,3 +110,51 @@ def test_message_constants_of_the_chat_handlers_are_chinese(module: types.Module
         if name.isupper() and isinstance(value, str) and re.search("[\u4e00-\u9fff]", value)
     }
     assert [(name, english_words(text)) for name, text in messages.items() if english_words(text)] == []
+
+
+def _chinese_texts(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every string literal, and every f-string's literal parts joined, that holds Chinese: what the
+    code can put before a reader, whichever function builds it."""
+    texts = []
+    inside_fstrings = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = " ".join(p.value for p in node.values if isinstance(p, ast.Constant) and isinstance(p.value, str))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in inside_fstrings:
+            text = node.value
+        else:
+            continue
+        if re.search("[\u4e00-\u9fff]", text):
+            texts.append((node.lineno, text))
+    return texts
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p
+        for package in ("bot", "handlers")
+        for p in (ROOT / package).rglob("*.py")
+        if p.relative_to(ROOT) not in OPERATOR_ONLY
+    ),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_every_chinese_text_in_the_code_holds_no_english_word(path: Path) -> None:
+    """Templates built inside functions (topic and deadline cards, notices, replies) included;
+    docstrings are for developers and may name code."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found = [
+        (line, text, english_words(text))
+        for line, text in _chinese_texts(tree)
+        if english_words(text)
+        and not any(id(n) in docstrings for n in ast.walk(tree) if getattr(n, "lineno", 0) == line)
+    ]
+    assert found == []
