@@ -16,9 +16,10 @@ from bot.delivery import Delivery
 from bot.services import Services, build_services
 from bot.start_progress import StartProgress
 from bot.webhook import webhook_path, webhook_secret, webhook_url
-from handlers import admin, deadlines, inputs, leave, qa, rules, start, topics, unanswered
+from handlers import admin, deadlines, leave, qa, rules, start, topics, unanswered
 from handlers import console as console_handlers
 from handlers.common import on_error, unknown_button
+from handlers.features import Feature, Wiring, assemble
 
 log = logging.getLogger(__name__)
 COMMANDS = [
@@ -41,8 +42,24 @@ COMMANDS = [
     BotCommand("unanswered", "未能回答的问题，由办公室答复（管理员）"),
     BotCommand("help", "使用说明"),
 ]
-# Handler modules in order of precedence: the Q&A catch-all for private text comes last.
-HANDLER_MODULES = (start, rules, admin, leave, topics, deadlines, unanswered, console_handlers, qa)
+# The bot's features, their handlers in this order of precedence: the Q&A catch-all for private
+# text comes last.
+FEATURES: tuple[Feature, ...] = (
+    start.FEATURE,
+    rules.FEATURE,
+    admin.FEATURE,
+    leave.FEATURE,
+    topics.FEATURE,
+    deadlines.FEATURE,
+    unanswered.FEATURE,
+    console_handlers.FEATURE,
+    qa.FEATURE,
+)
+
+
+def wiring() -> Wiring:
+    """The tables of this bot's features (handlers.features): built here, on each call, not at import."""
+    return assemble(FEATURES)
 
 
 DELIVERY, BACKGROUND_TASKS, TOKEN_REFUSED = "delivery", "background_tasks", "token_refused"
@@ -146,6 +163,7 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
         RateLimiter(max_retries=5) if limit_rate else RateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
     )
     refused = asyncio.Event()
+    tables = wiring()
     application = (
         ApplicationBuilder()
         .token(token)
@@ -163,11 +181,11 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
     application.bot_data["services"] = services
     application.bot_data[TOKEN_REFUSED] = refused
     # Sends the outbox (notices, cards, reminders): at once after a commit, else every scan interval.
-    application.bot_data[DELIVERY] = Delivery(services, application.bot)
+    application.bot_data[DELIVERY] = Delivery(services, application.bot, tables.renderers)
     # Typed answers to a workflow's question go first; unclaimed text falls through to Q&A.
-    application.add_handlers(inputs.build_handlers(), group=-1)
-    for module in HANDLER_MODULES:
-        application.add_handlers(module.build_handlers())
+    application.add_handlers(tables.inputs.build_handlers(), group=-1)
+    for feature in tables.features:
+        application.add_handlers(feature.handlers())
     # Last in the same group: they take only the presses and commands no handler above claimed.
     application.add_handler(CallbackQueryHandler(unknown_button))
     application.add_handler(MessageHandler(filters.COMMAND, start.unknown_command))

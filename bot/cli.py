@@ -127,10 +127,7 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
 
     from telegram.ext import AIORateLimiter, ExtBot
 
-    import handlers.deadlines  # noqa: F401 - registers the renderers the outbox needs
-    import handlers.leave  # noqa: F401
-    import handlers.topics  # noqa: F401
-    import handlers.unanswered  # noqa: F401
+    from bot.app import wiring
     from bot.delivery import Delivery
     from bot.services import build_services
 
@@ -146,7 +143,7 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
         )
         total = 0
         async with bot:
-            delivery = Delivery(services, bot)
+            delivery = Delivery(services, bot, wiring().renderers)
             while True:
                 step = await delivery.step(args.batch)
                 total += step.sent

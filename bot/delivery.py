@@ -11,7 +11,8 @@ A row goes pending → claimed → sending → sent, each step committed:
 
 Rendering happens at send time, from the database: a card shows its item as it is when it goes
 out, with buttons that carry the version they were drawn for. Renderers live with the handlers
-(one per card subject, one per notice template) and register themselves here.
+(one per card subject, one per notice template); each feature declares its own (handlers.features)
+and the application hands the assembled table to the loop (`Renderers`).
 """
 
 import asyncio
@@ -20,7 +21,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -37,7 +38,7 @@ from bot.db import BlockedChat, Person, aware, utc, utcnow
 from bot.services import Services
 from bot.workflow.models import Card, OutboxKind, OutboxMessage, OutboxStatus
 from bot.workflow.outbox import queue_redraw
-from bot.workflow.transitions import current_version
+from bot.workflow.transitions import Versioned, current_version
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,8 +64,16 @@ class Rendered:
 # Renderers return None when the message is no longer owed (e.g. a reminder of a closed deadline).
 CardRenderer = Callable[[Session, Card, OutboxMessage, WorkContext], Rendered | None]
 NoticeRenderer = Callable[[Session, OutboxMessage, WorkContext], Rendered | None]
-CARD_RENDERERS: dict[str, CardRenderer] = {}
-NOTICE_RENDERERS: dict[str, NoticeRenderer] = {}
+
+
+@dataclass(frozen=True)
+class Renderers:
+    """What the loop draws with, assembled from the features: a renderer per card subject and per
+    notice template, and each card subject's model (whose version a card shows)."""
+
+    cards: Mapping[str, CardRenderer]
+    notices: Mapping[str, NoticeRenderer]
+    models: Mapping[str, type[Versioned]]
 
 
 @dataclass(frozen=True)
@@ -85,9 +94,10 @@ class _Job:
 class Delivery:
     """One delivery worker. `step()` sends what is due now (tests step it); `run()` loops."""
 
-    def __init__(self, services: Services, bot: Bot) -> None:
+    def __init__(self, services: Services, bot: Bot, renderers: Renderers) -> None:
         self.services = services
         self.bot = bot
+        self.renderers = renderers
         self.worker = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._recovered = False
         self._lock = asyncio.Lock()
@@ -218,13 +228,13 @@ class Delivery:
         context = self.services.context(session)
         rendered: Rendered | None = None
         if row.kind == OutboxKind.NOTICE:
-            rendered = NOTICE_RENDERERS[row.template or ""](session, row, context)
+            rendered = self.renderers.notices[row.template or ""](session, row, context)
         elif row.card is not None:
             card = row.card
             if row.kind == OutboxKind.EDIT and card.message_id is None:
                 rendered = None  # not sent yet: it is drawn with the current state when it is
             else:
-                rendered = CARD_RENDERERS[card.subject](session, card, row, context)
+                rendered = self.renderers.cards[card.subject](session, card, row, context)
         if rendered is None:
             row.status = OutboxStatus.CANCELLED
             return None
@@ -277,7 +287,8 @@ class Delivery:
             else:
                 row.status, row.sent_at = OutboxStatus.SENT, utcnow()
                 if row.card is not None:
-                    _record_card(session, row.card, message_id, version, now)
+                    model = self.renderers.models[row.card.subject]
+                    _record_card(session, row.card, model, message_id, version, now)
 
         await self._unit(record)
 
@@ -349,14 +360,16 @@ def _supersede_held_reminders(rows: list[OutboxMessage]) -> list[OutboxMessage]:
     return kept
 
 
-def _record_card(session: Session, card: Card, message_id: int | None, version: int | None, now: datetime) -> None:
+def _record_card(
+    session: Session, card: Card, model: type[Versioned], message_id: int | None, version: int | None, now: datetime
+) -> None:
     """The card is in the chat showing `version`; if the item moved on meanwhile, redraw it."""
     if message_id is not None:
         card.message_id = message_id
     card.shown_version = version
     # Held: a decision committing meanwhile either sees this message id (and queues the redraw
     # itself) or has moved the version this reads.
-    current = current_version(session, card.subject, card.subject_id, held=True)
+    current = current_version(session, model, card.subject_id, held=True)
     if card.message_id is not None and version is not None and current is not None and current != version:
         queue_redraw(session, card, now)
 

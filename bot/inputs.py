@@ -6,7 +6,7 @@ A prompt also expires ([bot] prompt_expiry_minutes): a 不批准 reason asked fo
 swallow today's question.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.db import PendingInput, Person, aware, utc, utcnow
-from bot.workflow.transitions import current_version
+from bot.workflow.transitions import Versioned, current_version
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,6 @@ class FormHooks:
 
     open_draft: Callable[[Session, Person], int | None]
     cancel: Callable[[Session, Person, int], object]
-
-
-# Workflow prefix ("leave") -> its form hooks; each workflow registers its own.
-FORMS: dict[str, FormHooks] = {}
 
 
 def expect_text(session: Session, person_id: int, purpose: str, target_id: int, version: int) -> None:
@@ -46,12 +42,14 @@ def drop_expired(session: Session, person_id: int, now: datetime, max_age: timed
     return True
 
 
-def awaited(session: Session, person_id: int) -> PendingInput | None:
-    """The person's live prompt; a stale one (its item moved on) is removed and None returned."""
+def awaited(session: Session, person_id: int, models: Mapping[str, type[Versioned]]) -> PendingInput | None:
+    """The person's live prompt; a stale one (its item moved on) is removed and None returned.
+    `models`: each workflow's model by purpose prefix ("leave" → LeaveRequest)."""
     row = session.get(PendingInput, person_id)
     if row is None:
         return None
-    current = current_version(session, row.purpose.split(":")[0], row.target_id)
+    model = models.get(row.purpose.split(":")[0])
+    current = current_version(session, model, row.target_id) if model is not None else None
     if current is None or current != row.target_version:
         session.delete(row)
         return None
@@ -73,18 +71,29 @@ def clear_target(session: Session, prefix: str, target_id: int) -> None:
     )
 
 
-def cancel_awaited(session: Session, person: Person) -> bool:
+def prompt_stands(session: Session, person_id: int, purpose: str, record: Versioned) -> bool:
+    """Whether the person's prompt is for `purpose` on `record` as it is committed now."""
+    row = session.get(PendingInput, person_id)
+    return (
+        row is not None
+        and row.purpose == purpose
+        and row.target_id == record.id
+        and row.target_version == current_version(session, type(record), record.id)
+    )
+
+
+def cancel_awaited(session: Session, person: Person, forms: Mapping[str, FormHooks]) -> bool:
     """/cancel: abandon the prompt awaiting the person's text, or their open form (at any step,
-    buttons included); False if there is neither."""
+    buttons included); False if there is neither. `forms`: each workflow's hooks by prefix."""
     row = session.get(PendingInput, person.id)
     if row is not None:
         prefix = row.purpose.split(":")[0]
-        hooks = FORMS.get(prefix)
+        hooks = forms.get(prefix)
         if hooks is not None and row.purpose == f"{prefix}:field":
             hooks.cancel(session, person, row.target_id)
         session.execute(delete(PendingInput).where(PendingInput.person_id == person.id))
         return True
-    for hooks in FORMS.values():
+    for hooks in forms.values():
         draft = hooks.open_draft(session, person)
         if draft is not None:
             hooks.cancel(session, person, draft)

@@ -7,6 +7,7 @@ from bot.qa.service import QuestionStats, question_stats
 from bot.roster import require_admin
 from handlers import render
 from handlers.common import blocking, private_chat, registered_only, send_html, services
+from handlers.features import Feature
 
 DAYS = 30
 
@@ -28,3 +29,6 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def build_handlers() -> list[BaseHandler]:
     return [CommandHandler("stats", stats)]
+
+
+FEATURE = Feature(name="admin", handlers=build_handlers)

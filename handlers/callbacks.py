@@ -13,7 +13,6 @@ from typing import Any, ClassVar, Self, get_type_hints
 
 MAX_BYTES = 64
 _TOKEN = re.compile(r"[\w.\-]{1,32}")
-REGISTRY: dict[str, type["CallbackData"]] = {}
 
 
 class MalformedCallback(ValueError):
@@ -25,12 +24,11 @@ class CallbackData:
     prefix: ClassVar[str]
 
     def __init_subclass__(cls, prefix: str = "", **kwargs: Any) -> None:
+        # Only names the kind: features list their buttons, and the application's assembly
+        # (handlers.features.assemble) refuses a prefix used twice.
         super().__init_subclass__(**kwargs)
         if prefix:
-            if prefix in REGISTRY:
-                raise TypeError(f"callback prefix {prefix!r} is used twice")
             cls.prefix = prefix
-            REGISTRY[prefix] = cls
 
     def pack(self) -> str:
         values = [str(getattr(self, f.name)) for f in dataclasses.fields(self)]

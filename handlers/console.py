@@ -9,6 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 from bot.console import auth
 from bot.roster import require_person
 from handlers.common import command, registered_only, send_html, services, tell
+from handlers.features import Feature
 from handlers.render import escape
 
 CONSOLE = "console"  # bot_data key of the running ConsoleServer (bot.app)
@@ -38,3 +39,6 @@ async def open_console(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 def build_handlers() -> list[BaseHandler]:
     return [CommandHandler("console", open_console)]
+
+
+FEATURE = Feature(name="console", handlers=build_handlers)

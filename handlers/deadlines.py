@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery
 from bot.calendar.labels import local_moment, with_weekday
 from bot.context import WorkContext
 from bot.db import Person
@@ -29,6 +28,7 @@ from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from handlers import leave
 from handlers.callbacks import CallbackData
 from handlers.common import button, command, private_chat, registered_only, send_html, services, tell
+from handlers.features import Feature
 from handlers.render import bold, escape, keyboard
 from knowledge import article_label
 
@@ -138,9 +138,6 @@ def _purpose(session: Session, card: Card) -> str | None:
     )
 
 
-delivery.CARD_RENDERERS[Subject.DEADLINE] = render_card
-
-
 # ----- commands and buttons ----------------------------------------------------------------------
 
 
@@ -243,3 +240,12 @@ def build_handlers() -> list[BaseHandler]:
         CommandHandler("deadlines", list_open),
         CallbackQueryHandler(reminder_button, pattern=ReminderButton.matches),
     ]
+
+
+FEATURE = Feature(
+    name="deadlines",
+    handlers=build_handlers,
+    models={Subject.DEADLINE: Deadline},
+    cards={Subject.DEADLINE: render_card},
+    buttons=(ReminderButton,),
+)

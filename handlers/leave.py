@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery, plaintext, privacy
+from bot import plaintext, privacy
 from bot.calendar.labels import local_moment, month_day
 from bot.calendar.overrides import load_calendar
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.errors import DomainError
+from bot.inputs import FormHooks
 from bot.leave import service
 from bot.leave.dates import DayPart
 from bot.leave.export import export_file
@@ -30,7 +31,6 @@ from bot.roster import Position, require_admin, require_person
 from bot.workflow import outbox
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
-from handlers import inputs
 from handlers.callbacks import CallbackData
 from handlers.common import (
     blocking,
@@ -46,6 +46,7 @@ from handlers.common import (
     show,
     tell,
 )
+from handlers.features import Feature
 from handlers.render import bold, escape, keyboard
 from knowledge import article_label
 
@@ -416,11 +417,6 @@ def render_notice(session: Session, row: OutboxMessage, context: WorkContext) ->
     return Rendered(escape(NOTICES[template](request, today)))
 
 
-delivery.CARD_RENDERERS[Subject.LEAVE] = render_card
-for _template in (*NOTICES, *NOTICES_WITH_FACTS):
-    delivery.NOTICE_RENDERERS[_template] = render_notice
-
-
 # ----- the form --------------------------------------------------------------------------------
 
 
@@ -526,9 +522,6 @@ async def on_text(
         await show_form(update, context, target, edit=False)
     else:
         await send_html(context, update.effective_chat.id, escape(reply))
-
-
-inputs.TEXT_ROUTES[service.PREFIX] = on_text
 
 
 # ----- decisions and the requester's buttons ---------------------------------------------------
@@ -730,3 +723,15 @@ def build_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(requester_button, pattern=RequesterButton.matches),
         CallbackQueryHandler(entrust_button, pattern=EntrustButton.matches),
     ]
+
+
+FEATURE = Feature(
+    name="leave",
+    handlers=build_handlers,
+    models={Subject.LEAVE: LeaveRequest},
+    forms={service.PREFIX: FormHooks(service.open_draft, service.cancel)},
+    text_routes={service.PREFIX: on_text},
+    cards={Subject.LEAVE: render_card},
+    notices={template: render_notice for template in (*NOTICES, *NOTICES_WITH_FACTS)},
+    buttons=(FormButton, DecisionButton, RequesterButton, EntrustButton),
+)

@@ -23,6 +23,7 @@ from handlers.common import (
     tell,
     while_typing,
 )
+from handlers.features import Feature
 
 WHY_NOT = "这个回答哪里不好？（可选，选一项即可）"
 USAGE = "请在 /ask 后面写上问题，例如：/ask 副区长离包外出要向谁请示？"
@@ -184,3 +185,10 @@ def build_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(give_feedback, pattern=FeedbackButton.matches),
         CallbackQueryHandler(give_reason, pattern=FeedbackReasonButton.matches),
     ]
+
+
+FEATURE = Feature(
+    name="qa",
+    handlers=build_handlers,
+    buttons=(ArticleButton, RelatedButton, ActionButton, FeedbackButton, FeedbackReasonButton),
+)

@@ -7,6 +7,7 @@ from bot.errors import NotFound
 from handlers import render
 from handlers.callbacks import BookButton, ChapterButton, ChapterTextButton
 from handlers.common import button, edit_html, explains_domain_errors, send_html, services, tell
+from handlers.features import Feature
 
 USAGE = "请写明条号，例如：/article 50 或 /article 第五十条"
 
@@ -72,3 +73,10 @@ def build_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(open_chapter, pattern=ChapterButton.matches),
         CallbackQueryHandler(chapter_full_text, pattern=ChapterTextButton.matches),
     ]
+
+
+FEATURE = Feature(
+    name="rules",
+    handlers=build_handlers,
+    buttons=(BookButton, ChapterButton, ChapterTextButton),
+)

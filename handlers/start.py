@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandl
 
 from bot.roster import person_for, redeem_invite
 from handlers.common import blocking, explains_domain_errors, send_html, services, tell
+from handlers.features import Feature
 
 HELP = """<b>政务助手</b>：依据《昆都仑区人民政府工作规则》回答办事程序问题，并注明条文出处。
 
@@ -107,3 +108,6 @@ def build_handlers() -> list[BaseHandler]:
         CommandHandler("whoami", whoami),
         MessageHandler(filters.ChatType.PRIVATE & NOT_TEXT, not_text),
     ]
+
+
+FEATURE = Feature(name="start", handlers=build_handlers)

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery, privacy
+from bot import privacy
 from bot.calendar.labels import month_day
 from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.errors import InvalidInput
+from bot.inputs import FormHooks
 from bot.roster import require_person
 from bot.topics import service
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
@@ -27,7 +28,6 @@ from bot.topics.service import STATUS_LABEL, Step, TopicStatus
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
 from bot.workflow.transitions import HistoryRow, action_label, events_of
-from handlers import inputs
 from handlers.callbacks import CallbackData
 from handlers.common import (
     blocking,
@@ -43,6 +43,7 @@ from handlers.common import (
     show,
     tell,
 )
+from handlers.features import Feature
 from handlers.render import bold, escape, keyboard
 from knowledge import article_label
 
@@ -249,9 +250,6 @@ def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkC
     return _requester_card(session, topic)
 
 
-delivery.CARD_RENDERERS[Subject.TOPIC] = render_card
-
-
 # ----- the form --------------------------------------------------------------------------------
 
 
@@ -349,9 +347,6 @@ async def on_text(
         await show_form(update, context, target, edit=False)
     else:
         await send_html(context, update.effective_chat.id, escape(reply))
-
-
-inputs.TEXT_ROUTES[service.PREFIX] = on_text
 
 
 # ----- the chain, the requester, history ---------------------------------------------------------
@@ -545,3 +540,14 @@ def build_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(topic_button, pattern=TopicButton.matches),
         CallbackQueryHandler(agenda_button, pattern=AgendaButton.matches),
     ]
+
+
+FEATURE = Feature(
+    name="topics",
+    handlers=build_handlers,
+    models={Subject.TOPIC: Topic},
+    forms={service.PREFIX: FormHooks(service.open_draft, service.cancel)},
+    text_routes={service.PREFIX: on_text},
+    cards={Subject.TOPIC: render_card},
+    buttons=(FormButton, StageButton, TopicButton, AgendaButton),
+)

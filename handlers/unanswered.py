@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import delivery
 from bot.calendar.labels import month_day
 from bot.context import WorkContext
 from bot.db import CuratedAnswer, PendingInput, Person, QuestionLog
@@ -23,9 +22,9 @@ from bot.delivery import Rendered
 from bot.qa import curated
 from bot.roster import require_admin, require_person
 from bot.workflow.models import OutboxMessage
-from handlers import inputs
 from handlers.callbacks import ArticleButton, CallbackData
 from handlers.common import button, command, edit_html, private_chat, registered_only, send_html, services
+from handlers.features import Feature
 from handlers.render import bold, escape, keyboard, local_time
 
 PAGE_SIZE = 5
@@ -137,9 +136,6 @@ async def on_text(
     )
 
 
-inputs.TEXT_ROUTES[curated.PREFIX] = on_text
-
-
 def render_notice(session: Session, row: OutboxMessage, context: WorkContext) -> Rendered | None:
     """ "您在11月30日问的……，办公室答复：……依据第N条", with the articles as buttons."""
     asked = session.get(QuestionLog, int(row.payload["log_id"]))
@@ -157,12 +153,19 @@ def render_notice(session: Session, row: OutboxMessage, context: WorkContext) ->
     return Rendered(escape(text), keyboard([buttons]))
 
 
-delivery.NOTICE_RENDERERS[curated.NOTICE] = render_notice
-
-
 def build_handlers() -> list[BaseHandler]:
     return [
         CommandHandler("unanswered", show_queue),
         CallbackQueryHandler(turn_page, pattern=PageButton.matches),
         CallbackQueryHandler(start_reply, pattern=ReplyButton.matches),
     ]
+
+
+FEATURE = Feature(
+    name="unanswered",
+    handlers=build_handlers,
+    models={curated.PREFIX: QuestionLog},
+    text_routes={curated.PREFIX: on_text},
+    notices={curated.NOTICE: render_notice},
+    buttons=(PageButton, ReplyButton),
+)

@@ -24,7 +24,7 @@ from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.roster import Position, holder
 from bot.workflow import outbox
 from bot.workflow.models import CardRole, Subject
-from bot.workflow.transitions import MODELS, log, transition
+from bot.workflow.transitions import log, transition
 from knowledge import chinese_to_int
 
 SNOOZE = timedelta(hours=2)
@@ -265,9 +265,6 @@ def get(session: Session, deadline_id: int) -> Deadline:
     if deadline is None:
         raise NotFound("找不到这个期限事项。")
     return deadline
-
-
-MODELS[Subject.DEADLINE] = Deadline
 
 
 # ----- parsing what users type -------------------------------------------------------------------

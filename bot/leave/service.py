@@ -32,7 +32,7 @@ from bot.roster import Position, holder
 from bot.workflow import outbox, review
 from bot.workflow.models import Card, CardRole, Subject
 from bot.workflow.review import Verdict
-from bot.workflow.transitions import MODELS, current_version, log, transition
+from bot.workflow.transitions import current_version, log, transition
 
 MAX_DESTINATION = 100
 MAX_REASON = 500
@@ -635,7 +635,7 @@ def _rederive(session: Session, request: LeaveRequest, context: WorkContext) -> 
     if _unchanged(request, derive_acting(session, request, request.named_acting)):
         return
     # Held, then read again: a unit of work changing the same leave meanwhile is seen, not undone.
-    current_version(session, Subject.LEAVE, request.id, held=True)
+    current_version(session, LeaveRequest, request.id, held=True)
     derived = derive_acting(session, request, request.named_acting)
     if request.status not in AWAY or _unchanged(request, derived):
         return
@@ -872,11 +872,12 @@ def ask_reason(session: Session, request_id: int, version: int, actor: Person, v
 def lost_reason_prompt(session: Session, actor: Person, request_id: int, verdict: Verdict) -> str | None:
     """None while the actor's prompt for a reason on this request stands; else what became of the
     request (a decision pressed at the same moment won, and the prompt went with it)."""
-    pending = inputs.awaited(session, actor.id)
-    if pending is not None and pending.purpose == f"{PREFIX}:{verdict}" and pending.target_id == request_id:
-        return None
     request = session.get(LeaveRequest, request_id)
-    return _handled(request) if request is not None else "找不到这份请假单。"
+    if request is None:
+        return "找不到这份请假单。"
+    if inputs.prompt_stands(session, actor.id, f"{PREFIX}:{verdict}", request):
+        return None
+    return _handled(request)
 
 
 def decide(
@@ -1105,7 +1106,3 @@ def requests_in_period(session: Session, start: date, end: date) -> list[LeaveRe
             .order_by(LeaveRequest.start_date, LeaveRequest.id)
         )
     )
-
-
-inputs.FORMS[PREFIX] = inputs.FormHooks(open_draft, cancel)
-MODELS[Subject.LEAVE] = LeaveRequest

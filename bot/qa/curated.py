@@ -29,7 +29,7 @@ from bot.privacy import mask_numbers
 from bot.qa.library import ARTICLE_NUMBER, ArticleView, RulebookLibrary
 from bot.workflow import outbox
 from bot.workflow.models import Subject
-from bot.workflow.transitions import MODELS, transition
+from bot.workflow.transitions import transition
 from knowledge.numerals import chinese_to_int
 from retrieval.engine import RulesEngine
 from retrieval.examples import Examples
@@ -304,6 +304,3 @@ def import_jsonl(session: Session, text: str, library: RulebookLibrary) -> int:
         known.add((question, tuple(articles)))
         added += 1
     return added
-
-
-MODELS[PREFIX] = QuestionLog

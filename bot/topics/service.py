@@ -31,7 +31,7 @@ from bot.topics.routing import MEETING_TYPES, chain, deputy_for
 from bot.workflow import outbox, review, transitions
 from bot.workflow.models import CardRole, Subject, WorkflowEvent  # noqa: F401
 from bot.workflow.review import Verdict
-from bot.workflow.transitions import HISTORY_COLUMNS, MODELS, HistoryRow, log, transition
+from bot.workflow.transitions import HISTORY_COLUMNS, HistoryRow, log, transition
 from knowledge import article_label
 
 MAX_TITLE, MAX_TEXT = 100, 1000
@@ -560,7 +560,3 @@ def awaiting(session: Session, person: Person) -> list[Topic]:
         for t in session.scalars(select(Topic).where(Topic.status == TopicStatus.IN_REVIEW)).unique()
         if current_stage(t)["person_id"] == person.id
     ]
-
-
-inputs.FORMS[PREFIX] = inputs.FormHooks(open_draft, cancel)
-MODELS[Subject.TOPIC] = Topic

@@ -28,15 +28,12 @@ class Versioned(Protocol):
 
 
 V = TypeVar("V", bound=Versioned)
-# Each workflow's model by subject ("leave" → LeaveRequest); prompts and cards ask it for versions.
-MODELS: dict[str, type[Versioned]] = {}
 
 
-def current_version(session: Session, subject: str, item_id: int, held: bool = False) -> int | None:
-    """The item's version as committed now (None if it is gone): a prompt or a card made for an
-    older one is stale. `held` keeps the item's row until this unit of work commits (a write that
-    changes nothing), so a transition racing it is seen by one side or the other."""
-    model = MODELS[subject]
+def current_version(session: Session, model: type[Versioned], item_id: int, held: bool = False) -> int | None:
+    """The version of item `item_id` of `model` as committed now (None if it is gone): a prompt or
+    a card made for an older one is stale. `held` keeps the item's row until this unit of work
+    commits (a write that changes nothing), so a transition racing it is seen by one side or the other."""
     if held:
         session.execute(
             update(model)

@@ -5,6 +5,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.app import wiring
 from bot.delivery import HOST, Delivery
 from bot.services import build_services
 from bot.workflow.models import OutboxKind, OutboxMessage, OutboxStatus
@@ -45,7 +46,7 @@ def test_rows_left_by_a_dead_worker_of_this_host_are_settled_at_once(database_ur
         return [r.id for r in rows]
 
     ids = found.run(left_behind)
-    found.run(Delivery(found, bot=None)._recover)  # type: ignore[arg-type]
+    found.run(Delivery(found, bot=None, renderers=wiring().renderers)._recover)  # type: ignore[arg-type]
     with found.database.session() as session:
         statuses = [session.get(OutboxMessage, i).status for i in ids]
     assert statuses == [

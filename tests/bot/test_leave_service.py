@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.app import wiring
 from bot.calendar import WorkdayCalendar
 from bot.console.views import LeaveItem
 from bot.context import WorkContext
@@ -218,7 +219,7 @@ def test_approving_while_a_refusal_reason_is_awaited_drops_the_prompt(session) -
     submitted = _filed(session, "科员庚", "12月11日", "12月11日")
     request, approver = _request(session, submitted), person(session, "局长己")
     service.ask_reason(session, request.id, request.version, approver, Verdict.REJECT)
-    assert awaited(session, approver.id) is not None
+    assert awaited(session, approver.id, wiring().models) is not None
     service.decide(session, request.id, request.version, approver, Verdict.PASS, CONTEXT)
     assert session.get(PendingInput, approver.id) is None, "no stray prompt after the other decision won"
 
