@@ -13,6 +13,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.console.server import ConsoleServer
 from bot.delivery import Delivery
+from bot.sandbox.launch import SANDBOX_TOKEN, start_sandbox_server
 from bot.services import Services, build_services
 from bot.start_progress import StartProgress
 from bot.webhook import webhook_path, webhook_secret, webhook_url
@@ -199,9 +200,8 @@ def run(settings: Settings) -> None:
     services = build_services(settings, with_engine=False)
     telegram = settings.telegram
     if settings.uses_sandbox:
-        from bot.sandbox.launch import sandbox_application
-
-        application = sandbox_application(services, settings.sandbox.host, settings.sandbox.port)
+        server = start_sandbox_server(services, settings.sandbox.host, settings.sandbox.port)
+        application = build_application(services, SANDBOX_TOKEN, server.bot_api_base_url, limit_rate=False)
     else:
         assert telegram.token is not None
         services.load_engine(StartProgress())

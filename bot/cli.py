@@ -59,12 +59,12 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     if args.target == "console":
-        from bot.console.bench import run_console_benchmark
+        from bot.benchmarks.console import run_console_benchmark
 
         print(run_console_benchmark(settings).to_text())
         return 0
     if args.target == "chat":
-        from bot.sandbox.bench import run_chat_benchmark
+        from bot.benchmarks.chat import run_chat_benchmark
 
         print(run_chat_benchmark(settings, args.users, args.queries, args.think_ms).to_text())
         return 0

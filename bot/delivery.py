@@ -33,9 +33,9 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.context import WorkContext
 from bot.db import BlockedChat, Person, aware, utc, utcnow
 from bot.services import Services
+from bot.workflow.context import WorkContext
 from bot.workflow.models import Card, OutboxKind, OutboxMessage, OutboxStatus
 from bot.workflow.outbox import queue_redraw
 from bot.workflow.transitions import Versioned, current_version

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from bot.calendar.overrides import load_calendar
 from bot.clock import Clock
 from bot.config import Settings
-from bot.context import WorkContext
 from bot.privacy import purge_question_log
 from bot.qa import curated
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database
+from bot.workflow.context import WorkContext
 from bot.workflow.outbox import QUEUED, Doorbell
 from knowledge import load_library
 from retrieval.engine import RulesEngine

@@ -14,7 +14,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.calendar.labels import local_moment, with_weekday
-from bot.context import WorkContext
 from bot.db import Person
 from bot.deadlines import service
 from bot.deadlines.models import Deadline
@@ -24,6 +23,7 @@ from bot.delivery import Rendered
 from bot.errors import InvalidInput
 from bot.leave.models import LeaveRequest
 from bot.roster import require_person
+from bot.workflow.context import WorkContext
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from handlers import leave
 from handlers.callbacks import CallbackData

@@ -14,7 +14,7 @@ from typing import TypeVar
 from telegram.ext import BaseHandler
 
 from bot.delivery import CardRenderer, NoticeRenderer, Renderers
-from bot.inputs import FormHooks
+from bot.workflow.inputs import FormHooks
 from bot.workflow.transitions import Versioned
 from handlers.callbacks import CallbackData
 from handlers.inputs import TextRoute, TypedInputs

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot import inputs, plaintext
+from bot import plaintext
 from bot.db import PendingInput, Person, utcnow
 from bot.errors import DomainError
-from bot.inputs import FormHooks
 from bot.roster import person_for
+from bot.workflow import inputs
+from bot.workflow.inputs import FormHooks
 from bot.workflow.transitions import Versioned
 from handlers.common import command, explains_domain_errors, services, tell
 

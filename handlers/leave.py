@@ -14,21 +14,21 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import plaintext, privacy
+from bot.calendar.dates import DayPart
 from bot.calendar.labels import local_moment, month_day
 from bot.calendar.overrides import load_calendar
-from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.errors import DomainError
-from bot.inputs import FormHooks
 from bot.leave import service
-from bot.leave.dates import DayPart
 from bot.leave.export import export_file
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, route
 from bot.leave.service import STATUS_LABEL, LeaveStatus, Step
 from bot.roster import Position, require_admin, require_person
 from bot.workflow import outbox
+from bot.workflow.context import WorkContext
+from bot.workflow.inputs import FormHooks
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
 from handlers.callbacks import CallbackData

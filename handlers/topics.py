@@ -14,17 +14,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import privacy
 from bot.calendar.labels import month_day
-from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.delivery import Rendered
 from bot.errors import InvalidInput
-from bot.inputs import FormHooks
 from bot.roster import require_person
 from bot.topics import service
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES
 from bot.topics.service import STATUS_LABEL, Step, TopicStatus
+from bot.workflow.context import WorkContext
+from bot.workflow.inputs import FormHooks
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
 from bot.workflow.transitions import HistoryRow, action_label, events_of

@@ -16,11 +16,11 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.calendar.labels import month_day
-from bot.context import WorkContext
 from bot.db import CuratedAnswer, PendingInput, Person, QuestionLog
 from bot.delivery import Rendered
 from bot.qa import curated
 from bot.roster import require_admin, require_person
+from bot.workflow.context import WorkContext
 from bot.workflow.models import OutboxMessage
 from handlers.callbacks import ArticleButton, CallbackData
 from handlers.common import button, command, edit_html, private_chat, registered_only, send_html, services

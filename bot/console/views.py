@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.calendar.dates import AM, HALF_LABEL, PM
 from bot.calendar.labels import local_moment, month_day, with_weekday
 from bot.calendar.workdays import WorkdayCalendar
 from bot.db import Person, QuestionLog, aware, utc
 from bot.deadlines.models import Deadline
 from bot.errors import PermissionDenied
-from bot.leave.dates import AM, HALF_LABEL, PM
 from bot.leave.models import LeaveRequest
 from bot.leave.service import STATUS_LABEL as LEAVE_STATUS
 from bot.leave.service import LeaveStatus, period_label, periods_overlap

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from bot import plaintext
 from bot.calendar.workdays import WORK_START
-from bot.context import WorkContext
 from bot.db import Person, utc
 from bot.deadlines.models import Deadline
 from bot.deadlines.rules import DeadlineRule, EscalateTo, rules
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.roster import Position, holder
 from bot.workflow import outbox
+from bot.workflow.context import WorkContext
 from bot.workflow.models import CardRole, Subject
 from bot.workflow.transitions import log, transition
 from knowledge import chinese_to_int

@@ -17,19 +17,19 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import forms, inputs, plaintext
+from bot import plaintext
 from bot.calendar import WorkdayCalendar
+from bot.calendar.dates import AM, HALF_LABEL, PM, DayPart, parse_day, parse_period
 from bot.calendar.labels import with_weekday
 from bot.calendar.workdays import WORK_START
-from bot.context import WorkContext
 from bot.db import Person, aware, utc
 from bot.deadlines import service as deadlines
 from bot.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
-from bot.leave.dates import AM, HALF_LABEL, PM, DayPart, parse_day, parse_period
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, TRAVEL_KINDS, default_acting, route
 from bot.roster import Position, holder
-from bot.workflow import outbox, review
+from bot.workflow import forms, inputs, outbox, review
+from bot.workflow.context import WorkContext
 from bot.workflow.models import Card, CardRole, Subject
 from bot.workflow.review import Verdict
 from bot.workflow.transitions import current_version, log, transition

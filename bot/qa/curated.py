@@ -22,12 +22,12 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot import inputs, plaintext
+from bot import plaintext
 from bot.db import CuratedAnswer, Person, QuestionLog, utc
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.privacy import mask_numbers
 from bot.qa.library import ARTICLE_NUMBER, ArticleView, RulebookLibrary
-from bot.workflow import outbox
+from bot.workflow import inputs, outbox
 from bot.workflow.models import Subject
 from bot.workflow.transitions import transition
 from knowledge.numerals import chinese_to_int

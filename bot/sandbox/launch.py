@@ -1,14 +1,13 @@
-"""The no-token launch: a sandbox Bot API server with the roster's accounts, and the bot on it.
+"""The no-token launch: a sandbox Bot API server with the roster's accounts, for the bot to run on.
 
-The sandbox depends on the application, never the other way round (bot.app only calls in here).
+The application depends on the sandbox, never the other way round: bot.app starts the server here
+and builds the bot against it.
 """
 
 from pathlib import Path
 
 from sqlalchemy import select
-from telegram.ext import Application
 
-from bot.app import build_application
 from bot.db import Person
 from bot.sandbox.server import SandboxServer, SandboxUser
 from bot.services import Services
@@ -41,10 +40,10 @@ def sandbox_server(services: Services, host: str, port: int, journal: Path | Non
     )
 
 
-def sandbox_application(services: Services, host: str, port: int) -> Application:
+def start_sandbox_server(services: Services, host: str, port: int) -> SandboxServer:
     """Start the sandbox server, then load the rules engine if `services` has none yet (the chat
     page is there at once and shows how far a first start is; what people send meanwhile waits
-    for the bot, as with Telegram), and build the bot against the server."""
+    for the bot, as with Telegram)."""
     # The chats are kept beside the database, so a restart of the bot finds its conversations.
     server = sandbox_server(services, host, port, journal=services.settings.data_dir / "sandbox-chats.json")
     server.start_in_thread()
@@ -56,4 +55,4 @@ def sandbox_application(services: Services, host: str, port: int) -> Application
 
         services.load_engine(StartProgress(show))
         server.state.preparing = None
-    return build_application(services, SANDBOX_TOKEN, server.bot_api_base_url, limit_rate=False)
+    return server

@@ -18,17 +18,17 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import forms, inputs, spreadsheet
-from bot.context import WorkContext
+from bot import spreadsheet
+from bot.calendar.dates import parse_day
 from bot.db import Person
 from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.leave.dates import parse_day
 from bot.roster import Position
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES, chain, deputy_for
-from bot.workflow import outbox, review, transitions
+from bot.workflow import forms, inputs, outbox, review, transitions
+from bot.workflow.context import WorkContext
 from bot.workflow.models import CardRole, Subject, WorkflowEvent  # noqa: F401
 from bot.workflow.review import Verdict
 from bot.workflow.transitions import HISTORY_COLUMNS, HistoryRow, log, transition

@@ -13,9 +13,9 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from bot import forms, inputs
 from bot.db import Person
 from bot.errors import InvalidInput, PermissionDenied
+from bot.workflow import forms, inputs
 from bot.workflow.models import Subject
 from bot.workflow.transitions import Versioned, hold, transition
 

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.benchmarks.harness import start_sandbox
 from bot.config import PROJECT_ROOT
-from bot.sandbox.harness import start_sandbox
 from bot.sandbox.server import SandboxServer
 from bot.services import Services, build_services
 from tests.conftest import bot_process_env, make_settings

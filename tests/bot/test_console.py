@@ -19,13 +19,13 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.benchmarks.harness import RunningBot, start_sandbox
 from bot.console import auth, views
 from bot.console.server import ConsoleServer
 from bot.db import Person, QuestionLog
 from bot.deadlines import service as deadlines
 from bot.qa import service as qa_service
 from bot.sandbox.client import SandboxClient, buttons
-from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.services import Services, build_services
 from bot.topics import service as topics
 from bot.topics.models import Topic

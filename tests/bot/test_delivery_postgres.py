@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.benchmarks.harness import start_sandbox
 from bot.config import PROJECT_ROOT
 from bot.deadlines import service
 from bot.sandbox.client import SandboxClient
-from bot.sandbox.harness import start_sandbox
 from bot.services import build_services
 from bot.workflow.models import Card, OutboxMessage
 from tests.conftest import bot_process_env, make_settings, postgres_url

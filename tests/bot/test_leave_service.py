@@ -7,19 +7,19 @@ from sqlalchemy import select
 
 from bot.app import wiring
 from bot.calendar import WorkdayCalendar
+from bot.calendar.dates import parse_day
 from bot.console.views import LeaveItem
-from bot.context import WorkContext
 from bot.db import PendingInput, Person
 from bot.deadlines.models import Deadline
 from bot.errors import AlreadyHandled, InvalidInput, PermissionDenied
-from bot.inputs import awaited
 from bot.leave import service
-from bot.leave.dates import parse_day
 from bot.leave.models import LeaveRequest
 from bot.leave.routing import route
 from bot.leave.service import LeaveStatus
 from bot.roster import RosterEntry, sync_roster
 from bot.storage import Database
+from bot.workflow.context import WorkContext
+from bot.workflow.inputs import awaited
 from bot.workflow.models import Subject
 from bot.workflow.review import Verdict
 from bot.workflow.transitions import events_of, transition

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from bot import logs, privacy, spreadsheet
 from bot.db import PendingInput, Person
 from bot.errors import PermissionDenied
-from bot.inputs import drop_expired, expect_text
 from bot.roster import RosterEntry, sync_roster
 from bot.storage import Database
+from bot.workflow.inputs import drop_expired, expect_text
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 FORMULAS = ["=1+2", '=HYPERLINK("http://evil.example","点我")', "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bot.benchmarks.harness import RunningBot, start_sandbox
 from bot.sandbox.client import SandboxClient
-from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.sandbox.launch import SANDBOX_TOKEN, sandbox_users
 from bot.sandbox.server import SandboxServer
 from bot.services import build_services

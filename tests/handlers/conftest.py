@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.benchmarks.harness import RunningBot, start_sandbox
 from bot.db import QuestionLog
 from bot.delivery import Step
 from bot.sandbox.client import SandboxClient
-from bot.sandbox.harness import RunningBot, start_sandbox
 from bot.services import Services, build_services
 from retrieval.engine import RulesEngine
 from tests.conftest import make_settings, postgres_url

@@ -16,9 +16,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from bot import inputs, plaintext
+from bot import plaintext
 from bot.db import Person
 from bot.errors import InvalidInput, NotFound
+from bot.workflow import inputs
 from bot.workflow.transitions import transition
 
 CONFIRM = "confirm"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.benchmarks.harness import RunningBot
 from bot.config import Settings
 from bot.sandbox.client import SandboxClient
-from bot.sandbox.harness import RunningBot
 from bot.sandbox.launch import sandbox_server
 from bot.sandbox.server import SandboxUser
 from bot.services import build_services
