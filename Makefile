@@ -27,4 +27,5 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check bot knowledge retrieval handlers tests
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
