@@ -28,36 +28,32 @@ FEATURE_MODULES = [
 GLOBAL_TABLES = """
 import importlib, sys
 
-def tables():
+def tables(modules):
     found = {}
-    for name, module in list(sys.modules.items()):
-        if name.split(".")[0] not in {"bot", "handlers"}:
-            continue
-        for attribute, value in vars(module).items():
+    for name in modules:
+        for attribute, value in vars(sys.modules[name]).items():
             if isinstance(value, dict | list | set):
                 found[f"{name}.{attribute}"] = repr(sorted(map(repr, value)))
     return found
 
 for name in sys.argv[1].split(","):
     importlib.import_module(name)
-before = tables()
+loaded = [name for name in sys.modules if name.split(".")[0] in {"bot", "handlers"}]
+before = tables(loaded)
 for name in sys.argv[2].split(","):
     importlib.import_module(name)
-after = tables()
-changed = sorted(key for key in before if after[key] != before[key])
-print("\\n".join(changed))
+after = tables(loaded)
+print("\\n".join(sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))))
 """
 
 
-def _all_kinds(kind: type[CallbackData]) -> set[type[CallbackData]]:
+def _button_kinds(kind: type[CallbackData]) -> set[type[CallbackData]]:
+    """Every kind of button the handlers define (a class naming a prefix), however deep."""
     found = set()
     for sub in kind.__subclasses__():
-        found |= _all_kinds(sub) | ({sub} if "prefix" in vars(sub) else set())
+        defined = "prefix" in vars(sub) and sub.__module__.startswith("handlers.")
+        found |= _button_kinds(sub) | ({sub} if defined else set())
     return found
-
-
-def _subclass_prefixes() -> set[str]:
-    return {kind.prefix for kind in _all_kinds(CallbackData)}
 
 
 def test_the_assembled_bot_has_every_subjects_model_card_renderer_and_form() -> None:
@@ -73,7 +69,7 @@ def test_the_assembled_bot_has_every_subjects_model_card_renderer_and_form() -> 
 
 def test_every_kind_of_button_is_declared_by_the_feature_that_handles_it() -> None:
     tables = wiring()
-    assert set(tables.buttons) == _subclass_prefixes()
+    assert set(tables.buttons.values()) == _button_kinds(CallbackData)
     for feature in tables.features:
         patterns = {h.pattern for h in feature.handlers() if isinstance(h, CallbackQueryHandler)}
         assert {kind.matches for kind in feature.buttons} <= patterns, feature.name
