@@ -37,7 +37,14 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.evaluation import cross_validate, evaluate, load_questions
 
-    questions = [q for file in args.files for q in load_questions(Path(file))]
+    questions = []
+    for file in args.files:
+        try:
+            questions += load_questions(Path(file))
+        except OSError as exc:
+            raise InvalidInput(f"cannot read the question set {file!r}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
     engine = _engine(settings)
     if args.cv:
         report, outcomes, chosen, overall = cross_validate(engine, questions, args.cv)

@@ -44,6 +44,17 @@ def test_bad_calendar_input_is_one_clear_line(capsys: pytest.CaptureFixture[str]
     assert "expected a date such as 2026-12-28, got 'tomorrow'" in capsys.readouterr().err
 
 
+def test_a_question_set_that_cannot_be_read_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["eval", "office"]) == 2
+    assert "cannot read the question set 'office': No such file or directory" in capsys.readouterr().err
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"question": "谁签发？"}\n', encoding="utf-8")
+    assert main(["eval", str(broken)]) == 2
+    assert f"{broken}:1: expected" in capsys.readouterr().err
+
+
 def test_invite_prints_a_deep_link_for_a_roster_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["invite", "黄小红", "--bot-username", "kdl_office_bot"]) == 0
     assert capsys.readouterr().out.startswith("https://t.me/kdl_office_bot?start=")
