@@ -340,9 +340,7 @@ def _calendar(session: Session, owner: Person, group_told: bool, now: datetime) 
         event = icalendar.Event()
         event.add("uid", f"leave-{request.id}@zhengwu-bot")
         event.add("dtstamp", now.astimezone(UTC))
-        who = f"{request.requester.name}{request.requester.position}"
-        state = "（待审批）" if request.status == leave_service.LeaveStatus.PENDING else ""
-        event.add("summary", f"{who} {views.feed_kind(owner, request)}{state}")
+        event.add("summary", views.feed_summary(owner, request))
         event.add("dtstart", request.start_date)
         event.add("dtend", request.end_date + timedelta(days=1))
         if request.acting:

@@ -258,6 +258,15 @@ def feed_kind(owner: Person, request: LeaveRequest) -> str:
     return _kind(owner, request) if may_see_leave(owner, request) else public_leave_kind(request.kind)
 
 
+def feed_summary(owner: Person, request: LeaveRequest) -> str:
+    """An event's title in a calendar feed: who, what, and the half days when a half applies (the
+    event itself spans whole days, which is all a calendar's all-day event can say)."""
+    who = f"{request.requester.name}{request.requester.position}"
+    halves = f"（{period_label(request)}）" if request.start_half or request.end_half else ""
+    state = "（待审批）" if request.status == LeaveStatus.PENDING else ""
+    return f"{who} {feed_kind(owner, request)}{halves}{state}"
+
+
 # ----- topics ----------------------------------------------------------------------------------
 
 

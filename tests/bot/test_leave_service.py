@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.app import wiring
 from bot.calendar import WorkdayCalendar
 from bot.calendar.dates import parse_day
-from bot.console.views import LeaveItem
+from bot.console.views import LeaveItem, feed_summary
 from bot.db import PendingInput, Person
 from bot.deadlines.models import Deadline
 from bot.errors import AlreadyHandled, InvalidInput, PermissionDenied
@@ -179,6 +179,16 @@ def test_the_console_calendar_marks_half_days_and_clashes_only_on_overlapping_ha
     item = LeaveItem(1, "张伟", "", "事假", "已批准", False, "", DAY, NEXT_DAY, "", (), True, "PM", "AM")
     assert (item.half_on(DAY), item.half_on(NEXT_DAY)) == ("下午", "上午")
     assert LeaveItem(2, "刘洋", "", "事假", "已批准", False, "", DAY, DAY, "", (), True).half_on(DAY) == ""
+
+
+def test_a_calendar_feed_names_the_half_days_of_a_leave() -> None:
+    requester = Person(id=1, name="张伟", position="副区长")
+    request = LeaveRequest(requester=requester, requester_id=1, kind="离包外出", status="approved")
+    request.start_date, request.start_half, request.end_date, request.end_half = DAY, "PM", NEXT_DAY, "AM"
+    summary = feed_summary(requester, request)
+    assert summary.startswith("张伟副区长 离包外出（") and "下午" in summary and summary.endswith("上午）")
+    request.start_half = request.end_half = None
+    assert feed_summary(requester, request) == "张伟副区长 离包外出"
 
 
 def test_a_decision_is_legal_once_and_only_from_the_approver(session) -> None:
