@@ -364,12 +364,14 @@ def _record_card(
     session: Session, card: Card, model: type[Versioned], message_id: int | None, version: int | None, now: datetime
 ) -> None:
     """The card is in the chat showing `version`; if the item moved on meanwhile, redraw it."""
+    # Held: a decision committing meanwhile either sees this message id (and queues the redraw
+    # itself) or has moved the version this reads. The item's row is taken before the card's is
+    # written, in the order a decision takes them (its transition, then its cards): the other
+    # order deadlocked on PostgreSQL against a resubmission retiring this card.
+    current = current_version(session, model, card.subject_id, held=True)
     if message_id is not None:
         card.message_id = message_id
     card.shown_version = version
-    # Held: a decision committing meanwhile either sees this message id (and queues the redraw
-    # itself) or has moved the version this reads.
-    current = current_version(session, model, card.subject_id, held=True)
     if card.message_id is not None and version is not None and current is not None and current != version:
         queue_redraw(session, card, now)
 
