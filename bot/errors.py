@@ -3,6 +3,13 @@
 ZhengwuError
 ├── ConfigError            a bad config.toml value or environment override (fails at start)
 ├── RosterError            the roster file is malformed
+├── WeComError             the WeCom channel: a callback refused or the platform's API failing
+│   └── CallbackRejected   a callback that is not provably fresh and from the platform; answer 4xx
+│       ├── MalformedCallback   the body or a query value has not the documented shape
+│       ├── BadSignature        msg_signature does not match token, timestamp, nonce and ciphertext
+│       ├── StaleTimestamp      signed long ago (a replay) or far in the future
+│       ├── BadCiphertext       the ciphertext does not decrypt to the documented layout
+│       └── WrongReceiveId      decrypted fine but addressed to another corporation
 └── DomainError            a user's request cannot be carried out; `message` is shown to them
     ├── NotRegistered      the Telegram account is not bound to anyone on the roster
     ├── PermissionDenied   the person may not do this
@@ -22,6 +29,34 @@ class ConfigError(ZhengwuError):
 
 class RosterError(ZhengwuError):
     """The roster file cannot be used; the message names the file and entry."""
+
+
+class WeComError(ZhengwuError):
+    """Something on the WeCom channel failed; the message names the value, never a secret."""
+
+
+class CallbackRejected(WeComError):
+    """A callback request that must not be acted on: it is not provably fresh and from the platform."""
+
+
+class MalformedCallback(CallbackRejected):
+    """The request lacks a documented part (no <Encrypt>, a timestamp that is not a number)."""
+
+
+class BadSignature(CallbackRejected):
+    """msg_signature is not the SHA1 of the sorted token, timestamp, nonce and ciphertext."""
+
+
+class StaleTimestamp(CallbackRejected):
+    """The signed timestamp is outside the accepted window: a replay or a wrong clock."""
+
+
+class BadCiphertext(CallbackRejected):
+    """The ciphertext is not base64, not whole AES blocks, badly padded, or its length field is wrong."""
+
+
+class WrongReceiveId(CallbackRejected):
+    """The message decrypted but names another corporation (or application) as its receiver."""
 
 
 class DomainError(ZhengwuError):
