@@ -4,6 +4,8 @@ ZhengwuError
 ├── ConfigError            a bad config.toml value or environment override (fails at start)
 ├── RosterError            the roster file is malformed
 ├── WeComError             the WeCom channel: a callback refused or the platform's API failing
+│   ├── WeComApiFailed     the platform's API could not be reached or answered nonsense
+│   │   └── WeComApiError  the API answered a nonzero errcode; the message gives its meaning
 │   └── CallbackRejected   a callback that is not provably fresh and from the platform; answer 4xx
 │       ├── MalformedCallback   the body or a query value has not the documented shape
 │       ├── BadSignature        msg_signature does not match token, timestamp, nonce and ciphertext
@@ -33,6 +35,19 @@ class RosterError(ZhengwuError):
 
 class WeComError(ZhengwuError):
     """Something on the WeCom channel failed; the message names the value, never a secret."""
+
+
+class WeComApiFailed(WeComError):
+    """A WeCom API call failed: no connection, an HTTP error, or a body that is not JSON."""
+
+
+class WeComApiError(WeComApiFailed):
+    """The API answered with a nonzero errcode; `errcode` and `errmsg` are the platform's."""
+
+    def __init__(self, path: str, errcode: int, errmsg: str, meaning: str) -> None:
+        super().__init__(f"{path}: errcode {errcode} ({meaning}): {errmsg!r}")
+        self.errcode = errcode
+        self.errmsg = errmsg
 
 
 class CallbackRejected(WeComError):
