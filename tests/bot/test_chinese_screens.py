@@ -21,7 +21,7 @@ from handlers import common as handler_common
 from handlers import deadlines, inputs, leave, qa, rules, start, topics, unanswered
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOWED = {"AB", "Excel", "CSV", "csv", "xlsx", "iCalendar", "webcal"}
+ALLOWED = {"AB", "Excel", "CSV", "csv", "xlsx", "iCalendar", "webcal", "ID", "IP"}
 NOT_WORDS = re.compile(
     r"<[^>]+>|/[a-z_]+(?:@\w+)?|https?://\S+|\{[^}]*\}|&[a-z]+;|%\([a-z_]+\)s"
     # an environment variable's name, a query string, a file's extension

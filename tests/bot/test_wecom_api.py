@@ -151,7 +151,7 @@ async def test_a_token_refused_again_after_renewal_is_an_error_not_a_loop(
 ) -> None:
     local_wecom.send_answer = {"errcode": 42001, "errmsg": "access_token expired"}
 
-    with pytest.raises(WeComApiError, match="42001 \\(access_token 已过期\\)") as raised:
+    with pytest.raises(WeComApiError, match="42001 \\(访问凭证已过期\\)") as raised:
         await send(api, "一条")
 
     assert raised.value.errcode == 42001
