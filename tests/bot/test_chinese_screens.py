@@ -112,15 +112,28 @@ def test_message_constants_of_the_chat_handlers_are_chinese(module: types.Module
     assert [(name, english_words(text)) for name, text in messages.items() if english_words(text)] == []
 
 
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes: they are for developers and may name code."""
+    return {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+
+
 def _chinese_texts(tree: ast.AST) -> list[tuple[int, str]]:
-    """Every string literal, and every f-string's literal parts joined, that holds Chinese: what the
-    code can put before a reader, whichever function builds it."""
+    """Every string literal but docstrings, and every f-string's literal parts joined, that holds
+    Chinese: what the code can put before a reader, whichever function builds it."""
     texts = []
     inside_fstrings = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+    skipped = inside_fstrings | _docstrings(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             text = " ".join(p.value for p in node.values if isinstance(p, ast.Constant) and isinstance(p.value, str))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in inside_fstrings:
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:
             text = node.value
         else:
             continue
@@ -140,21 +153,7 @@ def _chinese_texts(tree: ast.AST) -> list[tuple[int, str]]:
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_every_chinese_text_in_the_code_holds_no_english_word(path: Path) -> None:
-    """Templates built inside functions (topic and deadline cards, notices, replies) included;
-    docstrings are for developers and may name code."""
+    """Templates built inside functions (topic and deadline cards, notices, replies) included."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {
-        id(node.body[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.body
-        and isinstance(node.body[0], ast.Expr)
-        and isinstance(node.body[0].value, ast.Constant)
-    }
-    found = [
-        (line, text, english_words(text))
-        for line, text in _chinese_texts(tree)
-        if english_words(text)
-        and not any(id(n) in docstrings for n in ast.walk(tree) if getattr(n, "lineno", 0) == line)
-    ]
+    found = [(line, text, english_words(text)) for line, text in _chinese_texts(tree) if english_words(text)]
     assert found == []
