@@ -197,6 +197,71 @@ def _cmd_import_answers(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _shelf(settings: Settings):
+    from knowledge.shelf import Shelf
+
+    retrieval = settings.retrieval
+    return Shelf(retrieval.knowledge_dir, retrieval.published_dir, settings.data_dir / "rulebook-imports")
+
+
+def _cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
+    """Import, list, publish and compare rulebooks; the knowledge package's refusals become one Chinese line."""
+    from knowledge.errors import RulebookError
+
+    try:
+        return _RULES_ACTIONS[args.action](settings, args)
+    except RulebookError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _rules_import(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge.diff import describe_changes, diff_rulebooks
+    from knowledge.importing import preview_file
+
+    preview = preview_file(Path(args.file))
+    print(preview.to_text())
+    if not preview.accepted:
+        print("未导入：请改正以上问题后重新导入。")
+        return 1
+    shelf = _shelf(settings)
+    staged = shelf.stage(preview, args.name)
+    if staged.replaces is not None:
+        print(f"\n将替换现行的“{staged.name}”：")
+        print(describe_changes(staged.replaces, staged.book, diff_rulebooks(staged.replaces, staged.book)))
+    if not args.publish:
+        print(f"\n已暂存为“{staged.name}”（待发布）；核对无误后发布：zhengwu rules publish {staged.name}")
+        return 0
+    return _published(shelf.publish(staged.name))
+
+
+def _published(path: Path) -> int:
+    print(f"\n已发布：{path}\n机器人下次启动时按新规则答复（启动时重建规则索引）。")
+    return 0
+
+
+def _rules_publish(settings: Settings, args: argparse.Namespace) -> int:
+    return _published(_shelf(settings).publish(args.name))
+
+
+def _rules_list(settings: Settings, args: argparse.Namespace) -> int:
+    for entry in _shelf(settings).entries():
+        source = f"（导入自 {entry.source}）" if entry.source else ""
+        print(f"{entry.name}\t{entry.state}\t《{entry.title}》\t{entry.articles}条\t{entry.file}{source}")
+    return 0
+
+
+def _rules_diff(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge.diff import describe_changes, diff_rulebooks
+
+    shelf = _shelf(settings)
+    old, new = shelf.resolve(args.old), shelf.resolve(args.new, staged_first=True)
+    print(describe_changes(old, new, diff_rulebooks(old, new)))
+    return 0
+
+
+_RULES_ACTIONS = {"import": _rules_import, "list": _rules_list, "publish": _rules_publish, "diff": _rules_diff}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhengwu", description="区政府工作规则助手")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml or $ZHENGWU_CONFIG)")
@@ -243,6 +308,21 @@ def build_parser() -> argparse.ArgumentParser:
     import_answers = commands.add_parser("import-answers", help="add curated answers from an export-answers file")
     import_answers.add_argument("file")
     import_answers.set_defaults(handler=_cmd_import_answers)
+    rules = commands.add_parser("rules", help="rulebooks: import Word/PDF/text, list, publish, diff")
+    rules.set_defaults(handler=_cmd_rules)
+    actions = rules.add_subparsers(dest="action", required=True)
+    imported = actions.add_parser("import", help="read a .docx, .pdf or .txt, print the preview, stage it")
+    imported.add_argument("file")
+    imported.add_argument(
+        "--name", help="the name it is kept and published under (default: the book of the same title)"
+    )
+    imported.add_argument("--publish", action="store_true", help="publish at once when the preview has no problem")
+    actions.add_parser("list", help="the books in force and those awaiting publication")
+    publish = actions.add_parser("publish", help="put a staged book in force (the bot reads it at its next start)")
+    publish.add_argument("name")
+    diff = actions.add_parser("diff", help="article-level changes between two books (names or files)")
+    diff.add_argument("old", help="a name (the book in force first) or a file")
+    diff.add_argument("new", help="a name (the staged book first) or a file")
     invite = commands.add_parser("invite", help="print a one-time deep link that binds a Telegram account")
     invite.add_argument("name", help="the person's name as in the roster")
     invite.add_argument("--bot-username", default="zhengwu_bot")

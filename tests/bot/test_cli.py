@@ -7,18 +7,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli import main
+from bot.config import load_settings
 from bot.db import CuratedAnswer
 from bot.qa import curated
 from bot.qa.library import RulebookLibrary
 from bot.sandbox.launch import SANDBOX_TOKEN
 from bot.sandbox.server import SandboxServer
+from bot.services import build_services
 from bot.storage import Database
 from knowledge import load_library
 from retrieval.engine import RulesEngine
 from tests.bot.test_storage import _logged
 from tests.conftest import bot_process_env
+from tests.knowledge.revisions import RULEBOOK, revised, write_text
 
 
 @pytest.fixture(autouse=True)
@@ -149,3 +153,77 @@ def test_a_new_data_folder_is_private(tmp_path: Path, monkeypatch: pytest.Monkey
     assert main(["purge"]) == 0
     assert stat.S_IMODE((tmp_path / "new" / "data").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "new" / "data" / "zhengwu.sqlite3").stat().st_mode) == 0o600
+
+
+def test_rules_import_previews_and_stages_and_publish_puts_the_book_in_force(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A revised rulebook through the commands: staged, it changes nothing; published, the bot's
+    next start reads it and flags the office answer resting on an article it changed."""
+    monkeypatch.setenv("ZHENGWU_DATABASE_URL", database_url)
+    assert main(["purge"]) == 0  # creates this installation's database
+    with Database(database_url).session() as session:
+        library = RulebookLibrary(session, load_library())
+        views, explanation = curated.parse_reply("79 离包外出须向区长请示", library)
+        session.add(
+            CuratedAnswer(
+                question="出差找谁批？",
+                articles=[curated.key(v) for v in views],
+                explanation=explanation,
+                articles_digest=curated.digest(views),
+                needs_review=False,
+            )
+        )
+        session.commit()
+    revision = write_text(tmp_path / "工作规则2024.txt", revised())
+    capsys.readouterr()
+
+    assert main(["rules", "import", str(revision)]) == 0
+    out = capsys.readouterr().out
+    assert "共13章、86条" in out and "未发现问题" in out
+    assert f"将替换现行的“{RULEBOOK.stem}”" in out and "新增1条，修改2条" in out
+    assert f"已暂存为“{RULEBOOK.stem}”（待发布）" in out
+    assert main(["rules", "list"]) == 0
+    assert "待发布\t《昆都仑区人民政府工作规则》\t86条" in capsys.readouterr().out
+    staged_only = build_services(load_settings(), with_engine=False).library
+    assert len(staged_only.book(staged_only.id_of[RULEBOOK.stem]).articles) == 85
+
+    assert main(["rules", "publish", RULEBOOK.stem]) == 0
+    assert "已发布" in capsys.readouterr().out
+    services = build_services(load_settings(), with_engine=False)
+    book = services.library.book(services.library.id_of[RULEBOOK.stem])
+    assert len(book.articles) == 86 and "提前一天书面" in book.article(79).text
+    with services.database.session() as session:
+        assert session.scalars(select(CuratedAnswer)).one().needs_review
+
+
+def test_rules_import_of_a_malformed_file_prints_every_problem_and_stages_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skipped = write_text(tmp_path / "skipped.txt", revised().replace("第十二条", "第十三条", 1))
+    assert main(["rules", "import", str(skipped), "--publish"]) == 1
+    out = capsys.readouterr().out
+    assert "应为第十二条；该行为：第十三条" in out and "未导入" in out
+    assert main(["rules", "list"]) == 0
+    assert "待发布" not in capsys.readouterr().out
+
+
+def test_rules_import_of_an_unreadable_file_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    assert main(["rules", "import", str(tmp_path / "old.doc")]) == 2
+    assert "请在 Word 中另存为 .docx 后再导入" in capsys.readouterr().err
+
+
+def test_rules_diff_lists_the_changes_between_a_published_book_and_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    revision = write_text(tmp_path / "2024.txt", revised())
+    assert main(["rules", "diff", RULEBOOK.stem, str(revision)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if not line.startswith("  ")][1:] == [
+        "修改 第五十条",
+        "修改 第七十九条",
+        "新增 第八十六条",
+    ]

@@ -1,0 +1,152 @@
+"""Where an office's rulebooks wait and where they are in force.
+
+An import (knowledge.importing) that the parser accepts is staged: its normalised text is kept in
+the staging folder, and nothing reads it there. Publishing moves it into the rules folder, which
+the bot reads at start (knowledge.library): a book of the same name is replaced, and the bot
+re-embeds what changed when it next starts. There is no other way into the rules folder, so
+nothing an admin has not published reaches the index.
+"""
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from knowledge.errors import ShelfError
+from knowledge.importing import Preview, preview_file
+from knowledge.library import SHIPPED_DIR, library_files
+from knowledge.model import Rulebook
+from knowledge.parser import parse_rulebook
+
+# A name is a file name in the rules folder: letters (Chinese too), digits and a few marks, no path.
+_NAME_RE = re.compile(r"[\w（）()〔〕\[\]-][\w.（）()〔〕\[\]-]{0,99}")
+
+
+@dataclass(frozen=True)
+class ShelfEntry:
+    """One book as `zhengwu rules list` shows it."""
+
+    name: str
+    state: str  # 已发布, 随附 (shipped with the software), 待发布 (staged)
+    title: str
+    articles: int
+    file: Path
+    source: str | None = None  # the file it was imported from, for a staged book
+
+
+@dataclass(frozen=True)
+class Staged:
+    name: str
+    book: Rulebook
+    replaces: Rulebook | None  # the book in force under that name, which publishing replaces
+
+
+class Shelf:
+    """The rules folder and the staging folder. `folder` and `published` are knowledge.library's:
+    an office's own folder, or (folder None) the shipped books with those published beside them."""
+
+    def __init__(self, folder: Path | None, published: Path | None, staging: Path) -> None:
+        rules_dir = folder or published
+        if rules_dir is None:
+            raise ShelfError("没有可发布规则的文件夹：请设置 [retrieval] knowledge_dir")
+        self.folder, self.published, self.staging, self.rules_dir = folder, published, staging, rules_dir
+
+    def in_force(self) -> dict[str, Path]:
+        """The files the bot reads at start, by name."""
+        return library_files(self.folder, self.published)
+
+    def staged_names(self) -> list[str]:
+        return sorted(path.stem for path in self.staging.glob("*.txt")) if self.staging.is_dir() else []
+
+    def stage(self, preview: Preview, name: str | None = None) -> Staged:
+        """Keep an accepted import until an admin publishes it. Without a name it takes the name of
+        the book in force with the same title (a new version replaces the old), else the file's."""
+        if not preview.accepted or preview.book is None:
+            raise ShelfError(f"{preview.source.name} 有{len(preview.problems)}处问题，未导入")
+        in_force = {path.stem: parse_rulebook(path) for path in self.in_force().values()}
+        same_title = next((key for key, book in in_force.items() if book.title == preview.book.title), None)
+        name = _checked_name(name if name is not None else same_title or _name_from(preview.source.stem))
+        self.staging.mkdir(parents=True, exist_ok=True)
+        _write_atomically(self.staging / f"{name}.txt", preview.text)
+        meta = {"source": preview.source.name, "kind": preview.kind, "imported_at": datetime.now(UTC).isoformat()}
+        _write_atomically(self.staging / f"{name}.json", json.dumps(meta, ensure_ascii=False))
+        book = parse_rulebook(self.staging / f"{name}.txt")
+        return Staged(name, book, in_force.get(name))
+
+    def publish(self, name: str) -> Path:
+        """Put a staged book in force under its name; refused if another book in force has its title."""
+        staged = self.staging / f"{_checked_name(name)}.txt"
+        if not staged.is_file():
+            waiting = "、".join(self.staged_names()) or "没有"
+            raise ShelfError(f"没有待发布的规则“{name}”（待发布：{waiting}）")
+        book = parse_rulebook(staged, key=name)
+        for key, path in self.in_force().items():
+            if key != name and parse_rulebook(path).title == book.title:
+                raise ShelfError(
+                    f"规则库中已有《{book.title}》（名称 {key}）；如为它的新版本，请以同一名称导入：--name {key}"
+                )
+        self.rules_dir.mkdir(parents=True, exist_ok=True)
+        target = self.rules_dir / f"{name}.txt"
+        _write_atomically(target, staged.read_text(encoding="utf-8"))
+        staged.unlink()
+        (self.staging / f"{name}.json").unlink(missing_ok=True)
+        return target
+
+    def entries(self) -> list[ShelfEntry]:
+        entries = []
+        for name, path in self.in_force().items():
+            book = parse_rulebook(path)
+            state = "随附" if path.parent == SHIPPED_DIR else "已发布"
+            entries.append(ShelfEntry(name, state, book.title, len(book.articles), path))
+        for name in self.staged_names():
+            path = self.staging / f"{name}.txt"
+            book = parse_rulebook(path)
+            source = self._meta(name).get("source")
+            entries.append(ShelfEntry(name, "待发布", book.title, len(book.articles), path, source))
+        return entries
+
+    def resolve(self, reference: str, staged_first: bool = False) -> Rulebook:
+        """A book by file path (read through the import) or by name: the one in force, or the
+        staged one (first, when `staged_first`: what a diff's new side usually means)."""
+        path = Path(reference)
+        if path.suffix.lower() in {".docx", ".pdf", ".txt"} and path.is_file():
+            preview = preview_file(path)
+            if preview.book is None or not preview.accepted:
+                raise ShelfError(f"{path.name} 不能读作规则：\n{preview.to_text()}")
+            return preview.book
+        in_force = self.in_force().get(reference)
+        staged = self.staging / f"{reference}.txt"
+        candidates = [staged if staged.is_file() else None, in_force]
+        if not staged_first:
+            candidates.reverse()
+        found = next((candidate for candidate in candidates if candidate is not None), None)
+        if found is None:
+            names = "、".join([*self.in_force(), *self.staged_names()])
+            raise ShelfError(f"没有名为“{reference}”的规则，也没有这个文件（现有：{names}）")
+        return parse_rulebook(found, key=reference)
+
+    def _meta(self, name: str) -> dict[str, str]:
+        try:
+            return json.loads((self.staging / f"{name}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+
+def _name_from(stem: str) -> str:
+    """A file's name made a usable name: marks a name may not hold become _."""
+    return re.sub(r"[^\w.（）()〔〕\[\]-]", "_", stem).lstrip(".")[:100] or "rulebook"
+
+
+def _checked_name(name: str) -> str:
+    if not _NAME_RE.fullmatch(name):
+        raise ShelfError(f"规则名称“{name}”不可用：只能用文字、数字和 - _ . （）〔〕，不超过100个字符，不以 . 开头")
+    return name
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A reader (a bot starting meanwhile) sees the old file or the new one, never half of it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
