@@ -46,6 +46,9 @@ _PAGE_EDGE_LINES = 2
 # A line on at least this share of the pages (and on two at least) at the same edge is a running header or footer.
 _RUNNING_SHARE = 0.6
 _SENTENCE_END = ("。", "；", "：", "！", "？", "”", "）", ";", ":", "!", "?")
+_UNMAPPED_GLYPH_RE = re.compile(r"\(cid:\d+\)")
+# The share of a PDF's text that may be undecodable glyphs before the file is refused.
+_UNMAPPED_SHARE = 0.2
 # The problems a preview lists before saying how many more there are.
 PREVIEW_PROBLEMS = 30
 
@@ -86,6 +89,7 @@ class Preview:
     text: str
     book: Rulebook | None
     problems: tuple[Problem, ...]
+    textless_pages: tuple[int, ...] = ()  # PDF pages without a text layer among pages with one
 
     @property
     def accepted(self) -> bool:
@@ -108,6 +112,9 @@ class Preview:
             for chapter in book.chapters:
                 span = _article_span(chapter.articles)
                 lines.append(f"  {chapter.heading}（{span}）")
+        if self.textless_pages:
+            numbers = "、".join(str(n) for n in self.textless_pages)
+            lines.append(f"注意：第{numbers}页没有文字（扫描页或空白页），其中的内容未能读取。")
         if not self.problems:
             lines.append("未发现问题。")
             return "\n".join(lines)
@@ -149,7 +156,8 @@ def preview_file(path: Path, key: str | None = None) -> Preview:
         Problem(lines[p.line_number - 1].origin if p.line_number <= len(lines) else "文件末尾", p.expected, p.found)
         for p in outcome.problems
     )
-    return Preview(path, kind, len(pages), text, outcome.book, problems)
+    textless = tuple(number for number, page in enumerate(pages, start=1) if not page) if suffix == ".pdf" else ()
+    return Preview(path, kind, len(pages), text, outcome.book, problems, textless)
 
 
 # Extraction: each reader returns the document's pages, each a list of lines in reading order.
@@ -210,6 +218,12 @@ def _pdf_pages(path: Path) -> list[list[SourceLine]]:
         raise UnreadableDocument(
             f"{path.name}：这份 PDF 没有文字层（扫描件或图片），无法读取条文；本系统不做文字识别，"
             "请提供 Word 文件或由 Word 导出的 PDF"
+        )
+    text = "".join(line.text for page in pages for line in page)
+    # A font without a map to Unicode comes out as "(cid:1234)" per character: text that cannot be read.
+    if sum(len(glyph) for glyph in _UNMAPPED_GLYPH_RE.findall(text)) > len(text) * _UNMAPPED_SHARE:
+        raise UnreadableDocument(
+            f"{path.name}：这份 PDF 的文字无法解码（字体没有字符编码表），请提供 Word 文件或由 Word 重新导出的 PDF"
         )
     return pages
 

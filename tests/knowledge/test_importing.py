@@ -54,6 +54,35 @@ def write_docx(path: Path, lines: list[str]) -> Path:
     return path
 
 
+def write_pdf_without_unicode_map(path: Path, glyphs: int) -> Path:
+    """A PDF whose font names glyphs by number only, with no map to characters (as some
+    typesetting systems leave them): its text layer reads as (cid:100)(cid:101)…"""
+    content = b"BT /F1 14 Tf 72 700 Td <" + b"".join(b"%04X" % (100 + i) for i in range(glyphs)) + b"> Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >>"
+        b" /Contents 6 0 R >>",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /Subset /Encoding /Identity-H /DescendantFonts [5 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Subset"
+        b" /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >>"
+        b" /FontDescriptor << /Type /FontDescriptor /FontName /Subset /Flags 4 /FontBBox [0 0 1000 1000]"
+        b" /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 700 /StemV 80 >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every file the tests import, made once: they take a second to write and to read."""
@@ -138,6 +167,28 @@ def test_a_skipped_article_is_refused_with_its_page_line_and_text(previews: dict
 def test_a_pdf_without_a_text_layer_is_refused_as_a_scan(files: dict[str, Path]) -> None:
     with pytest.raises(UnreadableDocument, match="没有文字层"):
         preview_file(files["scan"])
+
+
+def test_a_pdf_whose_text_cannot_be_decoded_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableDocument, match="文字无法解码"):
+        preview_file(write_pdf_without_unicode_map(tmp_path / "typeset.pdf", 40))
+
+
+def test_a_page_without_text_among_pages_with_text_is_named_in_the_preview(tmp_path: Path) -> None:
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    canvas = Canvas(str(tmp_path / "mixed.pdf"), pagesize=A4)
+    for page in (["机关食堂管理办法", "第一章 总则", "第一条 食堂每日供应午餐。"], None, ["第二条 就餐须刷卡。"]):
+        if page is None:
+            canvas.rect(72, 72, 400, 600, fill=1)
+        else:
+            canvas.setFont(CJK_FONT, 14)
+            for number, line in enumerate(page):
+                canvas.drawString(72, 760 - 22 * number, line)
+        canvas.showPage()
+    canvas.save()
+    preview = preview_file(tmp_path / "mixed.pdf")
+    assert preview.accepted and preview.textless_pages == (2,)
+    assert "注意：第2页没有文字（扫描页或空白页）" in preview.to_text()
 
 
 @pytest.mark.parametrize(("name", "reason"), [("old.doc", "另存为 .docx"), ("rules.xlsx", "支持 .docx、.pdf、.txt")])
