@@ -15,10 +15,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from knowledge.errors import UnreadableDocument
 from knowledge.model import Rulebook
-from knowledge.numerals import article_label
+from knowledge.numerals import article_label, int_to_chinese
 from knowledge.parser import ARTICLE_RE, CHAPTER_RE, FOOTER_RE, ITEM_RE, FormatProblem, read_rulebook
 
 SUPPORTED_SUFFIXES = (".docx", ".pdf", ".txt")
@@ -189,11 +190,103 @@ def _docx_pages(path: Path) -> list[list[SourceLine]]:
         raise UnreadableDocument(
             f"{path.name}：无法作为 Word 文件打开（{type(exc).__name__}），文件可能已损坏"
         ) from None
+    numbering = _WordNumbering(document)
     lines = []
     for number, paragraph in enumerate(document.paragraphs, start=1):
+        text = numbering.label(paragraph) + paragraph.text
         # A manual line break inside a paragraph starts a line of its own, as in the text file.
-        lines += [SourceLine(part, f"第{number}段") for part in paragraph.text.split("\n")]
+        lines += [SourceLine(part, f"第{number}段") for part in text.split("\n")]
     return [lines]
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_CHINESE_FORMATS = {"chineseCounting", "chineseCountingThousand", "taiwaneseCounting", "japaneseCounting"}
+
+
+@dataclass(frozen=True)
+class _Level:
+    number_format: str
+    text: str  # "第%1条": %1 … %9 stand for the counters of levels 1 … 9
+    start: int
+    restart_after: int | None  # restarts when a level above this one (0-based) moves on; None: never
+    suffix: str
+
+
+class _WordNumbering:
+    """Word's automatic numbering, which python-docx leaves out of a paragraph's text: a drafting
+    office that lets Word number 第一条, 第二条 … has no such text in its paragraphs. Rendered as Word
+    shows it, counting per list, restarting a level as its w:lvlRestart says."""
+
+    def __init__(self, document: Any) -> None:
+        self.levels: dict[tuple[str, int], _Level] = {}
+        self.counters: dict[str, list[int | None]] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (KeyError, NotImplementedError):
+            return
+        abstract: dict[str, dict[int, _Level]] = {}
+        for definition in root.iter(f"{_W}abstractNum"):
+            levels = abstract.setdefault(definition.get(f"{_W}abstractNumId"), {})
+            for level in definition.iter(f"{_W}lvl"):
+                index = int(level.get(f"{_W}ilvl", "0"))
+                restart = _value(level, "lvlRestart")
+                levels[index] = _Level(
+                    _value(level, "numFmt") or "decimal",
+                    _value(level, "lvlText") or "",
+                    int(_value(level, "start") or 1),
+                    index - 1 if restart is None else (None if restart == "0" else int(restart) - 1),
+                    _value(level, "suff") or "tab",
+                )
+        for instance in root.iter(f"{_W}num"):
+            for index, level in abstract.get(_value(instance, "abstractNumId") or "", {}).items():
+                self.levels[(instance.get(f"{_W}numId"), index)] = level
+
+    def label(self, paragraph: Any) -> str:
+        """What Word shows before the paragraph's text ("第一条 "), counting it; "" when unnumbered."""
+        properties = paragraph._p.pPr
+        numbered = properties.numPr if properties is not None else None
+        if numbered is None and paragraph.style is not None and paragraph.style.element.pPr is not None:
+            numbered = paragraph.style.element.pPr.numPr
+        if numbered is None or numbered.numId is None:
+            return ""
+        list_id = str(numbered.numId.val)
+        index = numbered.ilvl.val if numbered.ilvl is not None else 0
+        level = self.levels.get((list_id, index))
+        if level is None:
+            return ""
+        counters = self.counters.setdefault(list_id, [None] * 9)
+        current = counters[index]
+        counters[index] = level.start if current is None else current + 1
+        for deeper in range(index + 1, 9):
+            deeper_level = self.levels.get((list_id, deeper))
+            if deeper_level and deeper_level.restart_after is not None and index <= deeper_level.restart_after:
+                counters[deeper] = None
+        if level.number_format in {"bullet", "none"}:
+            return ""
+
+        def counter(match: re.Match[str]) -> str:
+            shown = int(match.group(1)) - 1
+            shown_level = self.levels.get((list_id, shown))
+            value = counters[shown] or (shown_level.start if shown_level else 1)
+            return _formatted(value, shown_level.number_format if shown_level else "decimal")
+
+        label = re.sub(r"%([1-9])", counter, level.text)
+        return label + ("" if level.suffix == "nothing" else " ")
+
+
+def _value(element: Any, child: str) -> str | None:
+    found = element.find(f"{_W}{child}")
+    return None if found is None else found.get(f"{_W}val")
+
+
+def _formatted(value: int, number_format: str) -> str:
+    if number_format in _CHINESE_FORMATS:
+        return int_to_chinese(value)
+    if number_format == "upperLetter":
+        return chr(ord("A") + value - 1)
+    if number_format == "lowerLetter":
+        return chr(ord("a") + value - 1)
+    return str(value)
 
 
 def _pdf_pages(path: Path) -> list[list[SourceLine]]:

@@ -6,6 +6,8 @@ from xml.sax.saxutils import escape
 
 import docx
 import pytest
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
@@ -209,6 +211,49 @@ def test_full_width_digits_and_spaces_become_half_width(tmp_path: Path) -> None:
     preview = preview_file(write_docx(tmp_path / "canteen.docx", lines))
     assert preview.accepted and preview.book is not None
     assert [a.text for a in preview.book.articles] == ["食堂每日供应午餐，12时开饭。", "AB角轮值。"]
+
+
+def test_word_automatic_numbering_of_articles_and_items_is_read_as_shown(tmp_path: Path) -> None:
+    """Articles numbered by Word (第%1条, counting on across chapters) and items under them
+    (（%2）, restarting with each article): the numbers are in no paragraph's text."""
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(
+        0,
+        parse_xml(
+            f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">'
+            '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/>'
+            '<w:suff w:val="space"/><w:lvlText w:val="第%1条"/></w:lvl>'
+            '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/>'
+            '<w:suff w:val="nothing"/><w:lvlText w:val="（%2）"/></w:lvl></w:abstractNum>'
+        ),
+    )
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    paragraphs = [
+        ("机关食堂管理办法", None),
+        ("第一章 总则", None),
+        ("食堂供应：", 0),
+        ("早餐；", 1),
+        ("午餐。", 1),
+        ("就餐须刷卡：", 0),
+        ("工作日；", 1),
+        ("第二章 附则", None),
+        ("本办法自印发之日起施行。", 0),
+    ]
+    for text, level in paragraphs:
+        paragraph = document.add_paragraph(text)
+        if level is not None:
+            numbered = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+            numbered.get_or_add_ilvl().val = level
+            numbered.get_or_add_numId().val = 90
+    document.save(str(tmp_path / "numbered.docx"))
+    preview = preview_file(tmp_path / "numbered.docx")
+    assert preview.accepted and preview.book is not None
+    assert [(a.number, a.text) for a in preview.book.articles] == [
+        (1, "食堂供应：\n（一）早餐；\n（二）午餐。"),
+        (2, "就餐须刷卡：\n（一）工作日；"),
+        (3, "本办法自印发之日起施行。"),
+    ]
 
 
 def test_a_page_break_inside_a_sentence_of_a_text_file_is_joined(tmp_path: Path) -> None:
