@@ -12,7 +12,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -192,11 +192,26 @@ def _docx_pages(path: Path) -> list[list[SourceLine]]:
         ) from None
     numbering = _WordNumbering(document)
     lines = []
-    for number, paragraph in enumerate(document.paragraphs, start=1):
+    for number, paragraph in enumerate(_docx_paragraphs(document), start=1):
         text = numbering.label(paragraph) + paragraph.text
         # A manual line break inside a paragraph starts a line of its own, as in the text file.
         lines += [SourceLine(part, f"第{number}段") for part in text.split("\n")]
     return [lines]
+
+
+def _docx_paragraphs(document: Any) -> Iterator[Any]:
+    """The body's paragraphs in order, those in tables too: the 红头 of an issued document (发文机关,
+    文号) is often laid out in a table. A merged cell is read once."""
+    for block in document.iter_inner_content():
+        if not hasattr(block, "rows"):
+            yield block
+            continue
+        seen = set()
+        for row in block.rows:
+            for cell in row.cells:
+                if id(cell._tc) not in seen:
+                    seen.add(id(cell._tc))
+                    yield from cell.paragraphs
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

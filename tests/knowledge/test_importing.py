@@ -213,6 +213,19 @@ def test_full_width_digits_and_spaces_become_half_width(tmp_path: Path) -> None:
     assert [a.text for a in preview.book.articles] == ["食堂每日供应午餐，12时开饭。", "AB角轮值。"]
 
 
+def test_a_word_header_laid_out_in_a_table_is_read_in_its_place(tmp_path: Path) -> None:
+    document = docx.Document()
+    header = document.add_table(rows=1, cols=2)
+    header.cell(0, 0).text = "昆政发〔2024〕7号"
+    header.cell(0, 1).text = "2024年5月6日"
+    for line in ["机关食堂管理办法", "第一章 总则", "第一条 食堂每日供应午餐。"]:
+        document.add_paragraph(line)
+    document.save(str(tmp_path / "red-head.docx"))
+    book = preview_file(tmp_path / "red-head.docx").book
+    assert book is not None and (book.doc_number, book.issued_on.isoformat()) == ("昆政发〔2024〕7号", "2024-05-06")
+    assert book.title == "机关食堂管理办法"
+
+
 def test_word_automatic_numbering_of_articles_and_items_is_read_as_shown(tmp_path: Path) -> None:
     """Articles numbered by Word (第%1条, counting on across chapters) and items under them
     (（%2）, restarting with each article): the numbers are in no paragraph's text."""
