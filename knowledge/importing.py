@@ -406,9 +406,10 @@ def _starts_element(text: str) -> bool:
 
 
 def _joined(pages: list[list[SourceLine]]) -> list[SourceLine]:
-    """Whole paragraphs: a PDF line continues the one before unless it starts a chapter, article or
-    item, is indented, or the line before ended short of the right margin; the first line of a page
-    of text continues the last of the page before unless that ended a sentence."""
+    """Whole paragraphs: a PDF line continues the one before unless it is indented, the line before
+    ended short of the right margin, or it starts a chapter, article or item after a line that
+    ended a sentence; the first line of a page of text continues the last of the page before
+    unless that ended a sentence or this one starts a chapter, article or item."""
     joined: list[SourceLine] = []
     document_margins = _margins([line for page in pages for line in page])
     for page in pages:
@@ -446,7 +447,7 @@ def _margins(page: list[SourceLine]) -> tuple[float, float] | None:
 def _continues(
     previous: SourceLine, line: SourceLine, margins: tuple[float, float] | None, first_on_page: bool
 ) -> bool:
-    if _starts_element(line.text) or not previous.text:
+    if not previous.text:
         return False
     width = line.char_width or previous.char_width
     if line.x0 is not None and previous.x1 is not None and width:
@@ -455,6 +456,10 @@ def _continues(
         left, right = margins
         indented = line.x0 > left + 0.8 * width
         ended_short = previous.x1 < right - 1.5 * width
-        return not indented and not ended_short
+        if indented or ended_short:
+            return False
+        # A wrap may put a reference ("依照本规则" | "第十条规定") at the start of a line; a real
+        # chapter, article or item starts after a line that ended a sentence or a heading.
+        return not (_starts_element(line.text) and previous.text.endswith(_SENTENCE_END))
     # Text without geometry (Word paragraphs, text files) is whole except where a page break cut it.
-    return first_on_page and not previous.text.endswith(_SENTENCE_END)
+    return first_on_page and not _starts_element(line.text) and not previous.text.endswith(_SENTENCE_END)

@@ -176,6 +176,24 @@ def test_a_pdf_whose_text_cannot_be_decoded_is_refused(tmp_path: Path) -> None:
         preview_file(write_pdf_without_unicode_map(tmp_path / "typeset.pdf", 40))
 
 
+def test_a_reference_wrapped_to_the_start_of_a_pdf_line_is_no_new_article(tmp_path: Path) -> None:
+    """ "依照本规则" at the end of a full line, "第二条规定执行。" at the start of the next: a wrap, not 第二条."""
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    canvas = Canvas(str(tmp_path / "wrapped.pdf"), pagesize=A4)
+    canvas.setFont(CJK_FONT, 14)
+    full = 20  # characters of 14 pt from the left margin (72 pt) to the right one (352 pt)
+    first = "第一条" + "食堂每日供应午餐和晚餐，就餐的时间和地点"[: full - 5]
+    second = "由办公室另行通知，遇有特殊情况的处理依照本规则"[-full:]
+    lines = [(130, "机关食堂管理办法"), (130, "第一章 总则"), (100, first), (72, second), (72, "第二条规定执行。")]
+    lines.append((100, "第二条就餐须刷卡。"))
+    for number, (x, text) in enumerate(lines):
+        canvas.drawString(x, 760 - 22 * number, text)
+    canvas.save()
+    preview = preview_file(tmp_path / "wrapped.pdf")
+    assert preview.accepted and preview.book is not None
+    assert [a.text for a in preview.book.articles] == [first[3:] + second + "第二条规定执行。", "就餐须刷卡。"]
+
+
 def test_a_page_without_text_among_pages_with_text_is_named_in_the_preview(tmp_path: Path) -> None:
     pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
     canvas = Canvas(str(tmp_path / "mixed.pdf"), pagesize=A4)
