@@ -177,7 +177,7 @@ def test_a_pdf_whose_text_cannot_be_decoded_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_reference_wrapped_to_the_start_of_a_pdf_line_is_no_new_article(tmp_path: Path) -> None:
-    """ "依照本规则" at the end of a full line, "第二条规定执行。" at the start of the next: a wrap, not 第二条."""
+    """A full line ending 依照本规则 and the next starting 第二条规定执行。: a wrap, not 第二条."""
     pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
     canvas = Canvas(str(tmp_path / "wrapped.pdf"), pagesize=A4)
     canvas.setFont(CJK_FONT, 14)
