@@ -57,7 +57,7 @@ PREVIEW_PROBLEMS = 30
 @dataclass(frozen=True)
 class SourceLine:
     """A line of the document as read. x0/x1 are a PDF line's left and right edge (None elsewhere);
-    `origin` is its place in the file for people: 第3页第12行, 第12段, 第12行."""
+    `top` its height on the page; `origin` is its place in the file for people: 第3页第12行, 第12段, 第12行."""
 
     text: str
     origin: str
@@ -165,10 +165,15 @@ def preview_file(path: Path, key: str | None = None) -> Preview:
 
 
 def _text_pages(path: Path) -> list[list[SourceLine]]:
+    raw = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UnreadableDocument(f"{path.name}：不是 UTF-8 编码的文本，请以 UTF-8 另存后再导入") from None
+        # Windows Notepad in a Chinese office saves GBK ("ANSI"); GB18030 is its superset.
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise UnreadableDocument(f"{path.name}：不是 UTF-8 或 GBK 编码的文本，请以 UTF-8 另存后再导入") from None
     # A form feed is a page break (how pdftotext and some exports mark pages).
     pages: list[list[SourceLine]] = [[]]
     # Not str.splitlines(): it would break lines at the form feed too, and lose the page break.

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from knowledge.errors import ShelfError
-from knowledge.importing import Preview, preview_file
+from knowledge.importing import SUPPORTED_SUFFIXES, Preview, preview_file
 from knowledge.library import SHIPPED_DIR, library_files
 from knowledge.model import Rulebook
 from knowledge.parser import parse_rulebook
@@ -111,7 +111,7 @@ class Shelf:
         """A book by file path (read through the import) or by name: the one in force, or the
         staged one (first, when `staged_first`: what a diff's new side usually means)."""
         path = Path(reference)
-        if path.suffix.lower() in {".docx", ".pdf", ".txt"} and path.is_file():
+        if path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file():
             preview = preview_file(path)
             if preview.book is None or not preview.accepted:
                 raise ShelfError(f"{path.name} 不能读作规则：\n{preview.to_text()}")

@@ -287,6 +287,13 @@ def test_word_automatic_numbering_of_articles_and_items_is_read_as_shown(tmp_pat
     ]
 
 
+def test_a_text_file_saved_as_gbk_is_read(tmp_path: Path) -> None:
+    (tmp_path / "canteen.txt").write_bytes("机关食堂管理办法\n第一章 总则\n第一条 食堂每日供应午餐。\n".encode("gbk"))
+    preview = preview_file(tmp_path / "canteen.txt")
+    assert preview.accepted and preview.book is not None
+    assert preview.book.article(1).text == "食堂每日供应午餐。"
+
+
 def test_a_page_break_inside_a_sentence_of_a_text_file_is_joined(tmp_path: Path) -> None:
     path = tmp_path / "canteen.txt"
     path.write_text(
