@@ -22,6 +22,8 @@ ITEM_RE = re.compile(rf"^[（(]({_NUMERAL})[）)]\s*(.+)$")
 DOC_NUMBER_RE = re.compile(r"\S+〔\d{4}〕\d+号")
 DATE_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 REPEALS_RE = re.compile(r"《([^》]+)》（([^）]+号)）[^。]*废止")
+# How much of an offending line a problem shows.
+_SHOWN_CHARS = 40
 # Distribution notes (抄送) and the printing line close an issued document; they are not rules.
 FOOTER_RE = re.compile(r"^(抄送|抄报|主送)[:：]")
 
@@ -35,7 +37,9 @@ class FormatProblem:
     found: str
 
     def describe(self, where: str | None = None) -> str:
-        return f"{where or f'第{self.line_number}行'}：应为{self.expected}；该行为：{self.found}"
+        """第12行：应为第二条；该行为：第三条 …, a long line cut to its beginning (enough to find it)."""
+        found = self.found if len(self.found) <= _SHOWN_CHARS else self.found[:_SHOWN_CHARS] + "……"
+        return f"{where or f'第{self.line_number}行'}：应为{self.expected}；该行为：{found}"
 
 
 class RulebookFormatError(RulebookError):

@@ -6,6 +6,7 @@ import pytest
 
 from knowledge import RulebookFormatError, load_library, parse_rulebook
 from knowledge.library import SHIPPED_DIR
+from knowledge.parser import FormatProblem
 
 RULEBOOK = SHIPPED_DIR / "kundulun_government_work_rules_2019.txt"
 
@@ -92,6 +93,11 @@ def test_every_problem_is_reported_once_in_one_reading(tmp_path: Path) -> None:
     found = [(p.line_number, p.expected) for p in caught.value.problems]
     assert found == [(5, "（二）项"), (6, "第二条"), (8, "第二章")]
     assert "（另有2处问题）" in str(caught.value)
+
+
+def test_a_problem_shows_the_beginning_of_a_long_line() -> None:
+    problem = FormatProblem(4, "第二条", "第三条 " + "丙" * 100)
+    assert problem.describe() == "第4行：应为第二条；该行为：第三条 " + "丙" * 36 + "……"
 
 
 def test_non_utf8_file_is_rejected(tmp_path: Path) -> None:
