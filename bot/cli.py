@@ -37,17 +37,23 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.evaluation import cross_validate, evaluate, load_questions
 
-    questions = []
-    for file in args.files:
-        try:
-            questions += load_questions(Path(file))
-        except OSError as exc:
-            raise InvalidInput(f"cannot read the question set {file!r}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+    def read(files: list[str]) -> list[dict]:
+        questions = []
+        for file in files:
+            try:
+                questions += load_questions(Path(file))
+            except OSError as exc:
+                raise InvalidInput(f"cannot read the question set {file!r}: {exc.strerror}") from None
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+        return questions
+
+    questions, learned_only = read(args.files), read(args.learn_also)
+    if learned_only and not args.cv:
+        raise InvalidInput("--learn-also needs --cv: without folds nothing is learned from the questions")
     engine = _engine(settings)
     if args.cv:
-        report, outcomes, chosen, overall = cross_validate(engine, questions, args.cv)
+        report, outcomes, chosen, overall = cross_validate(engine, questions, args.cv, learned_only=learned_only)
         print(f"{args.cv}-fold cross-validation: every number below is from held-out folds")
         for fold, choice in enumerate(chosen, start=1):
             print(f"fold {fold} chose {choice}")
@@ -275,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="recall@k, MRR, declines and latency over JSONL question sets")
     evaluate.add_argument("files", nargs="+")
     evaluate.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation of the answer policy")
+    evaluate.add_argument(
+        "--learn-also",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --cv: questions every fold learns from and none is scored on",
+    )
     evaluate.add_argument("--json", action="store_true", help="also print one JSON object on the last line")
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list every question's outcome")
     evaluate.set_defaults(handler=_cmd_eval)

@@ -19,7 +19,7 @@ from retrieval.asked import Detail, asked_detail, holds
 from retrieval.corpus import ArticleRef, Corpus
 from retrieval.decline import Verdict
 from retrieval.search import ArticleHit, SearchResult
-from retrieval.text import concepts, normalise, words
+from retrieval.text import Concept, concepts, normalise, words
 
 MAX_ARTICLES = 3
 # A hedge quotes the best article and offers this many more as buttons.
@@ -31,7 +31,8 @@ MAX_QUOTE_CHARS = 300
 _DETAIL_RATIO = 0.5
 # Weight of the question's words found in a sentence's opening clause, against its other scores.
 _SUBJECT_WEIGHT = 0.5
-# A further article is cited only if its fused score is this close to the best one's.
+# A further article is quoted only if its fused score is this close to the best one's (and it adds
+# something: _quotes).
 _SECONDARY_RATIO = 0.9
 # A second sentence of the same article is quoted only if it scores this close to the best one.
 _RUNNER_UP_RATIO = 0.9
@@ -134,11 +135,26 @@ def missing_detail_text(detail: Detail, says_something: bool) -> str:
     return f"《规则》没有规定{detail.value}，无法依据规则回答。"
 
 
-def _select_hits(result: SearchResult) -> list[ArticleHit]:
+def _quotes(corpus: Corpus, result: SearchResult, detail: Detail | None) -> tuple[Quote, ...]:
+    """The best article's quote, and a near-tied further article's when it names something the
+    question asks about that the quotes before it leave out ("请示和签发": Art. 58 and Art. 61).
+    A further article that only repeats the subject ("常务会议" for "常务会议的议题谁来定", answered
+    by Art. 49) would bury the answer under a list: it is offered as a button instead."""
     if result.referenced:
-        return result.hits[:MAX_ARTICLES]
-    best = result.hits[0].score
-    return [h for h in result.hits[:MAX_ARTICLES] if h.score >= best * _SECONDARY_RATIO]
+        return tuple(_quote(corpus, result, hit, detail) for hit in result.hits[:MAX_ARTICLES])
+    quotes = [_quote(corpus, result, result.hits[0], detail)]
+    asked = concepts(result.question)
+    for hit in _near_tied(result)[1:]:
+        quote = _quote(corpus, result, hit, detail)
+        quoted = [normalise(s) for q in quotes for s in q.sentences]
+        own = normalise("".join(quote.sentences))
+        if any(_names(c, own) and not any(_names(c, s) for s in quoted) for c in asked):
+            quotes.append(quote)
+    return tuple(quotes)
+
+
+def _names(concept: Concept, text: str) -> bool:
+    return any(term in text for term in (concept.term, *concept.alternatives))
 
 
 def _best_sentences(
@@ -198,8 +214,18 @@ def missing_detail(corpus: Corpus, result: SearchResult) -> Detail | None:
     detail = asked_detail(result.question)
     if detail is None or result.referenced or not result.hits:
         return None
-    sentences, _ = _best_sentences(corpus, result, result.hits[0], detail)
-    return None if any(holds(detail, s) for s in sentences) else detail
+    # "常务会议多久开一次，议题由谁确定？": Art. 49 (议题) leads Art. 46 (每月召开一次) by a hair.
+    for hit in _near_tied(result):
+        sentences, _ = _best_sentences(corpus, result, hit, detail)
+        if any(holds(detail, s) for s in sentences):
+            return None
+    return detail
+
+
+def _near_tied(result: SearchResult) -> list[ArticleHit]:
+    """The best article and those whose fused score comes close enough to be quoted with it."""
+    best = result.hits[0].score
+    return [hit for hit in result.hits[:MAX_ARTICLES] if hit.score >= best * _SECONDARY_RATIO]
 
 
 def _complement(question: str, quoted: list[str], sentences: list[str], candidates: list[int]) -> int | None:
@@ -227,7 +253,9 @@ def compose(corpus: Corpus, result: SearchResult, verdict: Verdict, missing: Det
         return Answer(
             result.question, (_quote(corpus, result, result.hits[0], detail),), False, related=further, tentative=True
         )
-    selected = _select_hits(result)
-    quotes = tuple(_quote(corpus, result, hit, detail) for hit in selected)
-    related = tuple(Citation.of(h.ref, h.score) for h in result.hits if h not in selected)
+    quotes = _quotes(corpus, result, detail)
+    cited = {(q.citation.rulebook_key, q.citation.article_number) for q in quotes}
+    related = tuple(
+        Citation.of(h.ref, h.score) for h in result.hits if (h.ref.book.key, h.ref.article.number) not in cited
+    )
     return Answer(result.question, quotes, False, related=related)

@@ -88,9 +88,9 @@ class AnswerPolicy:
 
     scope: LogisticModel
     ranking: LogisticModel
-    confident_at: float = -0.25
-    tentative_at: float = -0.25
-    sure_at: float = 0.5
+    confident_at: float = 0.25
+    tentative_at: float = 0.25
+    sure_at: float = 0.0
 
     def verdict(self, signals: Signals) -> Verdict:
         if signals.named:

@@ -179,7 +179,7 @@ class Choice:
 
 
 def cross_validate(
-    engine: RulesEngine, questions: list[dict], folds: int, seed: int = 0
+    engine: RulesEngine, questions: list[dict], folds: int, seed: int = 0, learned_only: list[dict] | None = None
 ) -> tuple[EvaluationReport, list[QuestionOutcome], list[Choice], Choice]:
     """Held-out-fold numbers of learning and choosing on the other folds, each question's held-out
     outcome, the choice of each fold, and the choice on all the questions (what the shipped
@@ -187,22 +187,25 @@ def cross_validate(
 
     For each fold the engine learns its adapter, its in- and out-of-scope examples and its scope
     model from the other folds' questions (and the catalogue of subjects), and the weights and
-    cut-offs that do best on those questions answer the held-out fold.
+    cut-offs that do best on those questions answer the held-out fold. `learned_only` questions
+    are in every fold's training part and never scored: what a new example set adds is then
+    measured on the same questions as before it.
     """
-    asked = _channels(engine, questions)
-    order = list(range(len(questions)))
+    scored = len(questions)
+    asked = _channels(engine, questions + (learned_only or []))
+    order = list(range(scored))
     random.Random(seed).shuffle(order)
     outcomes: list[QuestionOutcome] = []
     latencies: list[float] = []
     chosen: list[Choice] = []
     for fold in range(folds):
-        test = np.zeros(len(questions), dtype=bool)
+        test = np.zeros(len(asked), dtype=bool)
         test[order[fold::folds]] = True
         choice, observations = _choose(engine, asked, np.flatnonzero(~test))
         chosen.append(choice)
         outcomes += [observations[i].outcome(choice.policy) for i in np.flatnonzero(test)]
         latencies += [observations[i].latency_ms for i in np.flatnonzero(test)]
-    overall, _ = _choose(engine, asked, np.arange(len(questions)))
+    overall, _ = _choose(engine, asked, np.arange(len(asked)))
     return _report(outcomes, latencies), outcomes, chosen, overall
 
 

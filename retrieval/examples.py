@@ -20,6 +20,7 @@ EXAMPLE_FILES = tuple(
         "paraphrase_questions.jsonl",
         "colloquial_questions.jsonl",
         "situation_questions.jsonl",
+        "clause_questions.jsonl",
     )
 )
 OUT_OF_SCOPE_SUBJECTS = Path(__file__).parent / "out_of_scope.txt"

@@ -18,11 +18,11 @@ from retrieval.reference import referenced_articles
 from retrieval.rerank import CANDIDATES, FEATURES, ClauseFeatures, candidate_features
 from retrieval.text import expand_query, focus
 
-# Chosen by `zhengwu eval --cv 5` over the four tuning sets (retrieval/questions/README.md).
+# Chosen by `zhengwu eval --cv 5` over the tuning sets (retrieval/questions/README.md).
 CHANNEL_WEIGHTS = {
-    "dense_article": 0.5,
-    "dense_sentence": 0.5,
-    "dense_adapted": 2.0,
+    "dense_article": 0.25,
+    "dense_sentence": 0.25,
+    "dense_adapted": 1.0,
     "bm25_words": 0.5,
     "bm25_bigrams": 1.0,
 }

@@ -125,11 +125,23 @@ def test_a_long_quote_is_cut_at_a_clause_within_300_characters() -> None:
     assert short.quoted == "离包外出，须事先向区长请示。"
 
 
-def test_the_clause_about_the_meeting_asked_is_quoted(engine: RulesEngine) -> None:
-    [quote, *_] = engine.ask("开常务会议的议题谁来定？").quotes
+def test_the_clause_about_the_meeting_asked_is_quoted_and_nothing_that_only_repeats_the_subject(
+    engine: RulesEngine,
+) -> None:
+    answer = engine.ask("开常务会议的议题谁来定？")
+    [quote] = answer.quotes
     assert quote.citation.article_number == 49
     assert "提请区人民政府常务会议和区长办公会议的议题" in quote.quoted
     assert "提请区人民政府全体会议的议题" not in quote.quoted
+    # Art. 46 (who sits in the 常务会议, its tasks) is offered, not quoted under the answer.
+    assert 46 in [c.article_number for c in answer.related]
+
+
+def test_a_question_in_two_parts_quotes_the_article_answering_each(engine: RulesEngine) -> None:
+    answer = engine.ask("常务会议多久开一次，议题由谁确定？")
+    assert not answer.declined and answer.missing_detail is None
+    assert sorted(c.article_number for c in answer.citations) == [46, 49]
+    assert "一般每月召开一次" in answer.text and "报常务副区长、区长确定" in answer.text
 
 
 def test_the_quote_includes_the_sentence_that_names_what_was_asked(engine: RulesEngine) -> None:

@@ -65,6 +65,13 @@ def test_eval_command_prints_json_with_exactly_the_agreed_keys(
     assert report["oos_declined"] == 1.0
 
 
+def test_learning_also_from_a_set_without_folds_is_refused_with_a_reason(tmp_path: Path, capsys) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "会议纪要由谁签发？", "articles": [50]}\n', encoding="utf-8")
+    assert main(["eval", str(questions), "--learn-also", str(questions)]) != 0
+    assert "--learn-also needs --cv" in capsys.readouterr().err
+
+
 def test_malformed_question_file_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"question": "x", "articles": [1]}\n{"question": "y"}\n', encoding="utf-8")
@@ -78,9 +85,10 @@ def test_malformed_question_file_names_the_line(tmp_path: Path) -> None:
 
 def test_cross_validation_scores_only_held_out_folds_and_says_what_each_fold_chose(engine: RulesEngine) -> None:
     questions = load_questions(SHIPPED_QUESTIONS)
-    report, outcomes, chosen, overall = cross_validate(engine, questions, folds=4)
+    learned_only = [{"question": "副区长去外地开会之前要先跟谁说一声？", "articles": [79]}]
+    report, outcomes, chosen, overall = cross_validate(engine, questions, folds=4, learned_only=learned_only)
     assert report.n == len(questions), "every question is answered exactly once, in its held-out fold"
-    assert sorted(o.question for o in outcomes) == sorted(q["question"] for q in questions)
+    assert sorted(o.question for o in outcomes) == sorted(q["question"] for q in questions), "never a learned-only one"
     assert len(chosen) == 4
     assert abs(report.confident + report.tentative + report.declined - 1.0) < 1e-9
     assert overall.weights.keys() == chosen[0].weights.keys()
