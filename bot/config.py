@@ -1,8 +1,9 @@
 """Configuration: config.toml with comments, overridden by environment variables.
 
 Every key can be overridden as ZHENGWU_<SECTION>_<KEY> (ZHENGWU_DATABASE_URL=...). Secrets are
-read from the environment only: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET and the variable [llm]
-api_key_env names.
+read from the environment only: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, WECOM_SECRET,
+WECOM_ENCODING_AES_KEY and the variable [llm] api_key_env names. ZHENGWU_CHANNEL (or [bot] channel)
+picks the chat platform: "telegram" (default) or "wecom".
 A bad value fails at start with one line naming the key.
 """
 
@@ -22,6 +23,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
 # What the Bot API accepts as a webhook's secret_token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+CHANNELS = ("telegram", "wecom")
+WECOM_SECRET_ENV = "WECOM_SECRET"
+WECOM_AES_KEY_ENV = "WECOM_ENCODING_AES_KEY"
+# Keys an operator might be tempted to write into [wecom]: secrets belong in the environment only.
+WECOM_SECRET_KEYS = {
+    "secret": WECOM_SECRET_ENV,
+    "corp_secret": WECOM_SECRET_ENV,
+    "corpsecret": WECOM_SECRET_ENV,
+    "app_secret": WECOM_SECRET_ENV,
+    "encoding_aes_key": WECOM_AES_KEY_ENV,
+    "encodingaeskey": WECOM_AES_KEY_ENV,
+    "aes_key": WECOM_AES_KEY_ENV,
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,28 @@ class TelegramSettings:
     webhook_listen: str
     webhook_port: int
     webhook_secret: str | None  # TELEGRAM_WEBHOOK_SECRET; None: generated once and kept in the data folder
+
+
+@dataclass(frozen=True)
+class WeComSettings:
+    """One WeCom (企业微信 / 政务微信) self-built application: its API host, ids, callback address and
+    the two secrets (environment only). Without WECOM_SECRET the bot runs on the local stand-in."""
+
+    api_base_url: str  # https://qyapi.weixin.qq.com, or a 政务微信 deployment's own host
+    corp_id: str
+    agent_id: int
+    token: str  # the callback token set beside the callback URL (signs every callback)
+    callback_host: str
+    callback_port: int
+    callback_path: str
+    # How old a callback's signed timestamp may be; older ones are replays and refused.
+    callback_max_age_seconds: float
+    secret: str | None  # WECOM_SECRET
+    encoding_aes_key: str | None  # WECOM_ENCODING_AES_KEY
+
+    @property
+    def uses_standin(self) -> bool:
+        return self.secret is None
 
 
 @dataclass(frozen=True)
@@ -74,6 +110,9 @@ class Settings:
     leave_escalate_after_hours: float = 8.0
     # What the office calls each group under [groups] ([group_names]), as people see it.
     group_names: dict[str, str] = field(default_factory=dict)
+    # The chat platform the bot runs on: "telegram" or "wecom" (ZHENGWU_CHANNEL).
+    channel: str = "telegram"
+    wecom: WeComSettings | None = None
 
     @property
     def uses_sandbox(self) -> bool:
@@ -170,6 +209,9 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             raise ConfigError(f"{path.name} [group_names] {name}: {name!r} is not a name under [groups]")
         if not isinstance(label, str) or not label.strip():
             raise ConfigError(f"{path.name} [group_names] {name}: expected the group's name, got {label!r}")
+    channel = env.get("ZHENGWU_CHANNEL") or read.get("bot", "channel", str, "telegram")
+    if channel not in CHANNELS:
+        raise ConfigError(f"ZHENGWU_CHANNEL / [bot] channel: expected 'telegram' or 'wecom', got {channel!r}")
     notice_group = read.get("leave", "notice_group", str, "")
     if notice_group and notice_group not in groups:
         raise ConfigError(f"{path.name} [leave] notice_group: {notice_group!r} is not a name under [groups]")
@@ -201,7 +243,46 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         invite_valid_hours=_at_least(read.get("bot", "invite_valid_hours", int, 72), 1, "[bot] invite_valid_hours"),
         console=_console_settings(read),
         leave_backdate_days=_at_least(read.get("leave", "backdate_days", int, 30), 0, "[leave] backdate_days"),
+        channel=channel,
+        wecom=_wecom_settings(read, tree, env, path.name),
     )
+
+
+def _wecom_settings(read: _Reader, tree: dict[str, Any], env: dict[str, str], source: str) -> WeComSettings:
+    """[wecom], and the secret and EncodingAESKey from the environment (refused in the file). With
+    WECOM_SECRET set, the application's ids and keys are required; without it the stand-in's are used."""
+    for key in tree.get("wecom", {}):
+        if key.lower() in WECOM_SECRET_KEYS:
+            raise ConfigError(
+                f"{source} [wecom] {key}: secrets are read only from the environment; "
+                f"remove it from the file and set {WECOM_SECRET_KEYS[key.lower()]}"
+            )
+    secret = env.get(WECOM_SECRET_ENV) or None
+    aes_key = env.get(WECOM_AES_KEY_ENV) or None
+    path = read.get("wecom", "callback_path", str, "/wecom/callback")
+    if not path.startswith("/"):
+        raise ConfigError(f"{source} [wecom] callback_path: expected a path starting with '/', got {path!r}")
+    settings = WeComSettings(
+        api_base_url=read.get("wecom", "api_base_url", str, "https://qyapi.weixin.qq.com").rstrip("/"),
+        corp_id=read.get("wecom", "corp_id", str, "").strip(),
+        agent_id=read.get("wecom", "agent_id", int, 0),
+        token=read.get("wecom", "token", str, "").strip(),
+        callback_host=read.get("wecom", "callback_host", str, "127.0.0.1"),
+        callback_port=read.get("wecom", "callback_port", int, 8444),
+        callback_path=path,
+        callback_max_age_seconds=_positive(
+            read.get("wecom", "callback_max_age_seconds", float, 300.0), "[wecom] callback_max_age_seconds", "seconds"
+        ),
+        secret=secret,
+        encoding_aes_key=aes_key,
+    )
+    if secret is not None:
+        if aes_key is None:
+            raise ConfigError(f"{WECOM_AES_KEY_ENV}: required with {WECOM_SECRET_ENV} (the callback's EncodingAESKey)")
+        for key, value in (("corp_id", settings.corp_id), ("agent_id", settings.agent_id), ("token", settings.token)):
+            if not value:
+                raise ConfigError(f"{source} [wecom] {key}: required with {WECOM_SECRET_ENV}")
+    return settings
 
 
 def _console_settings(read: _Reader) -> ConsoleSettings | None:
@@ -214,9 +295,9 @@ def _console_settings(read: _Reader) -> ConsoleSettings | None:
     )
 
 
-def _positive(value: float, name: str) -> float:
+def _positive(value: float, name: str, unit: str = "hours") -> float:
     if value <= 0:
-        raise ConfigError(f"{name}: expected a number of hours above 0, got {value!r}")
+        raise ConfigError(f"{name}: expected a number of {unit} above 0, got {value!r}")
     return value
 
 

@@ -51,7 +51,8 @@ class Base(DeclarativeBase):
 
 
 class Person(Base):
-    """Someone on the staff roster; `telegram_user_id` is set once their account is bound."""
+    """Someone on the staff roster; `telegram_user_id` is set once their account is bound,
+    `wecom_userid` (lower case) by the roster."""
 
     __tablename__ = "people"
 
@@ -62,6 +63,7 @@ class Person(Base):
     areas: Mapped[list[str]] = mapped_column(JSON, default=list)
     ab_partner_name: Mapped[str | None] = mapped_column(String(64))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -100,9 +102,11 @@ class QuestionLog(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    # Who asked where: a Telegram account and chat, or (both None) a WeCom member.
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    wecom_userid: Mapped[str | None] = mapped_column(String(64))
     question: Mapped[str] = mapped_column(Text)
     cited: Mapped[list[str]] = mapped_column(JSON, default=list)
     related: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -176,3 +180,18 @@ class BlockedChat(Base):
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     description: Mapped[str] = mapped_column(Text)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WeComCallback(Base):
+    """A callback WeCom delivered, accepted once: its key is unique (the platform retries what it
+    thinks unanswered, with the same MsgId, or for an event the same sender, time and key), and the
+    row is written in the transaction that accepts the work. The decrypted message waits here until
+    it is handled, so a restart finishes what was acknowledged; it is then erased, the key kept."""
+
+    __tablename__ = "wecom_callbacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    payload: Mapped[str | None] = mapped_column(Text)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

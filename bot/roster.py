@@ -1,6 +1,10 @@
-"""The staff roster: loaded from its file into the database, and Telegram account binding."""
+"""The staff roster: loaded from its file into the database, and Telegram account binding.
+
+A WeCom member is bound by the roster itself (`wecom_userid`, the 账号 the corporation gives its
+members): there is no invite in WeCom, the corporation already vouches for who a member is."""
 
 import hashlib
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +32,8 @@ class Position(StrEnum):
 
 
 POSITIONS = tuple(Position)
+# What WeCom accepts as a member's account (userid).
+WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class RosterEntry:
     areas: list[str] = field(default_factory=list)
     ab_partner: str | None = None
     telegram_id: int | None = None
+    wecom_userid: str | None = None
     admin: bool = False
 
 
@@ -61,6 +68,11 @@ def read_roster(path: Path) -> list[RosterEntry]:
             raise RosterError(f"{where}: 'name' is required")
         if raw.get("position") not in POSITIONS:
             raise RosterError(f"{where}: position {raw.get('position')!r} is not one of {', '.join(POSITIONS)}")
+        userid = raw.get("wecom_userid")
+        if userid is not None and (not isinstance(userid, str) or not WECOM_USERID.fullmatch(userid)):
+            raise RosterError(
+                f"{where}: wecom_userid {userid!r} is not a WeCom account (1-64 letters, digits, _ - . @)"
+            )
         entries.append(RosterEntry(**raw))
     names = [e.name for e in entries]
     for entry in entries:
@@ -71,6 +83,10 @@ def read_roster(path: Path) -> list[RosterEntry]:
     ids = [e.telegram_id for e in entries if e.telegram_id is not None]
     if len(ids) != len(set(ids)):
         raise RosterError(f"{path}: a telegram_id is given to two people")
+    # WeCom compares accounts without regard to case.
+    userids = [e.wecom_userid.lower() for e in entries if e.wecom_userid is not None]
+    if len(userids) != len(set(userids)):
+        raise RosterError(f"{path}: a wecom_userid is given to two people")
     return entries
 
 
@@ -87,6 +103,8 @@ def sync_roster(session: Session, entries: list[RosterEntry]) -> None:
             e.name for e in entries if e.telegram_id == person.telegram_user_id
         }:
             person.telegram_user_id = None
+        # WeCom accounts come from the roster alone: cleared first, so that one may move to another person.
+        person.wecom_userid = None
     session.flush()
     for entry in entries:
         person = existing.get(entry.name) or Person(name=entry.name)
@@ -98,6 +116,7 @@ def sync_roster(session: Session, entries: list[RosterEntry]) -> None:
         person.active = True
         if entry.telegram_id is not None:
             person.telegram_user_id = entry.telegram_id
+        person.wecom_userid = entry.wecom_userid.lower() if entry.wecom_userid else None
         session.add(person)
     session.flush()
 
@@ -113,6 +132,11 @@ def holder(session: Session, position: str, department: str | None = None) -> Pe
 def person_for(session: Session, telegram_user_id: int) -> Person | None:
     """The active roster person bound to a Telegram account, if any."""
     return session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id, Person.active))
+
+
+def person_for_wecom(session: Session, wecom_userid: str) -> Person | None:
+    """The active roster person with this WeCom account (the roster's wecom_userid), if any."""
+    return session.scalar(select(Person).where(Person.wecom_userid == wecom_userid.lower(), Person.active))
 
 
 def require_person(session: Session, telegram_user_id: int) -> Person:

@@ -207,6 +207,10 @@ def answer_from_queue(
     told: set[int] = set()
     for member in group.values():
         member.resolved_by_id = curated.id
+        if member.telegram_user_id is None:
+            # Asked in WeCom: the outbox sends to Telegram chats only until the channel seam
+            # (issue 19) lets a notice reach a WeCom member; the answer still teaches the bot.
+            continue
         if member.telegram_user_id in told:
             continue  # someone who asked twice is told once
         told.add(member.telegram_user_id)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db import QuestionLog, utcnow
+from bot.db import Person, QuestionLog, utcnow
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.privacy import mask_numbers
 from bot.qa import curated
@@ -41,20 +41,43 @@ def _views(library: RulebookLibrary, citations: tuple[Citation, ...]) -> tuple[A
     return tuple(library.article(library.id_of[c.rulebook_key], c.article_number) for c in citations)
 
 
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, where, as the question log keeps it: a Telegram account and chat, or a WeCom member."""
+
+    telegram_user_id: int | None = None
+    chat_id: int | None = None
+    wecom_userid: str | None = None
+
+
 def answer_question(
     session: Session, engine: RulesEngine, library: RulebookLibrary, telegram_user_id: int, chat_id: int, question: str
 ) -> LoggedAnswer:
-    """Answer and log one question (from the office's curated answers first); committed before returning."""
+    """Answer and log one question asked in Telegram; committed before returning."""
     person = person_for(session, telegram_user_id)
+    return answer_as(session, engine, library, person, Asker(telegram_user_id, chat_id), question)
+
+
+def answer_as(
+    session: Session,
+    engine: RulesEngine,
+    library: RulebookLibrary,
+    person: Person | None,
+    asker: Asker,
+    question: str,
+) -> LoggedAnswer:
+    """Answer and log one question of `person` (None: someone not on the roster), from the office's
+    curated answers first, whatever channel it came by; committed before returning."""
     office = curated.match(session, engine, question)
     if office is not None:
         answer = _from_office(question, curated.views_of(library, office.articles))
     else:
         answer = engine.ask(question, person.position if person else None)
     row = QuestionLog(
-        telegram_user_id=telegram_user_id,
+        telegram_user_id=asker.telegram_user_id,
         person_id=person.id if person else None,
-        chat_id=chat_id,
+        chat_id=asker.chat_id,
+        wecom_userid=asker.wecom_userid,
         question=question,
         cited=[_key(c) for c in answer.citations],
         related=[_key(c) for c in answer.related],

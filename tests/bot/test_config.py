@@ -81,3 +81,60 @@ def test_groups_are_named_as_the_office_calls_them_and_a_name_needs_its_group(tm
     config.write_text('[groups]\noffice = -100\n\n[group_names]\noffice = ""\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[group_names\] office: expected the group's name"):
         load_settings(config, {})
+
+
+def test_wecom_runs_on_the_stand_in_without_a_secret_and_on_the_public_host_by_default() -> None:
+    settings = load_settings(DEFAULT_CONFIG, {"ZHENGWU_CHANNEL": "wecom"})
+    assert settings.channel == "wecom"
+    assert settings.wecom is not None and settings.wecom.uses_standin
+    assert settings.wecom.api_base_url == "https://qyapi.weixin.qq.com"
+    assert (settings.wecom.callback_host, settings.wecom.callback_path) == ("127.0.0.1", "/wecom/callback")
+    assert load_settings(DEFAULT_CONFIG, {}).channel == "telegram"
+
+
+def test_wecom_credentials_come_from_the_environment_and_a_government_host_from_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[wecom]\napi_base_url = "https://zwwx.example.gov.cn/"\ncorp_id = "wwcorp"\nagent_id = 1000002\n'
+        'token = "callbacktoken"\n',
+        encoding="utf-8",
+    )
+    env = {"WECOM_SECRET": "s3cret", "WECOM_ENCODING_AES_KEY": "k" * 43}
+    wecom = load_settings(config, env).wecom
+    assert wecom is not None and not wecom.uses_standin
+    assert (wecom.api_base_url, wecom.corp_id, wecom.agent_id) == ("https://zwwx.example.gov.cn", "wwcorp", 1000002)
+    assert (wecom.secret, wecom.encoding_aes_key, wecom.token) == ("s3cret", "k" * 43, "callbacktoken")
+
+
+@pytest.mark.parametrize(
+    ("line", "variable"),
+    [
+        ('secret = "s3cret"', "WECOM_SECRET"),
+        ('corp_secret = "s3cret"', "WECOM_SECRET"),
+        ('encoding_aes_key = "abc"', "WECOM_ENCODING_AES_KEY"),
+        ('EncodingAESKey = "abc"', "WECOM_ENCODING_AES_KEY"),
+    ],
+)
+def test_a_wecom_secret_written_into_the_file_is_refused(tmp_path: Path, line: str, variable: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[wecom]\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, {})
+    assert "secrets are read only from the environment" in str(caught.value)
+    assert variable in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WECOM_SECRET": "s"}, "WECOM_ENCODING_AES_KEY: required with WECOM_SECRET"),
+        ({"WECOM_SECRET": "s", "WECOM_ENCODING_AES_KEY": "k" * 43}, "[wecom] corp_id: required with WECOM_SECRET"),
+        ({"ZHENGWU_CHANNEL": "dingtalk"}, "expected 'telegram' or 'wecom'"),
+        ({"ZHENGWU_WECOM_CALLBACK_PATH": "wecom"}, "[wecom] callback_path"),
+        ({"ZHENGWU_WECOM_CALLBACK_MAX_AGE_SECONDS": "0"}, "expected a number of seconds above 0"),
+    ],
+)
+def test_an_incomplete_wecom_setup_fails_naming_what_is_missing(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(DEFAULT_CONFIG, env)
+    assert message in str(caught.value)

@@ -11,7 +11,15 @@ from bot.db import InviteCode, Person, QuestionLog, utcnow
 from bot.errors import InvalidInput, NotFound, RosterError
 from bot.privacy import purge_question_log
 from bot.qa.service import question_stats, record_feedback
-from bot.roster import RosterEntry, create_invite, read_roster, redeem_invite, require_person, sync_roster
+from bot.roster import (
+    RosterEntry,
+    create_invite,
+    person_for_wecom,
+    read_roster,
+    redeem_invite,
+    require_person,
+    sync_roster,
+)
 from bot.storage import Database
 
 INVITE_VALID = timedelta(hours=72)
@@ -54,6 +62,27 @@ def test_roster_sync_updates_people_and_keeps_invite_bindings(database: Database
         sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1)])
         session.commit()
         assert session.scalar(select(Person).where(Person.name == "乙")).active is False
+
+
+def test_wecom_accounts_come_from_the_roster_and_move_with_it(database: Database) -> None:
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "区长", wecom_userid="JiaZhang"), RosterEntry("乙", "工作人员")])
+        session.commit()
+        assert person_for_wecom(session, "jiazhang").name == "甲", "WeCom accounts compare without case"
+        assert person_for_wecom(session, "yi") is None
+    with database.session() as session:
+        # The account moves to another person in one sync (no unique clash on the way).
+        sync_roster(session, [RosterEntry("甲", "区长"), RosterEntry("乙", "工作人员", wecom_userid="jiazhang")])
+        session.commit()
+        assert person_for_wecom(session, "JiaZhang").name == "乙"
+        sync_roster(session, [RosterEntry("甲", "区长")])
+        session.commit()
+        assert person_for_wecom(session, "jiazhang") is None, "someone off the roster is nobody in WeCom"
+
+
+def test_sample_roster_gives_everyone_a_wecom_account() -> None:
+    entries = read_roster(PROJECT_ROOT / "bot" / "sample_roster.toml")
+    assert all(e.wecom_userid for e in entries)
 
 
 def test_invite_code_works_once_and_only_for_roster_names(database: Database) -> None:
@@ -134,6 +163,12 @@ def test_question_stats_count_declines_dislikes_and_top_unanswered(database: Dat
         ('[[person]]\nname = "甲"\nposition = "副区长"\nab_partner = "乙"\n', "who is not on the roster"),
         ('[[person]]\nname = "甲"\nposition = "副区长"\nphone = "1"\n', "unknown field 'phone'"),
         ('[[person]]\nname = "甲"\nposition = "副区长"\n[[person]]\nname = "甲"\nposition = "区长"\n', "appears twice"),
+        ('[[person]]\nname = "甲"\nposition = "副区长"\nwecom_userid = "张 三"\n', "is not a WeCom account"),
+        (
+            '[[person]]\nname = "甲"\nposition = "副区长"\nwecom_userid = "ZhangSan"\n'
+            '[[person]]\nname = "乙"\nposition = "区长"\nwecom_userid = "zhangsan"\n',
+            "a wecom_userid is given to two people",
+        ),
     ],
 )
 def test_bad_roster_is_rejected_with_the_entry_named(tmp_path: Path, content: str, message: str) -> None:
