@@ -247,7 +247,7 @@ class WeComStandIn:
                 try:
                     answer = await http.post(self.callback_url, params=query, content=body)
                     status: int | None = answer.status_code
-                except httpx.TimeoutException:
+                except httpx.TransportError:  # no answer in time, or the bot is not listening (yet)
                     status = None
                 delivery.statuses.append(status)
                 if status == 200 and self.lose_acknowledgements > 0:
