@@ -4,7 +4,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -13,6 +13,9 @@ from sqlalchemy.exc import OperationalError
 from bot.config import DEFAULT_CONFIG, Settings, load_settings
 from knowledge.library import SHIPPED_DIR
 from retrieval.engine import RetrievalSettings, RulesEngine
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 LONG_RULEBOOK = """机关档案管理办法
 
@@ -112,6 +115,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
     yield postgres_url()
+
+
+def bot_services(
+    database: str, tmp: Path, name: str, rulebooks: Path, engine: RulesEngine, **overrides: str
+) -> "Services":
+    """Services over the test rulebooks with the session's engine: on SQLite under `tmp`, or (database
+    "postgresql") on a fresh PostgreSQL database `name`; any ZHENGWU_* `overrides`."""
+    from bot.services import build_services
+
+    overrides = {"retrieval_knowledge_dir": str(rulebooks), **overrides}
+    if database == "postgresql":
+        overrides["database_url"] = postgres_url(name)
+    return build_services(make_settings(tmp, **overrides), engine=engine)
 
 
 def bot_process_env(bot_api_base_url: str, database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:

@@ -34,7 +34,7 @@ from handlers.console import CONSOLE
 from retrieval.engine import RulesEngine
 from tests.bot.conftest import ARTIFACTS
 from tests.bot.test_chinese_screens import english_words
-from tests.conftest import make_settings, postgres_url
+from tests.conftest import bot_services, make_settings
 from tests.handlers.leave_steps import fill_form, press, submit
 from tests.handlers.test_concurrency import _file_leave, _submitted_topic
 
@@ -58,10 +58,10 @@ def console(
     two_rulebooks: Path,
     bot_engine: RulesEngine,
 ) -> Iterator[Console]:
-    overrides = {"retrieval_knowledge_dir": str(two_rulebooks), "reminders_scan_seconds": "3600"}
-    if request.param == "postgresql":
-        overrides["database_url"] = postgres_url("zhengwu_console")
-    found = build_services(make_settings(tmp_path_factory.mktemp("console"), **overrides), engine=bot_engine)
+    tmp = tmp_path_factory.mktemp("console")
+    found = bot_services(
+        request.param, tmp, "zhengwu_console", two_rulebooks, bot_engine, reminders_scan_seconds="3600"
+    )
     found.clock.set(NOW)
     server = start_sandbox(found)
     running = RunningBot(found, server).start()

@@ -14,7 +14,7 @@ from bot.delivery import Step
 from bot.sandbox.client import SandboxClient
 from bot.services import Services, build_services
 from retrieval.engine import RulesEngine
-from tests.conftest import make_settings, postgres_url
+from tests.conftest import bot_services
 
 PRIVATE = {
     "district_head": 10001,
@@ -58,11 +58,9 @@ def live_bot(
     """The bot on SQLite, and again on PostgreSQL when TEST_DATABASE_URL names one. The periodic
     scan is an hour apart: tests step delivery themselves (a commit still wakes it at once)."""
     tmp = tmp_path_factory.mktemp("bot")
-    overrides = {"retrieval_knowledge_dir": str(two_rulebooks), "reminders_scan_seconds": "3600"}
-    if request.param == "postgresql":
-        overrides["database_url"] = postgres_url("zhengwu_live_bot")
-    settings = make_settings(tmp, **overrides)
-    services = build_services(settings, engine=bot_engine)
+    services = bot_services(
+        request.param, tmp, "zhengwu_live_bot", two_rulebooks, bot_engine, reminders_scan_seconds="3600"
+    )
     services.clock.set(START_OF_TESTS)
     server = start_sandbox(services)
     running = RunningBot(services, server).start()

@@ -1,0 +1,123 @@
+"""The bot in WeCom: what a member's callback asks for, answered through the same services as in
+Telegram (bot.qa.service answers and logs every question), sent back by the application's API.
+
+Leave approval cards, topic cards and group pushes need the channel-neutral views of issue 19;
+until then a card's button press is answered with a short note.
+"""
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot import plaintext
+from bot.errors import DomainError, WeComApiError, WeComApiFailed
+from bot.qa import service
+from bot.qa.library import ARTICLE_NUMBER
+from bot.roster import person_for_wecom
+from bot.services import Services
+from bot.wecom import render
+from bot.wecom.api import WeComApi
+from bot.wecom.inbound import Inbound
+
+log = logging.getLogger(__name__)
+
+NOT_ON_ROSTER = (
+    "您的企业微信账号还没有登记在工作人员花名册中，暂时不能使用本应用。请联系区政府办公室在花名册中登记后再试。"
+)
+UNBOUND_NOTE = "您的企业微信账号不在工作人员花名册中：可以查询规则；请假、议题等事项需办公室登记后办理。"
+ONLY_TEXT = "目前只能阅读文字消息，请用文字写下您的问题。"
+NOTHING_TO_ASK = (
+    "请用一句话写下您的问题，例如：副区长离包外出要向谁请示？\n"
+    "我依据工作规则回答并注明条文；回复条号（如“第七十九条”）查看全文，回复 /rules 查看目录。"
+)
+CARD_NOT_YET = "这张卡片的按钮暂时不能在企业微信中办理，请稍后再试或联系区政府办公室。"
+# A whole message naming one article ("第七十九条", "第79条", "/article 79"): its full text.
+ARTICLE_REQUEST = re.compile(rf"/article\s*(.+)|(第\s*(?:{ARTICLE_NUMBER})\s*条)")
+# Sending is retried on these (and on no answer at all): the platform is busy or pacing the app.
+RETRY_ERRCODES = frozenset({-1, 45009, 45033})
+SEND_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Reply:
+    msgtype: str  # "text" or "markdown"
+    content: str
+
+
+class WeComAdapter:
+    """Handles the accepted callbacks of one application (bot.wecom.callback calls `handle`)."""
+
+    def __init__(
+        self,
+        services: Services,
+        api: WeComApi,
+        agent_id: int,
+        *,
+        engine_ready: asyncio.Event | None = None,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._services, self._api, self._agent_id, self._pause = services, api, agent_id, pause
+        # While a first start still builds the rules engine, questions wait (as in Telegram).
+        if engine_ready is None:
+            engine_ready = asyncio.Event()
+            engine_ready.set()
+        self._engine_ready = engine_ready
+
+    async def handle(self, inbound: Inbound) -> None:
+        userid = inbound.from_user
+        if inbound.msg_type == "event":
+            if inbound.event == "template_card_event":
+                await self.send(userid, Reply("text", CARD_NOT_YET))
+            return  # entering the application and the like need no answer
+        if inbound.msg_type != "text":
+            await self.send(userid, Reply("text", ONLY_TEXT))
+            return
+        await self._engine_ready.wait()
+        for reply in await asyncio.to_thread(self.reply_to_text, userid, inbound.content or ""):
+            await self.send(userid, reply)
+
+    def reply_to_text(self, userid: str, text: str) -> list[Reply]:
+        """What the bot says to a member's text: an article, the contents, or the answer to a question."""
+        typed = plaintext.clean(text)
+        if not plaintext.has_words(typed):
+            return [Reply("text", NOTHING_TO_ASK)]
+        found = self._services
+        try:
+            if typed.strip() == "/rules":
+                return _markdown(render.contents_markdown(list(found.library.by_id.values())))
+            article = ARTICLE_REQUEST.fullmatch(typed.strip())
+            if article is not None:
+                views = found.library.find(article[1] or article[2])
+                return [r for view in views for r in _markdown(render.article_markdown(view))]
+            with found.database.session() as session:
+                person = person_for_wecom(session, userid)
+                if person is None and not found.settings.unbound_can_ask:
+                    return [Reply("text", NOT_ON_ROSTER)]
+                asker = service.Asker(wecom_userid=userid.lower())
+                logged = service.answer_as(session, found.rules_engine, found.library, person, asker, typed)
+        except DomainError as error:  # a Chinese message for the member (no such article …)
+            return [Reply("text", str(error))]
+        return _markdown(render.answer_markdown(logged, UNBOUND_NOTE if person is None else ""))
+
+    async def send(self, userid: str, reply: Reply) -> None:
+        """Send one message to a member, again when the platform is busy or unreachable (an expired
+        token is renewed by WeComApi itself); a refusal for good is logged with its meaning."""
+        payload = {"touser": userid, "agentid": self._agent_id, "msgtype": reply.msgtype}
+        payload[reply.msgtype] = {"content": reply.content}
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await self._api.post("/cgi-bin/message/send", payload)
+                return
+            except WeComApiError as error:
+                if error.errcode not in RETRY_ERRCODES or attempt == SEND_ATTEMPTS:
+                    raise
+            except WeComApiFailed:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+            await self._pause(2.0 ** (attempt - 1))
+
+
+def _markdown(text: str) -> list[Reply]:
+    return [Reply("markdown", part) for part in render.split_markdown(text)]
