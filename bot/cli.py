@@ -17,6 +17,13 @@ def _engine(settings: Settings):
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.channel == "wecom":
+        from bot.services import build_services
+        from bot.wecom.run import main as run_wecom
+
+        # The rules engine is loaded once the callback server (and the stand-in's page) is up.
+        run_wecom(build_services(settings, with_engine=False))
+        return 0
     from telegram.error import InvalidToken
 
     from bot.app import run
@@ -272,9 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhengwu", description="区政府工作规则助手")
     parser.add_argument("--config", type=Path, help="config file (default: config.toml or $ZHENGWU_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (sandbox when TELEGRAM_BOT_TOKEN is unset)").set_defaults(
-        handler=_cmd_run
-    )
+    commands.add_parser(
+        "run", help="run the bot (sandbox when TELEGRAM_BOT_TOKEN is unset; ZHENGWU_CHANNEL=wecom: WeCom)"
+    ).set_defaults(handler=_cmd_run)
     ask = commands.add_parser("ask", help="answer one question with citations")
     ask.add_argument("question")
     ask.set_defaults(handler=_cmd_ask)
@@ -349,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         secrets += [settings.telegram.token or "", settings.retrieval.llm.api_key if settings.retrieval.llm else ""]
+        if settings.wecom is not None:
+            secrets += [settings.wecom.secret or "", settings.wecom.encoding_aes_key or ""]
         logs.configure(secrets)
         return args.handler(settings, args)
     except ZhengwuError as exc:
