@@ -2,16 +2,20 @@
 changes, and moving them between installations."""
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
-from bot.db import CuratedAnswer
+from bot.db import CuratedAnswer, QuestionLog
 from bot.errors import InvalidInput
 from bot.qa import curated
 from bot.qa.library import RulebookLibrary
+from bot.roster import RosterEntry, person_for, sync_roster
 from bot.services import build_services
 from bot.storage import Database, open_database
+from bot.workflow.models import OutboxMessage
 from knowledge import Article, Rulebook, load_library
 from retrieval.engine import RulesEngine
 from retrieval.examples import EXAMPLES_RULEBOOK as SHIPPED_KEY
@@ -107,3 +111,31 @@ def test_the_office_answers_teach_the_rules_engine_at_start(
     assert len(taught.learned.in_scope) == len(engine.learned.in_scope) + 1
     result = taught.search(question)
     assert taught.signals(result).example_similarity > 0.99 > engine.signals(engine.search(question)).example_similarity
+
+
+def test_a_question_asked_in_wecom_is_resolved_without_a_telegram_notice(
+    database: Database, engine: RulesEngine
+) -> None:
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("赵敏", "办公室主任", admin=True, telegram_id=10005)])
+        library = RulebookLibrary(session, engine.books)
+        asked = QuestionLog(
+            wecom_userid="zhangwei",
+            question="食堂几点开饭？",
+            cited=[],
+            related=[],
+            scores=[],
+            declined=True,
+            latency_ms=1.0,
+        )
+        session.add(asked)
+        session.commit()
+        admin = person_for(session, 10005)
+        told = curated.answer_from_queue(
+            session, engine, library, admin, asked.id, asked.version, "79 请问办公室", datetime(2026, 12, 3, tzinfo=UTC)
+        )
+        session.commit()
+
+        assert told == 0, "no Telegram chat to tell (WeCom notices come with the channel seam)"
+        assert asked.resolved_by_id is not None, "the question leaves the queue all the same"
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

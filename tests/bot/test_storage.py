@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, select, text
 
 from bot.config import PROJECT_ROOT
 from bot.db import InviteCode, Person, QuestionLog, utcnow
@@ -20,7 +22,7 @@ from bot.roster import (
     require_person,
     sync_roster,
 )
-from bot.storage import Database
+from bot.storage import MIGRATIONS, Database
 
 INVITE_VALID = timedelta(hours=72)
 
@@ -176,3 +178,34 @@ def test_bad_roster_is_rejected_with_the_entry_named(tmp_path: Path, content: st
     path.write_text(content, encoding="utf-8")
     with pytest.raises(RosterError, match=message):
         read_roster(path)
+
+
+def _migrate(database: Database, direction: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, direction)(config, revision)
+
+
+def test_the_wecom_migration_goes_down_keeping_telegram_questions_and_up_again(database: Database) -> None:
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1, wecom_userid="jia")])
+        session.add_all([_logged("在 Telegram 问的", False), _logged("在企业微信问的", False)])
+        session.flush()
+        wecom_row = session.scalars(select(QuestionLog).where(QuestionLog.question == "在企业微信问的")).one()
+        wecom_row.telegram_user_id, wecom_row.chat_id, wecom_row.wecom_userid = None, None, "jia"
+        session.commit()
+
+    _migrate(database, "downgrade", "0008")
+    columns = {c["name"] for c in inspect(database.engine).get_columns("people")}
+    assert "wecom_userid" not in columns and not inspect(database.engine).has_table("wecom_callbacks")
+    with database.engine.connect() as connection:
+        questions = connection.execute(text("SELECT question FROM question_log")).scalars().all()
+    assert questions == ["在 Telegram 问的"], "a question with no Telegram asker cannot stay in the old table"
+
+    _migrate(database, "upgrade", "head")
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1, wecom_userid="jia")])
+        session.commit()
+        assert person_for_wecom(session, "jia").name == "甲"
