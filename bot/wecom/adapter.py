@@ -32,6 +32,8 @@ NOTHING_TO_ASK = (
     "请用一句话写下您的问题，例如：副区长离包外出要向谁请示？\n"
     "我依据工作规则回答并注明条文；回复条号（如“第七十九条”）查看全文，回复 /rules 查看目录。"
 )
+# What asks how to use the bot (Telegram's commands typed out of habit, too).
+HELP_WORDS = frozenset({"/help", "/start", "帮助", "使用说明"})
 CARD_NOT_YET = "这张卡片的按钮暂时不能在企业微信中办理，请稍后再试或联系区政府办公室。"
 # A whole message naming one article ("第七十九条", "第79条", "/article 79"): its full text.
 ARTICLE_REQUEST = re.compile(rf"/article\s*(.+)|(第\s*(?:{ARTICLE_NUMBER})\s*条)")
@@ -84,6 +86,8 @@ class WeComAdapter:
         if not plaintext.has_words(typed):
             return [Reply("text", NOTHING_TO_ASK)]
         found = self._services
+        if typed.strip() in HELP_WORDS:
+            return [Reply("text", NOTHING_TO_ASK)]
         try:
             if typed.strip() == "/rules":
                 return _markdown(render.contents_markdown(list(found.library.by_id.values())))

@@ -158,6 +158,7 @@ async def test_an_article_by_its_number_the_contents_and_what_cannot_be_read(cha
     contents = await chat.ask("sunli", "/rules")
     missing = await chat.ask("sunli", "第999条")
     empty = await chat.ask("sunli", "   ")
+    help_asked = await chat.ask("sunli", "/help")
     picture = (
         f"<xml><ToUserName>{chat.standin.corp_id}</ToUserName><FromUserName>sunli</FromUserName>"
         "<CreateTime>1790000000</CreateTime><MsgType>image</MsgType><PicUrl>http://x/y.png</PicUrl>"
@@ -169,7 +170,7 @@ async def test_an_article_by_its_number_the_contents_and_what_cannot_be_read(cha
     assert article.startswith("**《昆都仑区人民政府工作规则》第七十九条") and "AB 角" in article
     assert "第十二章" in contents and "回复条号" in contents
     assert "没有第九百九十九条" in missing
-    assert empty == adapter.NOTHING_TO_ASK
+    assert empty == help_asked == adapter.NOTHING_TO_ASK
     assert chat.standin.messages_for("sunli")[-1].text == adapter.ONLY_TEXT
 
 
