@@ -185,6 +185,7 @@ class WeComStandIn:
         app.router.add_get("/standin/", self._page)
         app.router.add_get("/standin/api/state", self._api_state)
         app.router.add_post("/standin/api/type", self._api_type)
+        app.router.add_post("/standin/api/click", self._api_click)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -375,15 +376,38 @@ class WeComStandIn:
         return web.json_response({"members": self.members, "messages": sent})
 
     async def _api_type(self, request: web.Request) -> web.Response:
-        # A JSON body only: a form post from another web page cannot drive the stand-in.
-        if request.content_type != "application/json":
-            return web.json_response({"error": "请求格式不对"}, status=415)
-        payload = await request.json()
-        userid, text = str(payload.get("user", "")), str(payload.get("text", ""))
-        if userid.lower() not in self.members or not text.strip():
-            return web.json_response({"error": "请选择成员并输入内容"}, status=400)
-        delivery = await self.user_types(userid, text)
+        payload, refused = await _page_request(request, self.members)
+        if refused is not None:
+            return refused
+        text = str(payload.get("text", ""))
+        if not text.strip():
+            return web.json_response({"error": "请输入内容"}, status=400)
+        delivery = await self.user_types(str(payload["user"]), text)
         return web.json_response({"statuses": delivery.statuses})
+
+    async def _api_click(self, request: web.Request) -> web.Response:
+        payload, refused = await _page_request(request, self.members)
+        if refused is not None:
+            return refused
+        task_id, key = str(payload.get("task_id", "")), str(payload.get("key", ""))
+        if not task_id or not key:
+            return web.json_response({"error": "没有这个按钮"}, status=400)
+        delivery = await self.user_clicks(str(payload["user"]), task_id, key)
+        return web.json_response({"statuses": delivery.statuses})
+
+
+async def _page_request(request: web.Request, members: dict[str, str]) -> tuple[dict[str, Any], web.Response | None]:
+    """The chat page's JSON body, for a member of the stand-in. A JSON body only: a form post from
+    another web page cannot drive the stand-in."""
+    if request.content_type != "application/json":
+        return {}, web.json_response({"error": "请求格式不对"}, status=415)
+    try:
+        payload = await request.json()
+    except json.JSONDecodeError:
+        return {}, web.json_response({"error": "请求格式不对"}, status=400)
+    if not isinstance(payload, dict) or str(payload.get("user", "")).lower() not in members:
+        return {}, web.json_response({"error": "请选择成员"}, status=400)
+    return payload, None
 
 
 def _message_problem(payload: dict[str, Any]) -> tuple[int, str] | None:

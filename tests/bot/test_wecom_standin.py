@@ -204,19 +204,29 @@ async def test_an_unacknowledged_callback_is_delivered_again_the_same(
     assert (message.from_user, message.content, message.msg_type) == ("zhangwei", "副区长离包外出要向谁请示？", "text")
 
 
-async def test_the_chat_page_types_as_a_member_through_json_only(standin: WeComStandIn) -> None:
-    runner, url, received = await _callback_site(["ok"])
+async def test_the_chat_page_types_and_presses_card_buttons_as_a_member_through_json_only(
+    standin: WeComStandIn, api: WeComApi
+) -> None:
+    runner, url, received = await _callback_site([])
     standin.callback_url = url
+    await api.post("/cgi-bin/message/send", card("wangjianguo", "leave-1"))
     try:
         async with httpx.AsyncClient(base_url=standin.url) as http:
             page = await http.get("/standin/")
             forged = await http.post("/standin/api/type", data={"user": "zhangwei", "text": "你好"})
+            stranger = await http.post("/standin/api/type", json={"user": "nobody", "text": "你好"})
             typed = await http.post("/standin/api/type", json={"user": "zhangwei", "text": "你好"})
-            state = (await http.get("/standin/api/state", params={"user": "zhangwei"})).json()
+            pressed = await http.post(
+                "/standin/api/click", json={"user": "wangjianguo", "task_id": "leave-1", "key": "approve"}
+            )
+            state = (await http.get("/standin/api/state", params={"user": "wangjianguo"})).json()
     finally:
         await runner.cleanup()
 
     assert page.status_code == 200 and "企业微信（本机模拟）" in page.text
     assert forged.status_code == 415, "a form post from another web page cannot type as a member"
-    assert typed.json() == {"statuses": [200]} and len(received) == 1
-    assert state["members"] == MEMBERS and state["messages"] == []
+    assert stranger.status_code == 400
+    assert typed.json() == pressed.json() == {"statuses": [200]} and len(received) == 2
+    assert state["members"] == MEMBERS
+    assert [(m["type"], m["card"]["task_id"]) for m in state["messages"]] == [("template_card", "leave-1")]
+    assert len(standin.response_codes) == 1, "the press carries a response code for updating the card"
