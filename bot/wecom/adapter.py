@@ -8,6 +8,8 @@ until then a card's button press is answered with a short note.
 import asyncio
 import logging
 import re
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -40,12 +42,48 @@ ARTICLE_REQUEST = re.compile(rf"/article\s*(.+)|(第\s*(?:{ARTICLE_NUMBER})\s*�
 # Sending is retried on these (and on no answer at all): the platform is busy or pacing the app.
 RETRY_ERRCODES = frozenset({-1, 45009, 45033})
 SEND_ATTEMPTS = 4
+# The platform drops, without an error, an application's messages to one member beyond 30 a minute
+# and 1,000 an hour (发送应用消息, 频率限制): (window in seconds, messages).
+MEMBER_LIMITS = ((60.0, 30), (3600.0, 1000))
 
 
 @dataclass(frozen=True)
 class Reply:
     msgtype: str  # "text" or "markdown"
     content: str
+
+
+class RecipientPacer:
+    """Holds a message back until the member's quotas have room again, instead of having it dropped
+    (a long article is several messages; someone asking fast may fill a minute)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        limits: tuple[tuple[float, int], ...] = MEMBER_LIMITS,
+    ) -> None:
+        self._clock, self._pause, self._limits = clock, pause, limits
+        self._longest = max(window for window, _ in limits)
+        self._sent: dict[str, deque[float]] = {}
+
+    async def wait_turn(self, userid: str) -> None:
+        sent = self._sent.setdefault(userid.lower(), deque())
+        while True:
+            now = self._clock()
+            while sent and sent[0] <= now - self._longest:
+                sent.popleft()
+            wait = max((self._room_after(sent, window, limit, now) for window, limit in self._limits), default=0.0)
+            if wait <= 0:
+                # No await between the check and this: two workers cannot both take the last place.
+                sent.append(now)
+                return
+            await self._pause(wait)
+
+    @staticmethod
+    def _room_after(sent: deque[float], window: float, limit: int, now: float) -> float:
+        recent = [moment for moment in sent if moment > now - window]
+        return recent[-limit] + window - now if len(recent) >= limit else 0.0
 
 
 class WeComAdapter:
@@ -59,8 +97,10 @@ class WeComAdapter:
         *,
         engine_ready: asyncio.Event | None = None,
         pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacer: RecipientPacer | None = None,
     ) -> None:
         self._services, self._api, self._agent_id, self._pause = services, api, agent_id, pause
+        self._pacer = pacer or RecipientPacer(pause=pause)
         # While a first start still builds the rules engine, questions wait (as in Telegram).
         if engine_ready is None:
             engine_ready = asyncio.Event()
@@ -110,6 +150,7 @@ class WeComAdapter:
         token is renewed by WeComApi itself); a refusal for good is logged with its meaning."""
         payload = {"touser": userid, "agentid": self._agent_id, "msgtype": reply.msgtype}
         payload[reply.msgtype] = {"content": reply.content}
+        await self._pacer.wait_turn(userid)
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 await self._api.post("/cgi-bin/message/send", payload)

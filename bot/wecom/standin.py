@@ -3,7 +3,7 @@ self-built application, over real HTTP, with no corporation.
 
 - The API the bot calls: /cgi-bin/gettoken (tokens that expire, or are expired early on demand),
   /cgi-bin/message/send (text, markdown, template_card of type button_interaction: recorded per
-  member), /cgi-bin/message/update_template_card (its response_code works once, for 72 hours),
+  member; beyond 30 a minute to one member dropped without an error, as the platform does), /cgi-bin/message/update_template_card (its response_code works once, for 72 hours),
   /cgi-bin/appchat/create and /cgi-bin/appchat/send. Errors are the platform's errcodes.
 - What members do: `user_types` and `user_clicks` push callbacks to the bot's callback URL as the
   platform does: encrypted and signed with the same WeComCrypto (whose algorithm the platform's own
@@ -39,6 +39,8 @@ TOKEN_LIFETIME_SECONDS = 7200
 RESPONSE_CODE_LIFETIME_SECONDS = 72 * 3600
 # The platform's limit on a text or markdown message's content.
 MAX_CONTENT_BYTES = 2048
+# Beyond this many messages a minute to one member the platform drops them, answering errcode 0.
+MEMBER_MESSAGES_PER_MINUTE = 30
 # The platform gives up on an unacknowledged callback after three more tries, five seconds apart.
 ACK_TIMEOUT_SECONDS = 5.0
 RETRIES = 3
@@ -168,6 +170,7 @@ class WeComStandIn:
         # The next n acknowledgements are "lost": the platform delivers those callbacks again.
         self.lose_acknowledgements = 0
         self.api_calls: list[str] = []
+        self.dropped: dict[str, int] = {}  # userid → messages dropped over the per-minute quota
         self._next_msg_id = 7_000_000_000_000_000_000 + secrets.randbelow(10**15)
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -306,8 +309,11 @@ class WeComStandIn:
         msgid = f"standin-{self._next_msg_id}"
         async with self._arrived:
             for userid in known:
-                sent = Sent(msgid, str(payload["msgtype"]), payload, self.clock())
-                self.messages.setdefault(userid.lower(), []).append(sent)
+                received = self.messages.setdefault(userid.lower(), [])
+                if sum(1 for s in received if s.sent_at > self.clock() - 60) >= MEMBER_MESSAGES_PER_MINUTE:
+                    self.dropped[userid.lower()] = self.dropped.get(userid.lower(), 0) + 1
+                    continue
+                received.append(Sent(msgid, str(payload["msgtype"]), payload, self.clock()))
             self._arrived.notify_all()
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": msgid}
         if unknown:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from bot.errors import WeComApiError, WeComApiFailed
-from bot.wecom.adapter import SEND_ATTEMPTS, Reply, WeComAdapter
+from bot.wecom.adapter import SEND_ATTEMPTS, RecipientPacer, Reply, WeComAdapter
 
 
 class FlakyApi:
@@ -51,3 +51,33 @@ async def test_a_refusal_for_good_is_not_retried_and_giving_up_is_raised() -> No
     with pytest.raises(WeComApiFailed):
         await adapter_with(down, pauses).send("zhangwei", Reply("text", "你好"))
     assert len(pauses) == SEND_ATTEMPTS - 1 and down.sent == []
+
+
+class PausingClock:
+    """A clock that moves only when the pacer pauses."""
+
+    def __init__(self) -> None:
+        self.now, self.pauses = 0.0, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+async def test_messages_to_one_member_beyond_the_platforms_quota_wait_instead_of_being_dropped() -> None:
+    clock = PausingClock()
+    pacer = RecipientPacer(clock, clock.pause, limits=((60.0, 3), (3600.0, 5)))
+    sent_at = []
+    for _ in range(6):
+        await pacer.wait_turn("ZhangWei")
+        sent_at.append(clock.now)
+        clock.now += 1.0
+    await pacer.wait_turn("liuyang")  # another member is not held back
+
+    assert sent_at[:3] == [0.0, 1.0, 2.0]
+    assert sent_at[3] == 60.0, "the fourth in a minute waits for the first to leave the minute"
+    assert sent_at[5] == 3600.0, "the sixth in an hour waits for the hour"
+    assert clock.now == sent_at[5] + 1.0, "liuyang went at once"

@@ -103,6 +103,18 @@ async def test_a_member_unknown_among_known_ones_is_named_and_the_others_get_it(
     assert len(standin.messages_for("zhangwei")) == 1
 
 
+async def test_messages_beyond_a_members_quota_are_dropped_silently_as_the_platform_does(
+    standin: WeComStandIn, api: WeComApi
+) -> None:
+    for n in range(31):
+        answer = await api.post("/cgi-bin/message/send", text("zhangwei", f"第{n}条"))
+    assert answer["errcode"] == 0, "no error tells the sender"
+    assert len(standin.messages_for("zhangwei")) == 30 and standin.dropped == {"zhangwei": 1}
+    standin.clock.now += 60
+    await api.post("/cgi-bin/message/send", text("zhangwei", "一分钟后"))
+    assert standin.messages_for("zhangwei")[-1].text == "一分钟后"
+
+
 async def test_a_wrong_secret_gets_no_token(standin: WeComStandIn) -> None:
     async with httpx.AsyncClient() as http:
         api = WeComApi(http, standin.corp_id, "not-the-secret", base_url=standin.url)
