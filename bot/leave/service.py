@@ -167,12 +167,8 @@ FORM = forms.FormSpec[LeaveRequest](
         forms.Field(Step.KIND, "类型", "请选择请假类型："),
         forms.Field(Step.MEETING, "会议", "请选择不能出席的会议：", applies=lambda r: r.kind == "会议请假"),
         forms.Field(
-            Step.START,
-            "开始",
-            "请输入开始日期，如：12月3日、明天、下周一、2026-12-03 上午；"
-            "也可一次写明起止，如：12月7日下午到12月9日上午",
-            True,
-            read=_read_start,
+            Step.START, "开始", "请输入开始日期，如：12月3日、明天、下周一、2026-12-03 上午；"
+            "也可一次写明起止，如：12月7日下午到12月9日上午", True, read=_read_start
         ),
         forms.Field(Step.END, "结束", "请输入结束日期（可加“上午”表示只请到中午）：", True, read=_read_end),
         forms.Field(

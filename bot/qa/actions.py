@@ -91,7 +91,9 @@ def leave_hints(question: str) -> LeaveHints:
     meeting = next((m for m in MEETINGS if m in question), None) if kind == "会议请假" else None
     days = [m.group() for m in _DATE.finditer(question)]
     half = [m.group() for m in _HALF.finditer(question)]
-    places = [pair.word for pair in jieba.posseg.cut(question) if pair.flag == "ns" and not pair.word.startswith(_HOME)]
+    places = [
+        pair.word for pair in jieba.posseg.cut(question) if pair.flag == "ns" and not pair.word.startswith(_HOME)
+    ]
     if kind is None and places:
         kind = "离包外出"
     if len(days) > 1 and days[0].startswith(("下周", "下星期", "下礼拜")) and days[1][0] in "周星礼":

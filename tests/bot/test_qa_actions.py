@@ -39,10 +39,7 @@ def test_a_declined_answer_or_another_rulebook_leads_nowhere() -> None:
             "我下周一到周三要去北京参加部里的会，走之前要先跟谁说？",
             LeaveHints("离包外出", None, "下周一", "下周三", "北京"),
         ),
-        (
-            "12月7日上午到12月9日去呼和浩特出差找谁批",
-            LeaveHints("离包外出", None, "12月7日上午", "12月9日", "呼和浩特"),
-        ),
+        ("12月7日上午到12月9日去呼和浩特出差找谁批", LeaveHints("离包外出", None, "12月7日上午", "12月9日", "呼和浩特")),
         ("明天请病假，找谁批？", LeaveHints("病假", None, "明天", None, None)),
         ("下周的常务会议我来不了，要跟谁请假？", LeaveHints("会议请假", "常务会议", None, None, None)),
         ("请假要找谁？", LeaveHints(None, None, None, None, None)),

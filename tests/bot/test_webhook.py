@@ -30,9 +30,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def world(
-    tmp_path: Path, chroma_dir: Path, engine: RulesEngine
-) -> Iterator[tuple[Services, SandboxServer, BotProcess]]:
+def world(tmp_path: Path, chroma_dir: Path, engine: RulesEngine) -> Iterator[tuple[Services, SandboxServer, BotProcess]]:
     port = _free_port()
     overrides = {
         "telegram_mode": "webhook",
@@ -80,9 +78,7 @@ def test_forged_updates_without_the_webhook_secret_are_refused_and_change_nothin
         wrong = {SECRET_HEADER: "x" * len(secret)}
         assert http.post(hook.url, json=_update(900002, **approve), headers=wrong).status_code == 403
         root = hook.url.rsplit("/telegram/", 1)[0]
-        assert (
-            http.post(root + "/", json=_update(900003, **approve), headers={SECRET_HEADER: secret}).status_code == 404
-        )
+        assert http.post(root + "/", json=_update(900003, **approve), headers={SECRET_HEADER: secret}).status_code == 404
 
         # The bot is alive and answers what Telegram (the sandbox) posts with the secret ...
         reply = client.ask(HEAD, "/whoami")[0]

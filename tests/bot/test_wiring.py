@@ -13,13 +13,7 @@ from handlers.features import Feature, assemble
 
 # Imported first by the check below: the kernel, the delivery loop, the router and the feature
 # type; the tables they hold (if any) must look the same after every feature module is imported.
-INFRASTRUCTURE = [
-    "bot.delivery",
-    "bot.workflow.inputs",
-    "bot.workflow.transitions",
-    "handlers.inputs",
-    "handlers.features",
-]
+INFRASTRUCTURE = ["bot.delivery", "bot.workflow.inputs", "bot.workflow.transitions", "handlers.inputs", "handlers.features"]
 FEATURE_MODULES = [
     "handlers.start",
     "handlers.rules",

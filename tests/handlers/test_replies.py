@@ -100,12 +100,7 @@ def test_the_requester_is_told_of_an_approval_in_a_short_notice_not_a_second_car
 @pytest.mark.parametrize(
     ("verdict", "reason", "notice", "button"),
     [
-        (
-            "不批准",
-            "当天有区政府常务会议",
-            ("❌ 请假单 #{id} 未获批准（赵敏）", "，理由：当天有区政府常务会议。"),
-            None,
-        ),
+        ("不批准", "当天有区政府常务会议", ("❌ 请假单 #{id} 未获批准（赵敏）", "，理由：当天有区政府常务会议。"), None),
         ("退回补充", "请写明事由", ("↩️ 请假单 #{id} 已退回补充（赵敏），意见：请写明事由。",), "修改后重新提交"),
     ],
 )

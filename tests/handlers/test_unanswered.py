@@ -20,6 +20,8 @@ ASKER, OTHER_ASKER, ADMIN = 10007, 10009, DIRECTOR
 QUESTION, SAME_AGAIN, PARAPHRASE = "公章由谁保管？", "公章归谁保管？", "单位公章谁管？"
 
 
+
+
 def test_a_hedge_quotes_its_clause_for_checking_and_never_says_the_rules_are_silent(
     live_bot: LiveBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
