@@ -185,6 +185,7 @@ class WeComStandIn:
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_template_card)
         app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
+        app.router.add_get("/", self._to_page)
         app.router.add_get("/standin/", self._page)
         app.router.add_get("/standin/api/state", self._api_state)
         app.router.add_post("/standin/api/type", self._api_type)
@@ -368,6 +369,9 @@ class WeComStandIn:
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     # ----- the chat page --------------------------------------------------------------------------
+
+    async def _to_page(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/standin/")
 
     async def _page(self, request: web.Request) -> web.Response:
         page = resources.files("bot.wecom").joinpath("standin.html").read_text(encoding="utf-8")

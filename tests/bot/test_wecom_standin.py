@@ -224,7 +224,7 @@ async def test_the_chat_page_types_and_presses_card_buttons_as_a_member_through_
     await api.post("/cgi-bin/message/send", card("wangjianguo", "leave-1"))
     try:
         async with httpx.AsyncClient(base_url=standin.url) as http:
-            page = await http.get("/standin/")
+            page = await http.get("/", follow_redirects=True)
             forged = await http.post("/standin/api/type", data={"user": "zhangwei", "text": "你好"})
             stranger = await http.post("/standin/api/type", json={"user": "nobody", "text": "你好"})
             typed = await http.post("/standin/api/type", json={"user": "zhangwei", "text": "你好"})
