@@ -4,10 +4,14 @@ import argparse
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import logs
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, InvalidInput, ZhengwuError
+
+if TYPE_CHECKING:
+    from knowledge.model import Rulebook
 
 
 def _engine(settings: Settings):
@@ -227,17 +231,36 @@ def _cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidInput(str(exc)) from None
 
 
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{option} 的日期看不懂：{value!r}，请写成 2024-06-01 这样") from None
+
+
+def _today(settings: Settings) -> date:
+    """The office's today (its time zone), which decides the version of each book in force."""
+    return datetime.now(settings.timezone).date()
+
+
 def _rules_import(settings: Settings, args: argparse.Namespace) -> int:
     from knowledge.diff import describe_changes, diff_rulebooks
+    from knowledge.editions import Particulars
     from knowledge.importing import preview_file
 
+    particulars = Particulars(
+        args.title, args.doc_number, _day(args.issued, "--issued"), _day(args.effective, "--effective")
+    )
     preview = preview_file(Path(args.file))
     print(preview.to_text())
     if not preview.accepted:
         print("未导入：请改正以上问题后重新导入。")
         return 1
     shelf = _shelf(settings)
-    staged = shelf.stage(preview, args.name)
+    staged = shelf.stage(preview, args.name, particulars, _today(settings))
+    print(_particulars_line(staged.book))
     if staged.replaces is not None:
         print(f"\n将替换现行的“{staged.name}”：")
         print(describe_changes(staged.replaces, staged.book, diff_rulebooks(staged.replaces, staged.book)))
@@ -245,6 +268,14 @@ def _rules_import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"\n已暂存为“{staged.name}”（待发布）；核对无误后发布：zhengwu rules publish {staged.name}")
         return 0
     return _published(shelf.publish(staged.name))
+
+
+def _particulars_line(book: "Rulebook") -> str:
+    """施行日期 as it will be used (what the file says or what --effective set)."""
+    if book.effective_on is None:
+        return "施行日期：未找到，发布后即为现行（可用 --effective 指定）"
+    day = book.effective_on
+    return f"施行日期：{day.year}年{day.month}月{day.day}日（此前旧版本继续有效）"
 
 
 def _published(path: Path) -> int:
@@ -257,9 +288,22 @@ def _rules_publish(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rules_list(settings: Settings, args: argparse.Namespace) -> int:
-    for entry in _shelf(settings).entries():
-        source = f"（导入自 {entry.source}）" if entry.source else ""
-        print(f"{entry.name}\t{entry.state}\t《{entry.title}》\t{entry.articles}条\t{entry.file}{source}")
+    for entry in _shelf(settings).entries(_today(settings)):
+        notes = [f"导入自 {entry.source}" if entry.source else "", "随附" if entry.shipped else ""]
+        notes.append(f"被{entry.superseded_by}替代" if entry.superseded_by else "")
+        day = entry.effective_on
+        notes.append(f"自{day.isoformat()}施行" if day else "")
+        edition = f"（{entry.edition}）" if entry.edition else ""
+        note = "；".join(n for n in notes if n)
+        print(
+            f"{entry.name}\t{entry.state}\t《{entry.title}》{edition}\t{entry.articles}条\t{entry.file}{f'（{note}）' if note else ''}"
+        )
+    return 0
+
+
+def _rules_retire(settings: Settings, args: argparse.Namespace) -> int:
+    path = _shelf(settings).retire(args.name)
+    print(f"已废止：{args.name}（保存在 {path}）\n机器人下次启动时不再依据它答复。")
     return 0
 
 
@@ -272,7 +316,13 @@ def _rules_diff(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-_RULES_ACTIONS = {"import": _rules_import, "list": _rules_list, "publish": _rules_publish, "diff": _rules_diff}
+_RULES_ACTIONS = {
+    "import": _rules_import,
+    "list": _rules_list,
+    "publish": _rules_publish,
+    "diff": _rules_diff,
+    "retire": _rules_retire,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,7 +387,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--name", help="the name it is kept and published under (default: the book of the same title)"
     )
     imported.add_argument("--publish", action="store_true", help="publish at once when the preview has no problem")
-    actions.add_parser("list", help="the books in force and those awaiting publication")
+    imported.add_argument("--effective", metavar="DATE", help="in force from this day (default: what the file says)")
+    imported.add_argument("--issued", metavar="DATE", help="issuing date, over the one the file names")
+    imported.add_argument("--doc-number", help="文号, over the one the file names")
+    imported.add_argument("--title", help="title, over the one the file names")
+    actions.add_parser(
+        "list", help="every version of every book (in force, pending, superseded, retired) and the staged"
+    )
+    retire = actions.add_parser("retire", help="take a book out of force (kept, no longer answered from)")
+    retire.add_argument("name")
     publish = actions.add_parser("publish", help="put a staged book in force (the bot reads it at its next start)")
     publish.add_argument("name")
     diff = actions.add_parser("diff", help="article-level changes between two books (names or files)")

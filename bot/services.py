@@ -17,7 +17,7 @@ from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database
 from bot.workflow.context import WorkContext
 from bot.workflow.outbox import QUEUED, Doorbell
-from knowledge import load_library
+from knowledge.library import books_in_force, load_catalogue
 from retrieval.engine import RulesEngine
 from retrieval.progress import Progress, silent
 
@@ -64,7 +64,7 @@ class Services:
     def load_engine(self, progress: Progress = silent) -> RulesEngine:
         """Build the rules engine (a first start embeds the rulebooks and learns the examples:
         minutes on a busy machine, told to `progress`), then let it learn the office's answers."""
-        engine = RulesEngine.from_settings(self.settings.retrieval, progress)
+        engine = RulesEngine.from_settings(self.settings.retrieval, progress, self.clock.today())
         with self.database.session() as session:
             office_examples = curated.as_examples(session)
         if office_examples.questions:
@@ -88,15 +88,18 @@ def build_services(settings: Settings, engine: RulesEngine | None = None, with_e
     """Open the database (migrating it), sync the roster and rulebooks, load the rules engine
     (a delivery-only process does without it; the bot's start loads it later, `load_engine`)."""
     database = open_database(settings)
-    books = engine.books if engine else load_library(settings.retrieval.knowledge_dir, settings.retrieval.published_dir)
+    clock = Clock(settings.timezone)
+    # The version of each book in force is the one in force on the bot's today.
+    catalogue = load_catalogue(settings.retrieval.knowledge_dir, settings.retrieval.published_dir, clock.today())
+    books = engine.books if engine else books_in_force(catalogue, settings.retrieval.knowledge_dir)
     roster = read_roster(settings.roster_path)
     with database.session() as session:
         sync_roster(session, roster)
-        library = RulebookLibrary(session, books)
+        library = RulebookLibrary(session, books, {book.key: catalogue.earlier(book.key) for book in books})
         # An office answer resting on an article whose text changed is not used until reviewed.
         curated.flag_changed(session, library)
         session.commit()
-    services = Services(settings, database, engine, library, Clock(settings.timezone))
+    services = Services(settings, database, engine, library, clock)
     # Only an engine built here learns this database's answers; one passed in is someone else's.
     if engine is None and with_engine:
         services.load_engine()

@@ -141,7 +141,13 @@ def article_callback(view: ArticleView) -> str:
 
 def article_message(view: ArticleView) -> str:
     body = "\n".join(escape(p.full_text) for p in view.article.paragraphs)
-    return f"{bold(view.citation)}\n\n{body}"
+    if view.superseded:
+        return f"📜 旧版（已被替代，仅供对照）\n{bold(view.citation)}\n\n{body}"
+    hint = ""
+    if view.changed_since is not None:
+        number = view.article.number
+        hint = f"\n\n修订前的{escape(view.changed_since.cited_title)}本条不同：/article {number} 旧版"
+    return f"{bold(view.citation)}\n\n{body}{hint}"
 
 
 def related_message(views: Sequence[ArticleView]) -> str:

@@ -57,7 +57,8 @@ def _page(groups: list[curated.QueueGroup], page: int, zone: ZoneInfo) -> tuple[
     for number, group in enumerate(shown, start=page * PAGE_SIZE + 1):
         when = month_day(local_time(group.asked_at, zone).date())
         question = group.question if len(group.question) <= SHOWN_CHARS else group.question[:SHOWN_CHARS] + "…"
-        lines.append(f"{number}. {escape(question)}（{group.count} 次，最近 {when}）")
+        revised = "（已答复，但所依据的条文已修订，请重新答复）" if group.revised else ""
+        lines.append(f"{number}. {escape(question)}（{group.count} 次，最近 {when}）{revised}")
         rows.append([(f"答复 {number}", ReplyButton(group.log_id, group.version).pack())])
     paging = [("◀ 上一页", PageButton(page - 1).pack())] if page > 0 else []
     paging += [("下一页 ▶", PageButton(page + 1).pack())] if page + 1 < pages else []
@@ -145,7 +146,8 @@ def render_notice(session: Session, row: OutboxMessage, context: WorkContext) ->
     when: datetime = local_time(asked.asked_at, context.now.tzinfo)  # type: ignore[arg-type]
     explanation = f"：{answer.explanation}" if answer.explanation else ""
     basis = "、".join(row.payload["citations"])
-    text = f"📬 您在{when.month}月{when.day}日问的“{asked.question}”，办公室答复{explanation}\n依据：{basis}"
+    again = "因规则修订，办公室重新答复" if row.payload.get("revised") else "办公室答复"
+    text = f"📬 您在{when.month}月{when.day}日问的“{asked.question}”，{again}{explanation}\n依据：{basis}"
     buttons = [
         (f"📄 {label}全文", ArticleButton(rulebook_id, number).pack())
         for (rulebook_id, number), label in zip(row.payload["articles"], row.payload["labels"], strict=True)

@@ -71,6 +71,12 @@ class Rulebook:
     repeals: str | None
     chapters: tuple[Chapter, ...]
     source_sha256: str
+    # From when the book is in force: its 施行 date, or the issuing date when it takes effect on
+    # issue; None when neither is known (in force since it was published).
+    effective_on: date | None = None
+    # Which version this is, as a citation names it (2019年，昆政发〔2019〕5号), when the office
+    # keeps more than one version of the title (knowledge.editions); None otherwise.
+    edition: str | None = None
     _by_number: dict[int, Article] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +94,11 @@ class Rulebook:
     def chapter_of(self, article: Article) -> Chapter:
         return self.chapters[article.chapter_number - 1]
 
+    @property
+    def cited_title(self) -> str:
+        """《…》, with the version when there are several: 《…》（2019年，昆政发〔2019〕5号）."""
+        return f"《{self.title}》（{self.edition}）" if self.edition else f"《{self.title}》"
+
     def cite(self, article: Article) -> str:
         """Return the citation staff read: 《…》第七十九条（第十二章 工作纪律）."""
-        return f"《{self.title}》{article.label}（{self.chapter_of(article).heading}）"
+        return f"{self.cited_title}{article.label}（{self.chapter_of(article).heading}）"

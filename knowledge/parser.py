@@ -22,6 +22,9 @@ ITEM_RE = re.compile(rf"^[（(]({_NUMERAL})[）)]\s*(.+)$")
 DOC_NUMBER_RE = re.compile(r"\S+〔\d{4}〕\d+号")
 DATE_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 REPEALS_RE = re.compile(r"《([^》]+)》（([^）]+号)）[^。]*废止")
+# 本规则自2024年6月1日起施行 / 自印发之日起施行 (then the issuing date is the effective date).
+EFFECTIVE_ON_RE = re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日起(?:施行|执行|实施|生效)")
+EFFECTIVE_ON_ISSUE_RE = re.compile(r"自(?:印发|发布|公布|下发)之日起(?:施行|执行|实施|生效)")
 # How much of an offending line a problem shows.
 _SHOWN_CHARS = 40
 # Distribution notes (抄送) and the printing line close an issued document; they are not rules.
@@ -88,16 +91,38 @@ def _normalise(line: str) -> str:
     return line.replace("\u3000", " ").strip()
 
 
-def _metadata(preamble: list[str], body_text: str) -> tuple[str | None, date | None, str | None]:
+@dataclass(frozen=True)
+class _Metadata:
+    doc_number: str | None
+    issued_on: date | None
+    repeals: str | None
+    effective_on: date | None
+
+
+def _metadata(preamble: list[str], body_text: str) -> _Metadata:
     joined = "\n".join(preamble)
     doc_number = DOC_NUMBER_RE.search(joined)
     issued = DATE_RE.search(joined)
+    issued_on = _date(issued)
     repeals = REPEALS_RE.search(body_text)
-    return (
+    effective = EFFECTIVE_ON_RE.search(body_text)
+    effective_on = _date(effective) or (issued_on if EFFECTIVE_ON_ISSUE_RE.search(body_text) else None)
+    return _Metadata(
         doc_number.group(0) if doc_number else None,
-        date(*map(int, issued.groups())) if issued else None,
+        issued_on,
         f"《{repeals.group(1)}》（{repeals.group(2)}）" if repeals else None,
+        effective_on,
     )
+
+
+def _date(match: re.Match[str] | None) -> date | None:
+    """A matched 年月日, or None when there is no match or it names no real day (2月30日)."""
+    if match is None:
+        return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None
 
 
 def parse_rulebook(path: Path, key: str | None = None) -> Rulebook:
@@ -141,15 +166,16 @@ def read_rulebook(lines: list[str], key: str, source_sha256: str) -> ParseOutcom
         return ParseOutcome(None, tuple(draft.problems))
     chapters = tuple(Chapter(n, title, tuple(arts)) for n, title, arts in draft.chapters)
     body_text = "\n".join(a.text for c in chapters for a in c.articles)
-    doc_number, issued_on, repeals = _metadata(preamble, body_text)
+    found = _metadata(preamble, body_text)
     book = Rulebook(
         key=key,
         title=title,
-        doc_number=doc_number,
-        issued_on=issued_on,
-        repeals=repeals,
+        doc_number=found.doc_number,
+        issued_on=found.issued_on,
+        repeals=found.repeals,
         chapters=chapters,
         source_sha256=source_sha256,
+        effective_on=found.effective_on,
     )
     return ParseOutcome(book, tuple(draft.problems))
 

@@ -49,16 +49,20 @@ class Citation:
     article_number: int
     article_label: str
     score: float
+    # The version cited (2019年，昆政发〔2019〕5号) when the office keeps several of this title.
+    rulebook_edition: str | None = None
 
     @property
     def text(self) -> str:
-        return f"《{self.rulebook_title}》{self.article_label}（{self.chapter_heading}）"
+        edition = f"（{self.rulebook_edition}）" if self.rulebook_edition else ""
+        return f"《{self.rulebook_title}》{edition}{self.article_label}（{self.chapter_heading}）"
 
     @classmethod
     def of(cls, ref: ArticleRef, score: float) -> "Citation":
         chapter = ref.book.chapter_of(ref.article)
+        book, article = ref.book, ref.article
         return cls(
-            ref.book.key, ref.book.title, chapter.number, chapter.heading, ref.article.number, ref.article.label, score
+            book.key, book.title, chapter.number, chapter.heading, article.number, article.label, score, book.edition
         )
 
 

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -95,8 +96,11 @@ class RulesEngine:
         self.signals(self.searcher.search("区长请假"))
 
     @classmethod
-    def from_settings(cls, settings: RetrievalSettings, progress: Progress = silent) -> "RulesEngine":
-        books = load_library(settings.knowledge_dir, settings.published_dir)
+    def from_settings(
+        cls, settings: RetrievalSettings, progress: Progress = silent, today: date | None = None
+    ) -> "RulesEngine":
+        """The engine over the books in force on `today` (the bot's clock; the system date when None)."""
+        books = load_library(settings.knowledge_dir, settings.published_dir, today)
         return cls(books, make_embedder(settings.backend, settings.model_path), settings, progress)
 
     def learn_office_answers(self, office_examples: Examples) -> threading.Thread:

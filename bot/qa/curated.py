@@ -8,8 +8,10 @@ answer teaches the bot.
   becomes a curated answer, every asker in the group is told, and the group leaves the queue.
 - Later questions close to a curated one (same wording, or close in meaning) are answered from it,
   marked 办公室答复 (`match`).
-- A curated answer records a digest of its articles' text; when the rulebook changes one of them,
-  it is flagged for review and no longer used until an admin answers again (`flag_changed`).
+- A curated answer records a digest of its articles' text; when the rulebook changes one of them
+  (a new version, knowledge.editions), it is flagged for review and no longer used, and the
+  questions it answered are back in the queue (`flag_changed`). When an admin answers them again,
+  their askers are told the office's new answer, marked as given after the revision.
 """
 
 import hashlib
@@ -19,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from bot import plaintext
@@ -56,6 +58,8 @@ class QueueGroup:
     question: str
     count: int
     asked_at: datetime
+    # Answered once, but an article that answer rests on has since been revised.
+    revised: bool = False
 
 
 def _grams(text: str) -> set[str]:
@@ -73,12 +77,17 @@ def same_question(engine: RulesEngine, a: str, b: str) -> bool:
     return same_wording(a, b) or engine.question_similarity(a, b) >= SAME_MEANING
 
 
+def _under_review() -> Select[tuple[int]]:
+    return select(CuratedAnswer.id).where(CuratedAnswer.needs_review.is_(True))
+
+
 def _waiting(session: Session) -> list[QuestionLog]:
+    """Questions for the office: never answered, or answered by an answer flagged for review."""
     return list(
         session.scalars(
             select(QuestionLog)
             .where(
-                QuestionLog.resolved_by_id.is_(None),
+                or_(QuestionLog.resolved_by_id.is_(None), QuestionLog.resolved_by_id.in_(_under_review())),
                 QuestionLog.curated_answer_id.is_(None),
                 or_(QuestionLog.declined, QuestionLog.tentative, QuestionLog.feedback == -1),
             )
@@ -97,7 +106,17 @@ def queue(session: Session, engine: RulesEngine) -> list[QueueGroup]:
         else:
             group.append(row)
     groups.sort(key=lambda g: -len(g))
-    return [QueueGroup(g[0].id, g[0].version, mask_numbers(g[0].question), len(g), g[0].asked_at) for g in groups]
+    return [
+        QueueGroup(
+            g[0].id,
+            g[0].version,
+            mask_numbers(g[0].question),
+            len(g),
+            g[0].asked_at,
+            any(row.resolved_by_id is not None for row in g),
+        )
+        for g in groups
+    ]
 
 
 def _require_admin(person: Person) -> None:
@@ -117,9 +136,14 @@ def _current(session: Session, log_id: int, version: int) -> QuestionLog:
     row = session.get(QuestionLog, log_id)
     if row is None:
         raise NotFound("这条问题已不在记录中（可能已过保存期限）。")
-    if row.version != version or row.resolved_by_id is not None:
+    if row.version != version or (row.resolved_by_id is not None and not _needs_review(session, row.resolved_by_id)):
         raise InvalidInput("这个问题已经答复过了。")
     return row
+
+
+def _needs_review(session: Session, curated_id: int) -> bool:
+    answer = session.get(CuratedAnswer, curated_id)
+    return answer is None or answer.needs_review
 
 
 def parse_reply(text: str, library: RulebookLibrary) -> tuple[list[ArticleView], str]:
@@ -206,6 +230,8 @@ def answer_from_queue(
     group = {m.id: m for m in _waiting(session) if same_question(engine, m.question, row.question)} | {row.id: row}
     told: set[int] = set()
     for member in group.values():
+        # Answered before by an answer the revision of its articles put under review.
+        revised = member.resolved_by_id is not None
         member.resolved_by_id = curated.id
         if member.telegram_user_id is None:
             # Asked in WeCom: the outbox sends to Telegram chats only until the channel seam
@@ -219,7 +245,8 @@ def answer_from_queue(
             member.telegram_user_id,
             NOTICE,
             now,
-            key=f"{NOTICE}:{member.id}",
+            key=f"{NOTICE}:{member.id}:{curated.id}" if revised else f"{NOTICE}:{member.id}",
+            revised=revised,
             log_id=member.id,
             curated_id=curated.id,
             citations=[v.citation for v in views],

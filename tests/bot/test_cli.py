@@ -227,3 +227,32 @@ def test_rules_diff_lists_the_changes_between_a_published_book_and_a_file(
         "修改 第七十九条",
         "新增 第八十六条",
     ]
+
+
+def test_rules_import_with_a_later_effective_date_leaves_the_old_version_in_force_until_then(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    revision = write_text(tmp_path / "2024.txt", revised())
+    assert main(["rules", "import", str(revision), "--effective", "2099-01-01", "--publish"]) == 0
+    assert "施行日期：2099年1月1日（此前旧版本继续有效）" in capsys.readouterr().out
+    assert main(["rules", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "现行\t《昆都仑区人民政府工作规则》（2019年，昆政发〔2019〕5号）\t85条" in listed
+    assert "待生效\t《昆都仑区人民政府工作规则》（2024年，昆政发〔2024〕3号）\t86条" in listed
+    services = build_services(load_settings(), with_engine=False)
+    assert len(services.library.book(services.library.id_of[RULEBOOK.stem]).articles) == 85
+
+
+def test_rules_retire_takes_a_book_out_of_force_and_a_bad_date_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canteen = write_text(tmp_path / "canteen.txt", "机关食堂管理办法\n第一章 总则\n第一条 食堂每日供应午餐。\n")
+    assert main(["rules", "import", str(canteen), "--effective", "明年"]) == 2
+    assert "--effective 的日期看不懂" in capsys.readouterr().err
+    assert main(["rules", "import", str(canteen), "--publish"]) == 0
+    assert main(["rules", "retire", "canteen"]) == 0
+    assert "已废止：canteen" in capsys.readouterr().out
+    assert main(["rules", "list"]) == 0
+    assert "canteen\t已废止\t《机关食堂管理办法》" in capsys.readouterr().out
+    services = build_services(load_settings(), with_engine=False)
+    assert "canteen" not in services.library.id_of

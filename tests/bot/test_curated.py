@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import CuratedAnswer, QuestionLog
+from bot.db import CuratedAnswer, Person, QuestionLog
 from bot.errors import InvalidInput
 from bot.qa import curated
 from bot.qa.library import RulebookLibrary
@@ -139,3 +139,31 @@ def test_a_question_asked_in_wecom_is_resolved_without_a_telegram_notice(
         assert told == 0, "no Telegram chat to tell (WeCom notices come with the channel seam)"
         assert asked.resolved_by_id is not None, "the question leaves the queue all the same"
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_askers_are_told_again_when_the_office_re_answers_after_a_revision(
+    database: Database, engine: RulesEngine
+) -> None:
+    """A revision flags the answer; its questions return to the queue marked as revised, and answering
+    them again tells the asker a second time, saying it follows the revision."""
+    books = load_library()
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    with database.session() as session:
+        admin = Person(name="办公室", position="办公室主任", is_admin=True)
+        asked = QuestionLog(telegram_user_id=501, chat_id=501, question="出差要向谁请示？", declined=True, latency_ms=1)
+        session.add_all([admin, asked])
+        session.flush()
+        library = RulebookLibrary(session, books)
+        curated.answer_from_queue(session, engine, library, admin, asked.id, asked.version, "79", now)
+        session.commit()
+        assert curated.queue(session, engine) == []
+
+        revised = RulebookLibrary(session, [_with_new_text(books[0], 79, "离包外出须提前一天书面请示。")])
+        assert curated.flag_changed(session, revised) == 1
+        (group,) = curated.queue(session, engine)
+        assert group.revised and group.log_id == asked.id
+        assert curated.answer_from_queue(session, engine, revised, admin, asked.id, group.version, "79", now) == 1
+        session.commit()
+        notices = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [(n.chat_id, n.payload["revised"]) for n in notices] == [(501, False), (501, True)]
+        assert curated.queue(session, engine) == []

@@ -79,11 +79,11 @@ def test_list_shows_shipped_published_and_staged_books(tmp_path: Path, shelf: Sh
     shelf.stage(preview_file(write_text(tmp_path / "canteen.txt", CANTEEN)))
     shelf.publish("canteen")
     shelf.stage(preview_file(write_text(tmp_path / "2024.txt", revised())))
-    entries = [(e.name, e.state, e.title, e.articles, e.source) for e in shelf.entries()]
+    entries = [(e.name, e.state, e.shipped, e.title, e.articles, e.source) for e in shelf.entries()]
     assert entries == [
-        ("canteen", "已发布", "机关食堂管理办法", 2, None),
-        (RULEBOOK.stem, "随附", "昆都仑区人民政府工作规则", 85, None),
-        (RULEBOOK.stem, "待发布", "昆都仑区人民政府工作规则", 86, "2024.txt"),
+        ("canteen", "现行", False, "机关食堂管理办法", 2, None),
+        (RULEBOOK.stem, "现行", True, "昆都仑区人民政府工作规则", 85, None),
+        (RULEBOOK.stem, "待发布", False, "昆都仑区人民政府工作规则", 86, "2024.txt"),
     ]
 
 
