@@ -215,10 +215,9 @@ def _cmd_import_answers(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _shelf(settings: Settings):
-    from knowledge.shelf import Shelf
+    from bot.services import rule_shelf
 
-    retrieval = settings.retrieval
-    return Shelf(retrieval.knowledge_dir, retrieval.published_dir, settings.data_dir / "rulebook-imports")
+    return rule_shelf(settings)
 
 
 def _cmd_rules(settings: Settings, args: argparse.Namespace) -> int:

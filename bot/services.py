@@ -18,6 +18,7 @@ from bot.storage import Database, open_database
 from bot.workflow.context import WorkContext
 from bot.workflow.outbox import QUEUED, Doorbell
 from knowledge.library import books_in_force, load_catalogue
+from knowledge.shelf import Shelf
 from retrieval.engine import RulesEngine
 from retrieval.progress import Progress, silent
 
@@ -82,6 +83,12 @@ class Services:
             timedelta(hours=self.settings.leave_remind_after_hours),
             timedelta(hours=self.settings.leave_escalate_after_hours),
         )
+
+
+def rule_shelf(settings: Settings) -> Shelf:
+    """Where this installation's rulebooks are staged and published (the CLI and the console)."""
+    retrieval = settings.retrieval
+    return Shelf(retrieval.knowledge_dir, retrieval.published_dir, settings.data_dir / "rulebook-imports")
 
 
 def build_services(settings: Settings, engine: RulesEngine | None = None, with_engine: bool = True) -> Services:

@@ -72,6 +72,10 @@ class Shelf:
         """The files the bot reads at start, by name."""
         return library_files(self.folder, self.published)
 
+    def in_force_books(self, today: date | None = None) -> list[Rulebook]:
+        """The version of each book in force on `today`."""
+        return load_catalogue(self.folder, self.published, today).in_force
+
     def staged_names(self) -> list[str]:
         return sorted(path.stem for path in self.staging.glob("*.txt")) if self.staging.is_dir() else []
 
@@ -89,7 +93,7 @@ class Shelf:
             raise ShelfError(f"{preview.source.name} 有{len(preview.problems)}处问题，未导入")
         particulars = particulars or Particulars()
         title = particulars.title or preview.book.title
-        in_force = {book.key: book for book in load_catalogue(self.folder, self.published, today).in_force}
+        in_force = {book.key: book for book in self.in_force_books(today)}
         same_title = next((key for key, book in in_force.items() if book.title == title), None)
         name = _checked_name(name if name is not None else same_title or _name_from(preview.source.stem))
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -198,8 +202,7 @@ class Shelf:
         in_force = self.in_force().get(reference)
         if in_force is not None and not staged_first:
             # The version in force today, not merely the newest published under the name.
-            today = load_catalogue(self.folder, self.published).in_force
-            current = next((book for book in today if book.key == reference), None)
+            current = next((book for book in self.in_force_books() if book.key == reference), None)
             if current is not None:
                 return current
         staged = self.staging / f"{reference}.txt"

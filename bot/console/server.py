@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 
 from bot import plaintext
 from bot.calendar.labels import local_moment
-from bot.console import auth, views
+from bot.console import auth, rulebooks, views
 from bot.console.models import ConsoleSession
 from bot.db import Person
 from bot.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from bot.leave import service as leave_service
 from bot.leave.export import export_file
 from bot.qa import curated
-from bot.services import Services
+from bot.services import Services, rule_shelf
 from bot.topics import service as topics
 from bot.web import serve
 
@@ -70,7 +70,8 @@ class ConsoleServer:
         return self.url.startswith("https://")
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors])
+        # Uploads (规则库) may be a rulebook's PDF; every other form is small.
+        app = web.Application(middlewares=[self._errors], client_max_size=rulebooks.MAX_UPLOAD_BYTES)
         app.on_response_prepare.append(_forbid_framing)
         routes = [
             web.get("/login/{token}", self._login_page),
@@ -83,6 +84,11 @@ class ConsoleServer:
             web.get("/deadlines", self._page(self._deadlines)),
             web.get("/questions", self._page(self._questions)),
             web.get("/feeds", self._page(self._feeds)),
+            web.get("/rules", self._page(self._rules)),
+            web.post("/rules/upload", self._upload_rulebook),
+            web.get("/rules/staged/{name}", self._page(self._staged_rulebook)),
+            web.post("/rules/staged/{name}/publish", self._form(self._publish_rulebook)),
+            web.post("/rules/{name}/retire", self._form(self._retire_rulebook)),
             web.post("/feeds", self._form(self._create_feed)),
             web.post("/feeds/{id}/revoke", self._form(self._revoke_feed)),
             web.post("/logout", self._form(self._logout)),
@@ -284,6 +290,65 @@ class ConsoleServer:
         auth.revoke_feed(session, signed.person, _id(request), self.services.clock.now())
         return "/feeds"
 
+    # ----- 规则库 ---------------------------------------------------------------------------------
+
+    def _rules(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        views.require_admin(viewer)
+        today = self.services.clock.today()
+        shelf = rule_shelf(self.services.settings)
+        done = {"published": "已发布", "retired": "已废止"}
+        notice = next((f"{word}：{request.query[key]}" for key, word in done.items() if key in request.query), None)
+        return "rules.html", {"page": "rules", "entries": rulebooks.entries(shelf, today), "notice": notice}
+
+    def _staged_rulebook(self, session: Session, viewer: Person, request: web.Request) -> Page:
+        views.require_admin(viewer)
+        shelf = rule_shelf(self.services.settings)
+        found = rulebooks.staged(shelf, request.match_info["name"], self.services.clock.today())
+        return "rules_preview.html", {"page": "rules", "staged": found, "preview": None}
+
+    async def _upload_rulebook(self, request: web.Request) -> web.Response:
+        """An upload: staged and shown with its diff when it reads cleanly, else its preview with
+        every problem (nothing staged)."""
+        # Whoever is not a signed-in admin is refused before the file is read.
+        await self._run(lambda session: views.require_admin(self._viewer(session, request).person))
+        form = await _read_form(request)
+
+        def work(session: Session) -> tuple[str, str | None]:
+            signed = self._viewer(session, request)
+            views.require_admin(signed.person)
+            auth.check_csrf(signed, str(form.get("csrf", "")))
+            upload = form.get("file")
+            if not isinstance(upload, web.FileField) or not upload.filename:
+                raise InvalidInput("请选择要上传的规则文件（.docx、.pdf 或 .txt）。")
+            shelf = rule_shelf(self.services.settings)
+            today = self.services.clock.today()
+            preview, name = rulebooks.preview_upload(
+                shelf, upload.filename, upload.file, rulebooks.particulars(form), today
+            )
+            if name is not None:
+                return "", f"/rules/staged/{quote(name)}"
+            page = TEMPLATES.get_template("rules_preview.html").render(
+                viewer=signed.person, csrf=signed.csrf, page="rules", staged=None, preview=preview
+            )
+            return page, None
+
+        page, location = await self._run(work)
+        if location is not None:
+            self._redirect(location)
+        return web.Response(text=page, content_type="text/html")
+
+    def _publish_rulebook(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
+        views.require_admin(signed.person)
+        name = request.match_info["name"]
+        rulebooks.publish(rule_shelf(self.services.settings), name)
+        return f"/rules?published={quote(name)}"
+
+    def _retire_rulebook(self, session: Session, signed: ConsoleSession, request: web.Request, form: dict) -> str:
+        views.require_admin(signed.person)
+        name = request.match_info["name"]
+        rulebooks.retire(rule_shelf(self.services.settings), name)
+        return f"/rules?retired={quote(name)}"
+
     # ----- files ---------------------------------------------------------------------------------
 
     def _export_leaves(self, session: Session, viewer: Person, request: web.Request) -> tuple[bytes, str, str]:
@@ -322,6 +387,9 @@ async def _read_form(request: web.Request) -> dict[str, Any]:
     """The posted form; a body that is not one (a broken multipart, bad encoding) is a 400 page."""
     try:
         return dict(await request.post())
+    except web.HTTPRequestEntityTooLarge:
+        limit = rulebooks.MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise InvalidInput(f"上传的文件太大（上限 {limit} 兆字节）。") from None
     except (ValueError, HttpProcessingError):
         raise InvalidInput("表单无法读取，请刷新页面后重试。") from None
 
