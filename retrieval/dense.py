@@ -1,7 +1,9 @@
 """The dense channel: passages embedded into a persistent ChromaDB collection.
 
 The collection's metadata records a content hash of the passages and the model; a start with the
-same hash reuses the stored vectors instead of embedding again.
+same hash reuses the stored vectors instead of embedding again. When the hash differs (a book was
+published or revised), the collection is rebuilt, but a passage whose text is stored already keeps
+its vector: only what changed is embedded (a three-article revision embeds those articles' passages).
 """
 
 import functools
@@ -23,6 +25,19 @@ log = logging.getLogger(__name__)
 QUERY_WINDOW = 256
 # Small enough that a first start can say how far it is every few seconds.
 _BATCH = 32
+# Passages written to Chroma per call (below its maximum batch size).
+_ADD_BATCH = 1000
+
+
+def _stored_vectors(collection: chromadb.Collection) -> dict[str, np.ndarray]:
+    """The stored vector of each stored passage text (none from a collection stored without texts)."""
+    if collection.count() == 0:
+        return {}
+    found = collection.get(include=["documents", "embeddings"])
+    documents, embeddings = found.get("documents") or [], found.get("embeddings")
+    if embeddings is None:
+        return {}
+    return {text: np.asarray(vector) for text, vector in zip(documents, embeddings, strict=False) if text}
 
 
 class DenseIndex:
@@ -38,26 +53,40 @@ class DenseIndex:
         collection = client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
         self.rebuilt = (collection.metadata or {}).get("content_hash") != content_hash
         if self.rebuilt:
+            stored = _stored_vectors(collection)
             client.delete_collection(name)
             collection = client.create_collection(name, metadata={"hnsw:space": "cosine", "content_hash": content_hash})
-            self._embed_into(collection, corpus.article_passages + corpus.sentence_passages, progress)
+            self._embed_into(collection, corpus.article_passages + corpus.sentence_passages, progress, stored)
         self._collection = collection
         # A question is embedded once, though both the search and the comparison with the office's
         # curated answers need its vector (thread-safe; callers never change the array).
         self._embed_window = functools.lru_cache(maxsize=4096)(self._embedder.embed_query)
 
-    def _embed_into(self, collection: chromadb.Collection, passages: list[Passage], progress: Progress) -> None:
-        log.info("embedding %d passages with %s", len(passages), self._embedder.model_id)
-        progress(PASSAGES, 0, len(passages))
-        for start in range(0, len(passages), _BATCH):
-            batch = passages[start : start + _BATCH]
+    def _embed_into(
+        self,
+        collection: chromadb.Collection,
+        passages: list[Passage],
+        progress: Progress,
+        stored: dict[str, np.ndarray],
+    ) -> None:
+        """Store every passage; embed those whose text has no stored vector (`stored`, by text).
+        The text goes in as the document, so that the next rebuild can reuse the vector."""
+        new = [p for p in passages if p.indexed_text not in stored]
+        log.info("embedding %d of %d passages with %s", len(new), len(passages), self._embedder.model_id)
+        progress(PASSAGES, 0, len(new))
+        for start in range(0, len(new), _BATCH):
+            batch = new[start : start + _BATCH]
             vectors = self._embedder.embed_passages([p.indexed_text for p in batch])
+            stored |= {p.indexed_text: vector for p, vector in zip(batch, vectors, strict=True)}
+            progress(PASSAGES, start + len(batch), len(new))
+        for start in range(0, len(passages), _ADD_BATCH):
+            batch = passages[start : start + _ADD_BATCH]
             collection.add(
                 ids=[p.id for p in batch],
-                embeddings=vectors.tolist(),
+                embeddings=np.array([stored[p.indexed_text] for p in batch], dtype=np.float32),
+                documents=[p.indexed_text for p in batch],
                 metadatas=[{"kind": p.kind, "article": p.article_index} for p in batch],
             )
-            progress(PASSAGES, start + len(batch), len(passages))
 
     def article_vectors(self) -> np.ndarray:
         """The stored embedding of every article, in corpus order."""
