@@ -147,13 +147,20 @@ async def _post_stop(application: Application) -> None:
 
 
 async def _purge_daily(services: Services) -> None:
-    """The retention rule (bot.privacy), at start and then once a day."""
+    """The retention rule (bot.privacy), at start and then once a day; and once a day the rulebooks
+    in force (a version whose effective date has come, a book published or retired meanwhile)."""
     while True:
         try:
             deleted = await asyncio.to_thread(services.purge)
             log.info("question log purge: %d old questions deleted", deleted)
         except Exception:  # a database outage must not end the loop; the next run catches up
             log.exception("question log purge failed")
+        if services.engine is not None:
+            try:
+                if await asyncio.to_thread(services.refresh_rules):
+                    log.info("rulebooks in force changed: the rules engine was rebuilt")
+            except Exception:  # a broken rules folder leaves the loaded rules answering
+                log.exception("reloading the rulebooks failed")
         await asyncio.sleep(PURGE_INTERVAL_S)
 
 

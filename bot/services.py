@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from bot.storage import Database, open_database
 from bot.workflow.context import WorkContext
 from bot.workflow.outbox import QUEUED, Doorbell
 from knowledge.library import books_in_force, load_catalogue
+from knowledge.model import Rulebook
 from knowledge.shelf import Shelf
 from retrieval.engine import RulesEngine
 from retrieval.progress import Progress, silent
@@ -73,6 +74,28 @@ class Services:
         self.engine = engine
         return engine
 
+    def refresh_rules(self, build: Callable[[date], RulesEngine] | None = None) -> bool:
+        """Load the books in force on the clock's today when they are not those loaded: a version's
+        effective date has come, or a book was published or retired. The new engine is built in
+        this thread (embedding only changed passages) while the old one answers; then the engine,
+        the library and the review flags change together. Whether anything changed."""
+        retrieval = self.settings.retrieval
+        today = self.clock.today()
+        catalogue = load_catalogue(retrieval.knowledge_dir, retrieval.published_dir, today)
+        books = books_in_force(catalogue, retrieval.knowledge_dir)
+        if _texts(books) == _texts(list(self.library.by_id.values())):
+            return False
+        engine = build(today) if build else RulesEngine.from_settings(retrieval, today=today)
+        with self.database.session() as session:
+            library = RulebookLibrary(session, engine.books, {b.key: catalogue.earlier(b.key) for b in engine.books})
+            curated.flag_changed(session, library)
+            session.commit()
+            office_examples = curated.as_examples(session)
+        if office_examples.questions:
+            engine.learn_office_answers(office_examples)
+        self.engine, self.library = engine, library
+        return True
+
     def context(self, session: Session) -> WorkContext:
         """The time, the calendar with its overrides, and the group chats, for one unit of work."""
         return WorkContext(
@@ -83,6 +106,11 @@ class Services:
             timedelta(hours=self.settings.leave_remind_after_hours),
             timedelta(hours=self.settings.leave_escalate_after_hours),
         )
+
+
+def _texts(books: list[Rulebook]) -> set[tuple[str, str]]:
+    """Which text is loaded under each name (a version published ahead changes no text in force)."""
+    return {(book.key, book.source_sha256) for book in books}
 
 
 def rule_shelf(settings: Settings) -> Shelf:

@@ -26,8 +26,10 @@ from bot.sandbox.client import SandboxClient, buttons
 from bot.sandbox.server import SandboxServer
 from bot.services import Services, build_services, rule_shelf
 from knowledge.diff import ChangeKind, diff_rulebooks
+from knowledge.editions import Particulars
 from knowledge.importing import preview_file
 from knowledge.library import load_library
+from knowledge.shelf import Shelf
 from retrieval.corpus import Corpus
 from retrieval.engine import RetrievalSettings, RulesEngine
 from retrieval.examples import load_examples
@@ -65,8 +67,10 @@ def revised_engine(
     shared = bot_engine._cache_dir / f"learned-{_learned_key(bot_engine.corpus, model_id)}.npz"
     shutil.copy(shared, chroma / f"learned-{_learned_key(Corpus(books), model_id)}.npz")
     settings = RetrievalSettings(knowledge_dir=folder, chroma_dir=chroma)
+    learned = set(chroma.glob("learned-*.npz"))
     engine = RulesEngine(books, bot_engine.dense._embedder, settings)
     assert engine.dense.rebuilt
+    assert set(chroma.glob("learned-*.npz")) == learned, "what the shared engine learned is reused, not relearned"
     return engine
 
 
@@ -75,11 +79,10 @@ def reset_clock() -> None:
     """This module runs a bot of its own; the shared live bot (tests/handlers/conftest.py) is not needed."""
 
 
-def _publish_revision(folder: Path, scratch: Path) -> None:
-    from knowledge.shelf import Shelf
-
+def _publish_revision(folder: Path, scratch: Path, effective: date | None = None) -> None:
     shelf = Shelf(folder, None, scratch / "imports")
-    staged = shelf.stage(preview_file(write_text(scratch / "工作规则（2024年修订）.txt", revised())))
+    revision = write_text(scratch / "工作规则（2024年修订）.txt", revised())
+    staged = shelf.stage(preview_file(revision), particulars=Particulars(effective_on=effective))
     assert staged.name == RULEBOOK.stem
     shelf.publish(staged.name)
 
@@ -173,3 +176,18 @@ def _office_answers(bot: Bot, reply: str, queue: dict | None = None) -> None:
     done = answer(client, ADMIN, reply)
     assert "已告知 1 位提问人" in done["text"], done["text"]
     bot.running.deliver()
+
+
+def test_a_version_published_ahead_takes_over_on_its_effective_date_without_a_restart(
+    bot: Bot, revised_engine: RulesEngine
+) -> None:
+    """The bot's daily check (bot.app) reloads the rules when the books in force on its clock change."""
+    _publish_revision(bot.services.settings.retrieval.knowledge_dir, bot.services.settings.data_dir, date(2026, 12, 10))
+    assert not bot.services.refresh_rules(), "before its date the 2019 version stays in force"
+    [before] = bot.client.ask(STAFF, TRIP)
+    assert OLD_CITATION in before["text"] and "须事先向区长请示" in before["text"], before["text"]
+    bot.services.clock.set(START_OF_TESTS.replace(day=10))
+    assert bot.services.refresh_rules(build=lambda today: revised_engine)
+    [after] = bot.client.ask(STAFF, TRIP)
+    assert NEW_CITATION in after["text"] and "须提前一天书面向区长请示" in after["text"], after["text"]
+    assert not bot.services.refresh_rules(build=lambda today: revised_engine), "nothing changes twice"
