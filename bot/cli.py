@@ -278,7 +278,7 @@ def _particulars_line(book: "Rulebook") -> str:
 
 
 def _published(path: Path) -> int:
-    print(f"\n已发布：{path}\n机器人下次启动时按新规则答复（启动时重建规则索引）。")
+    print(f"\n已发布：{path}\n机器人在一天之内（或下次启动时）按新规则答复，届时重建规则索引。")
     return 0
 
 
@@ -302,7 +302,7 @@ def _rules_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def _rules_retire(settings: Settings, args: argparse.Namespace) -> int:
     path = _shelf(settings).retire(args.name)
-    print(f"已废止：{args.name}（保存在 {path}）\n机器人下次启动时不再依据它答复。")
+    print(f"已废止：{args.name}（保存在 {path}）\n机器人在一天之内（或下次启动时）不再依据它答复。")
     return 0
 
 
