@@ -46,7 +46,8 @@ class Particulars:
             )
             if value is not None
         }
-        if self.issued_on is not None and self.effective_on is None and book.effective_on == book.issued_on:
+        takes_effect_on_issue = book.effective_on is not None and book.effective_on == book.issued_on
+        if self.issued_on is not None and self.effective_on is None and takes_effect_on_issue:
             changes["effective_on"] = self.issued_on  # "自印发之日起施行" follows a corrected issuing date
         return replace(book, **changes) if changes else book
 
@@ -144,8 +145,10 @@ def catalogue(files: dict[str, Path], rules_dir: Path | None, today: date) -> Ca
     titles = Counter(
         book.title for book, _ in [*retired_books, *(pair for pairs in shelved.values() for pair in pairs)]
     )
-    shelved = {name: _with_editions(pairs, titles) for name, pairs in shelved.items()}
-    retired_books = _with_editions(retired_books, titles)
+    every = _distinct(_with_editions([*retired_books, *(pair for pairs in shelved.values() for pair in pairs)], titles))
+    named = {file: book for book, file in every}
+    shelved = {name: [(named[file], file) for _, file in pairs] for name, pairs in shelved.items()}
+    retired_books = [(named[file], file) for _, file in retired_books]
     result = Catalogue(today)
     for candidates in shelved.values():
         # Ordered by effective date; of two with the same date, the later published is the newer.
@@ -192,6 +195,22 @@ def _with_editions(shelved: list[tuple[Rulebook, Path]], titles: Counter[str]) -
     return [
         (replace(book, edition=edition_of(book)) if titles[book.title] > 1 else book, file) for book, file in shelved
     ]
+
+
+def _distinct(shelved: list[tuple[Rulebook, Path]]) -> list[tuple[Rulebook, Path]]:
+    """Two versions that would cite alike (a revision issued under the same 文号 in the same year)
+    are told apart by their effective dates."""
+    labels = Counter((book.title, book.edition) for book, _ in shelved if book.edition)
+    return [
+        (replace(book, edition=f"{book.edition}，{_day(book.effective_on)}起施行"), file)
+        if book.edition and book.effective_on and labels[(book.title, book.edition)] > 1
+        else (book, file)
+        for book, file in shelved
+    ]
+
+
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def edition_of(book: Rulebook) -> str | None:

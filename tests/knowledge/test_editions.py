@@ -107,3 +107,24 @@ def test_a_retired_book_is_kept_but_not_in_force(tmp_path: Path, shelf: Shelf) -
     # Publishing under a retired name brings the book back, the retired text kept as a version.
     publish(shelf, write_text(tmp_path / "canteen2.txt", CANTEEN.replace("午餐", "午餐和晚餐")), name="canteen")
     assert "canteen" in [b.key for b in load_library(None, shelf.published)]
+
+
+def test_two_versions_under_one_number_and_year_are_told_apart_by_their_effective_dates(
+    tmp_path: Path, shelf: Shelf
+) -> None:
+    same_number = revised().replace("昆政发〔2024〕3号", "昆政发〔2019〕5号").replace("2024年5月6日", "2019年3月12日")
+    publish(shelf, write_text(tmp_path / "更正.txt", same_number), Particulars(effective_on=date(2019, 9, 1)))
+    catalogue = load_catalogue(None, shelf.published, date(2026, 12, 1))
+    (current,) = catalogue.in_force
+    (old,) = catalogue.earlier(RULEBOOK.stem)
+    assert current.edition == "2019年，昆政发〔2019〕5号，2019年9月1日起施行"
+    assert old.edition == "2019年，昆政发〔2019〕5号，2019年3月12日起施行"
+
+
+def test_setting_the_issuing_date_moves_an_effective_date_only_when_the_book_takes_effect_on_issue(
+    tmp_path: Path,
+) -> None:
+    undated = parse_rulebook(write_text(tmp_path / "c.txt", CANTEEN))
+    assert Particulars(issued_on=date(2020, 6, 1)).apply(undated).effective_on is None
+    on_issue = parse_rulebook(RULEBOOK)
+    assert Particulars(issued_on=date(2019, 4, 1)).apply(on_issue).effective_on == date(2019, 4, 1)
