@@ -35,33 +35,25 @@ class Particulars:
     issued_on: date | None = None
     effective_on: date | None = None
 
-    def apply(self, book: Rulebook) -> Rulebook:
-        changes = {
-            name: value
-            for name, value in (
-                ("title", self.title),
-                ("doc_number", self.doc_number),
-                ("issued_on", self.issued_on),
-                ("effective_on", self.effective_on),
-            )
-            if value is not None
+    def given(self) -> dict[str, str | date]:
+        """The particulars set, by field name."""
+        fields = {
+            "title": self.title,
+            "doc_number": self.doc_number,
+            "issued_on": self.issued_on,
+            "effective_on": self.effective_on,
         }
+        return {name: value for name, value in fields.items() if value is not None}
+
+    def apply(self, book: Rulebook) -> Rulebook:
+        changes = self.given()
         takes_effect_on_issue = book.effective_on is not None and book.effective_on == book.issued_on
         if self.issued_on is not None and self.effective_on is None and takes_effect_on_issue:
             changes["effective_on"] = self.issued_on  # "自印发之日起施行" follows a corrected issuing date
         return replace(book, **changes) if changes else book
 
     def to_json(self) -> dict[str, str]:
-        return {
-            name: value.isoformat() if isinstance(value, date) else value
-            for name, value in (
-                ("title", self.title),
-                ("doc_number", self.doc_number),
-                ("issued_on", self.issued_on),
-                ("effective_on", self.effective_on),
-            )
-            if value is not None
-        }
+        return {name: value.isoformat() if isinstance(value, date) else value for name, value in self.given().items()}
 
     @classmethod
     def from_json(cls, data: dict[str, str]) -> "Particulars":
