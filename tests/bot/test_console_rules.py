@@ -16,13 +16,13 @@ from playwright.sync_api import Browser, expect
 
 from bot.benchmarks.harness import RunningBot, start_sandbox
 from bot.sandbox.client import SandboxClient
-from bot.services import Services, build_services
+from bot.services import Services
 from handlers.console import CONSOLE
 from retrieval.engine import RulesEngine
 from tests.bot.conftest import ARTIFACTS
 from tests.bot.test_chinese_screens import english_words
 from tests.bot.test_console import _link, _sign_in_browser, _signed_in
-from tests.conftest import make_settings, postgres_url
+from tests.conftest import bot_services
 from tests.knowledge.revisions import RULEBOOK, revised, write_text
 
 DIRECTOR, STAFF = 10005, 10010
@@ -46,10 +46,14 @@ def console(
 ) -> Iterator[Console]:
     folder = tmp_path_factory.mktemp("office-rules")
     shutil.copytree(two_rulebooks, folder, dirs_exist_ok=True)
-    overrides = {"retrieval_knowledge_dir": str(folder), "reminders_scan_seconds": "3600"}
-    if request.param == "postgresql":
-        overrides["database_url"] = postgres_url("zhengwu_console_rules")
-    found = build_services(make_settings(tmp_path_factory.mktemp("console-rules"), **overrides), engine=bot_engine)
+    found = bot_services(
+        request.param,
+        tmp_path_factory.mktemp("console-rules"),
+        "zhengwu_console_rules",
+        folder,
+        bot_engine,
+        reminders_scan_seconds="3600",
+    )
     server = start_sandbox(found)
     running = RunningBot(found, server).start()
     client = SandboxClient(server.url)
