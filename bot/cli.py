@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot import logs
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, InvalidInput, ZhengwuError
+from retrieval.errors import RetrievalError
 
 if TYPE_CHECKING:
     from knowledge.model import Rulebook
@@ -417,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
             secrets += [settings.wecom.secret or "", settings.wecom.encoding_aes_key or ""]
         logs.configure(secrets)
         return args.handler(settings, args)
-    except ZhengwuError as exc:
+    except (ZhengwuError, RetrievalError) as exc:  # e.g. the Chroma server does not answer
         print(f"zhengwu: {logs.redact(str(exc), secrets)}", file=sys.stderr)
         return 2
 

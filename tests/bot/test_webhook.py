@@ -2,7 +2,6 @@
 sandbox Bot API (which posts updates there as Telegram does); a forged update without the secret,
 or with a wrong one, is refused with 403 and changes nothing."""
 
-import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,21 +16,17 @@ from bot.sandbox.server import SECRET_HEADER, SandboxServer
 from bot.services import Services
 from bot.webhook import SECRET_FILE
 from retrieval.engine import RulesEngine
-from tests.bot.processes import WAIT_S, BotProcess, bot_beside_sandbox, wait_until
+from tests.bot.processes import WAIT_S, BotProcess, bot_beside_sandbox, free_port, wait_until
 from tests.handlers.test_concurrency import _file_leave
 
 HEAD, DEPUTY, DEPUTY_B = 10001, 10003, 10004
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def world(tmp_path: Path, chroma_dir: Path, engine: RulesEngine) -> Iterator[tuple[Services, SandboxServer, BotProcess]]:
-    port = _free_port()
+def world(
+    tmp_path: Path, chroma_dir: Path, engine: RulesEngine
+) -> Iterator[tuple[Services, SandboxServer, BotProcess]]:
+    port = free_port()
     overrides = {
         "telegram_mode": "webhook",
         "telegram_webhook_url": f"http://127.0.0.1:{port}/",
@@ -78,7 +73,9 @@ def test_forged_updates_without_the_webhook_secret_are_refused_and_change_nothin
         wrong = {SECRET_HEADER: "x" * len(secret)}
         assert http.post(hook.url, json=_update(900002, **approve), headers=wrong).status_code == 403
         root = hook.url.rsplit("/telegram/", 1)[0]
-        assert http.post(root + "/", json=_update(900003, **approve), headers={SECRET_HEADER: secret}).status_code == 404
+        assert (
+            http.post(root + "/", json=_update(900003, **approve), headers={SECRET_HEADER: secret}).status_code == 404
+        )
 
         # The bot is alive and answers what Telegram (the sandbox) posts with the secret ...
         reply = client.ask(HEAD, "/whoami")[0]
