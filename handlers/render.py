@@ -117,6 +117,8 @@ def answer_message(logged: LoggedAnswer, show_question: bool) -> str:
         lines.append("")
     if answer.applies_to:
         lines.append(bold(escape(applies_text(answer.applies_to))))
+    if answer.books_note:
+        lines.append(bold(escape(answer.books_note)))
     if answer.generated_text:
         lines.append(escape(answer.generated_text))
         lines.append("")

@@ -99,6 +99,12 @@ class Rulebook:
         """《…》, with the version when there are several: 《…》（2019年，昆政发〔2019〕5号）."""
         return f"《{self.title}》（{self.edition}）" if self.edition else f"《{self.title}》"
 
+    def made_under(self, other: "Rulebook") -> bool:
+        """Whether this book names the other as its basis (根据《…》，结合…实际，制定本细则): an office's
+        own book made under a general one, whose rules it makes more specific."""
+        named = f"《{other.title}》"
+        return other.title != self.title and any(named in article.text for article in self.articles)
+
     def cite(self, article: Article) -> str:
         """Return the citation staff read: 《…》第七十九条（第十二章 工作纪律）."""
         return f"{self.cited_title}{article.label}（{self.chapter_of(article).heading}）"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from knowledge import Rulebook
 from retrieval.asked import Detail, asked_detail, holds
 from retrieval.corpus import ArticleRef, Corpus
 from retrieval.decline import Verdict
@@ -102,6 +103,8 @@ class Answer:
     missing_detail: Detail | None = None
     # The asker's position, when the question is about the asker and the cited article governs it.
     applies_to: str | None = None
+    # When the quotes come from more than one book: which applies (books_text).
+    books_note: str | None = None
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -118,6 +121,7 @@ class Answer:
             further = [f"其他可能相关：{'、'.join(c.article_label for c in self.related)}"] if self.related else []
             return "\n".join([TENTATIVE_TEXT, *quoted, *further])
         position = [applies_text(self.applies_to)] if self.applies_to else []
+        position += [self.books_note] if self.books_note else []
         if self.generated_text:
             sources = "\n".join(f"依据：{c.text}" for c in self.citations)
             return "\n".join([*position, self.generated_text, sources])
@@ -130,6 +134,21 @@ TENTATIVE_TEXT = "最相关的规定（请核对是否适用）："
 
 def applies_text(position: str) -> str:
     return f"您是{position}，按规定："
+
+
+def books_text(books: list[Rulebook]) -> str | None:
+    """What an answer quoting several books says first: which of them applies when one was made
+    under another (the office's own 细则 under the general 规则 is more specific), else that each
+    has a rule on it. None for one book."""
+    if len(books) < 2:
+        return None
+    for specific in books:
+        general = [b.cited_title for b in books if specific.made_under(b)]
+        if general:
+            return (
+                f"{specific.cited_title}依据{'、'.join(general)}制定，对此规定更具体，应按{specific.cited_title}办理："
+            )
+    return f"{'和'.join(b.cited_title for b in books)}对此都有规定："
 
 
 def missing_detail_text(detail: Detail, says_something: bool) -> str:
@@ -150,6 +169,9 @@ def _quotes(corpus: Corpus, result: SearchResult, detail: Detail | None) -> tupl
     asked = concepts(result.question)
     for hit in _near_tied(result)[1:]:
         quote = _quote(corpus, result, hit, detail)
+        if hit.ref.book.key not in {q.citation.rulebook_key for q in quotes}:
+            quotes.append(quote)  # another book governs it too: both are cited, each by its name
+            continue
         quoted = [normalise(s) for q in quotes for s in q.sentences]
         own = normalise("".join(quote.sentences))
         if any(_names(c, own) and not any(_names(c, s) for s in quoted) for c in asked):
@@ -262,4 +284,5 @@ def compose(corpus: Corpus, result: SearchResult, verdict: Verdict, missing: Det
     related = tuple(
         Citation.of(h.ref, h.score) for h in result.hits if (h.ref.book.key, h.ref.article.number) not in cited
     )
-    return Answer(result.question, quotes, False, related=related)
+    books = {h.ref.book.key: h.ref.book for h in result.hits if (h.ref.book.key, h.ref.article.number) in cited}
+    return Answer(result.question, quotes, False, related=related, books_note=books_text(list(books.values())))

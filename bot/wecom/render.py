@@ -53,6 +53,8 @@ def answer_markdown(logged: LoggedAnswer, note: str = "") -> str:
             blocks.append("**🏛 办公室答复**" + (f"：{plain(logged.office_note)}" if logged.office_note else ""))
         if answer.applies_to:
             blocks.append(f"**{plain(applies_text(answer.applies_to))}**")
+        if answer.books_note:
+            blocks.append(f"**{plain(answer.books_note)}**")
         if answer.generated_text:
             blocks.append(plain(answer.generated_text))
         blocks += quotes
