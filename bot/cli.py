@@ -93,9 +93,17 @@ def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
         print(run_chat_benchmark(settings, args.users, args.queries, args.think_ms).to_text())
         return 0
+    from bot.start_progress import Preparing, StartProgress
     from retrieval.benchmark import run_benchmark
 
-    print(run_benchmark(settings.retrieval, args.articles, args.queries).to_text())
+    def bar(report: Preparing) -> None:
+        filled = round(30 * report.done / report.total) if report.total else 30
+        end = "\n" if report.done == report.total else ""
+        print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {report.text}\033[K", end=end, file=sys.stderr, flush=True)
+
+    # The bar redraws one terminal line with each count; the lines StartProgress prints would repeat it.
+    progress = StartProgress(bar, print_line=lambda line: None)
+    print(run_benchmark(settings.retrieval, args.articles, args.queries, progress, args.keep_index).to_text())
     return 0
 
 
@@ -352,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("target", choices=["retrieval", "chat", "console"])
     bench.add_argument("--articles", type=int, help="retrieval: synthetic corpus of N articles")
     bench.add_argument("--queries", type=int, default=200, help="questions to ask in all")
+    bench.add_argument(
+        "--keep-index", type=Path, metavar="DIR", help="retrieval: keep the index in DIR; a rerun embeds nothing"
+    )
     bench.add_argument("--users", type=int, default=20, help="chat: simulated users asking at once")
     bench.add_argument("--think-ms", type=float, default=1000, help="chat: each user's pause between questions")
     bench.set_defaults(handler=_cmd_bench)

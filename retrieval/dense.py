@@ -13,9 +13,11 @@ process that has not yet swapped its engine may still search it; older ones are 
 """
 
 import functools
+import hashlib
 import logging
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,8 +39,16 @@ QUERY_WINDOW = 256
 # Passages embedded per call: small enough that a first start can say how far it is every few
 # seconds, and that a collection being built grows often enough to tell a live builder from a dead one.
 _BATCH = 32
-# Passages written to Chroma per call (below its maximum batch size).
+# Passages written to Chroma per call (below its maximum batch size), and read per call.
 _ADD_BATCH = 1000
+_PAGE = 5000
+# Sentences are kept in a collection of their own beside the articles' (named with this suffix):
+# a query filtered by kind within one collection scans it (0.4-0.8 s at 10,000 articles), a query
+# of a collection of one kind is an HNSW search (milliseconds).
+_SENTENCES = "-s"
+# Bump when the collections' layout changes: an index of another layout is then only a source of
+# vectors for the new one.
+_LAYOUT = "2"
 # Metadata of a collection: building or ready, and when it was finished (to find the newest).
 _STATE, _BUILDING, _READY, _BUILT_AT = "state", "building", "ready", "built_at"
 # A collection being built that has not grown for this long was left by a process that died.
@@ -64,15 +74,25 @@ def open_client(path: Path, url: str | None) -> ClientAPI:
         raise IndexUnavailableError(f"the Chroma server at {url} does not answer: {exc}") from None
 
 
-def _stored_vectors(collection: chromadb.Collection) -> dict[str, np.ndarray]:
+def _stored_vectors(collection: chromadb.Collection | None) -> dict[str, np.ndarray]:
     """The stored vector of each stored passage text (none from a collection stored without texts)."""
-    if collection.count() == 0:
-        return {}
-    found = collection.get(include=["documents", "embeddings"])
-    documents, embeddings = found.get("documents") or [], found.get("embeddings")
-    if embeddings is None:
-        return {}
-    return {text: np.asarray(vector) for text, vector in zip(documents, embeddings, strict=False) if text}
+    vectors: dict[str, np.ndarray] = {}
+    if collection is None:
+        return vectors
+    for documents, embeddings, _ in _pages(collection, ["documents", "embeddings"]):
+        vectors |= {text: np.asarray(vector) for text, vector in zip(documents, embeddings, strict=False) if text}
+    return vectors
+
+
+def _pages(collection: chromadb.Collection, include: list) -> Iterator[tuple[list, list, list]]:
+    """(documents, embeddings, metadatas) of every passage stored, a page at a time: Chroma refuses
+    to return tens of thousands at once (too many SQL variables)."""
+    for offset in range(0, collection.count(), _PAGE):
+        found = collection.get(include=include, limit=_PAGE, offset=offset)
+        embeddings = found.get("embeddings")
+        if embeddings is None:
+            return
+        yield found.get("documents") or [], embeddings, found.get("metadatas") or []
 
 
 def _built_at(collection: chromadb.Collection) -> float | None:
@@ -82,6 +102,21 @@ def _built_at(collection: chromadb.Collection) -> float | None:
     if metadata.get(_STATE) == _BUILDING:
         return None
     return float(metadata.get(_BUILT_AT, 0.0))
+
+
+def _companion(client: ClientAPI, name: str) -> chromadb.Collection | None:
+    """The sentences' collection beside an article collection (None beside one from before they
+    were kept apart, which holds both kinds)."""
+    try:
+        return client.get_collection(name + _SENTENCES)
+    except NotFoundError:
+        return None
+
+
+def _size(client: ClientAPI, name: str) -> int:
+    """How many passages an index being built holds so far."""
+    companion = _companion(client, name)
+    return client.get_collection(name).count() + (companion.count() if companion else 0)
 
 
 def _delete(client: ClientAPI, name: str) -> None:
@@ -103,16 +138,19 @@ class DenseIndex:
         self._embedder = embedder
         client = open_client(path, url)
         self._family = "rules-" + re.sub(r"[^a-zA-Z0-9]+", "-", embedder.model_id).strip("-")[:40]
-        name = f"{self._family}-{corpus.content_hash(embedder.model_id)[:16]}"
+        content = f"{_LAYOUT}\n{corpus.content_hash(embedder.model_id)}"
+        name = f"{self._family}-{hashlib.sha256(content.encode()).hexdigest()[:16]}"
         self.rebuilt = False  # whether this process built the collection (and embedded what was new)
-        self._collection = self._open(client, name, progress)
+        self._articles = self._open(client, name, progress)
+        self._sentences = client.get_collection(name + _SENTENCES)
         # A question is embedded once, though both the search and the comparison with the office's
         # curated answers need its vector (thread-safe; callers never change the array).
         self._embed_window = functools.lru_cache(maxsize=4096)(self._embedder.embed_query)
 
     def _open(self, client: ClientAPI, name: str, progress: Progress) -> chromadb.Collection:
-        """The ready collection `name`: built here if no process has claimed it, else awaited."""
-        passages = self._corpus.article_passages + self._corpus.sentence_passages
+        """The ready article collection `name` (its sentences beside it): built here if no process
+        has claimed it, else awaited."""
+        total = len(self._corpus.article_passages) + len(self._corpus.sentence_passages)
         watched: tuple[str, int, float] | None = None  # the build awaited: its id, size, and since when
         vanished = 0
         while True:
@@ -121,10 +159,11 @@ class DenseIndex:
             except ChromaError as exc:
                 claimed = exc  # it exists: ready, or another process is building it
             else:
-                self._build(client, collection, passages, progress)
+                self._build(client, collection, progress)
                 return collection
             try:
                 collection = client.get_collection(name)
+                size = _size(client, name)
             except NotFoundError:
                 vanished += 1
                 if vanished > _CLAIMS:
@@ -133,71 +172,84 @@ class DenseIndex:
                 continue  # deleted (as stalled) since: claim it
             if _built_at(collection) is not None:
                 return collection
-            size, now = collection.count(), time.monotonic()
-            progress(PASSAGES, size, len(passages))
+            now = time.monotonic()
+            progress(PASSAGES, size, total)
             if watched is None or watched[:2] != (str(collection.id), size):
                 watched = (str(collection.id), size, now)
             elif now - watched[2] > STALLED_S:
                 log.warning("collection %s has not grown for %.0f s: building it again", name, now - watched[2])
+                _delete(client, name + _SENTENCES)
                 _delete(client, name)
                 continue
             time.sleep(_POLL_S)
 
-    def _build(
-        self, client: ClientAPI, collection: chromadb.Collection, passages: list[Passage], progress: Progress
-    ) -> None:
-        """Fill the claimed collection, reusing the newest ready one's vectors, mark it ready, and
-        delete the collections before the one it replaces."""
+    def _build(self, client: ClientAPI, articles: chromadb.Collection, progress: Progress) -> None:
+        """Fill the claimed collection and its sentences', reusing the newest ready index's vectors,
+        mark it ready, and delete the indexes before the one it replaces."""
         self.rebuilt = True
         family = re.compile(re.escape(self._family) + r"(-[0-9a-f]{16})?")
-        others = [c for c in client.list_collections() if family.fullmatch(c.name) and c.name != collection.name]
+        others = [c for c in client.list_collections() if family.fullmatch(c.name) and c.name != articles.name]
         ready = sorted((c for c in others if _built_at(c) is not None), key=lambda c: _built_at(c) or 0.0)
-        self._embed_into(collection, passages, progress, _stored_vectors(ready[-1]) if ready else {})
-        collection.modify(metadata={_STATE: _READY, _BUILT_AT: time.time()})
+        stored: dict[str, np.ndarray] = {}
+        if ready:
+            stored = _stored_vectors(ready[-1]) | _stored_vectors(_companion(client, ready[-1].name))
+        _delete(client, articles.name + _SENTENCES)  # left by a builder that died
+        sentences = client.create_collection(articles.name + _SENTENCES, metadata={"hnsw:space": "cosine"})
+        passages = self._corpus.article_passages + self._corpus.sentence_passages
+        self._embed_into({"article": articles, "sentence": sentences}, passages, progress, stored)
+        articles.modify(metadata={_STATE: _READY, _BUILT_AT: time.time()})
         for older in ready[:-1]:
+            _delete(client, older.name + _SENTENCES)
             _delete(client, older.name)
 
     def _embed_into(
         self,
-        collection: chromadb.Collection,
+        collections: dict[str, chromadb.Collection],
         passages: list[Passage],
         progress: Progress,
         stored: dict[str, np.ndarray],
     ) -> None:
-        """Store every passage; embed those whose text has no stored vector (`stored`, by text).
-        The text goes in as the document, so that the next build can reuse the vector. Passages are
-        written as they are embedded, so that a process waiting for this build sees it grow."""
-        new_count = sum(p.indexed_text not in stored for p in passages)
+        """Store every passage in the collection of its kind; embed those whose text has no stored
+        vector (`stored`, by text). The text goes in as the document, so that the next build can
+        reuse the vector. Passages are written as they are embedded, so that a process waiting for
+        this build sees it grow."""
+        new_count = len({p.indexed_text for p in passages} - stored.keys())
         log.info("embedding %d of %d passages with %s", new_count, len(passages), self._embedder.model_id)
         progress(PASSAGES, 0, new_count)
         embedded = 0
         chunk: list[Passage] = []
-        new: list[Passage] = []
+        new: dict[str, None] = {}  # texts to embed, once each (books repeat their boilerplate)
         for position, passage in enumerate(passages, 1):
             chunk.append(passage)
             if passage.indexed_text not in stored:
-                new.append(passage)
+                new[passage.indexed_text] = None
             if len(new) < _BATCH and len(chunk) < _ADD_BATCH and position < len(passages):
                 continue
             if new:
-                vectors = self._embedder.embed_passages([p.indexed_text for p in new])
-                stored |= {p.indexed_text: vector for p, vector in zip(new, vectors, strict=True)}
+                vectors = self._embedder.embed_passages(list(new))
+                stored |= dict(zip(new, vectors, strict=True))
                 embedded += len(new)
                 progress(PASSAGES, embedded, new_count)
-            collection.add(
-                ids=[p.id for p in chunk],
-                embeddings=np.array([stored[p.indexed_text] for p in chunk], dtype=np.float32),
-                documents=[p.indexed_text for p in chunk],
-                metadatas=[{"kind": p.kind, "article": p.article_index} for p in chunk],
-            )
-            chunk, new = [], []
+            for kind, collection in collections.items():
+                batch = [p for p in chunk if p.kind == kind]
+                if batch:
+                    collection.add(
+                        ids=[p.id for p in batch],
+                        embeddings=np.array([stored[p.indexed_text] for p in batch], dtype=np.float32),
+                        documents=[p.indexed_text for p in batch],
+                        metadatas=[{"article": p.article_index} for p in batch],
+                    )
+            chunk, new = [], {}
 
     def article_vectors(self) -> np.ndarray:
         """The stored embedding of every article, in corpus order."""
-        stored = self._collection.get(where={"kind": "article"}, include=["embeddings", "metadatas"])
-        vectors = np.zeros((len(self._corpus.articles), len(stored["embeddings"][0])))
-        for meta, vector in zip(stored["metadatas"], stored["embeddings"], strict=True):
-            vectors[int(meta["article"])] = vector
+        vectors: np.ndarray | None = None
+        for _, embeddings, metadatas in _pages(self._articles, ["embeddings", "metadatas"]):
+            if vectors is None:
+                vectors = np.zeros((len(self._corpus.articles), len(embeddings[0])))
+            for meta, vector in zip(metadatas, embeddings, strict=True):
+                vectors[int(meta["article"])] = vector
+        assert vectors is not None, "an index holds every article"
         return vectors
 
     def embed_question(self, question: str) -> np.ndarray:
@@ -214,16 +266,14 @@ class DenseIndex:
         size = len(self._corpus.articles)
         whole, best_sentence = np.zeros(size), np.zeros(size)
         sentence_scores: dict[str, float] = {}
-        for kind, limit in (("article", articles), ("sentence", sentences)):
-            result = self._collection.query(
-                query_embeddings=[vector], n_results=limit, where={"kind": kind}, include=["metadatas", "distances"]
-            )
+        for collection, limit in ((self._articles, articles), (self._sentences, sentences)):
+            result = collection.query(query_embeddings=[vector], n_results=limit, include=["metadatas", "distances"])
             for pid, meta, distance in zip(
                 result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True
             ):
                 similarity = 1.0 - float(distance)
                 index = int(meta["article"])
-                if kind == "article":
+                if collection is self._articles:
                     whole[index] = similarity
                 else:
                     sentence_scores[pid] = similarity

@@ -21,7 +21,7 @@ from retrieval.errors import GenerationError
 from retrieval.examples import EXAMPLES_RULEBOOK, Examples, load_examples
 from retrieval.generate import LLMSettings, LLMWriter
 from retrieval.learned import Learned, cache_key, load_or_learn, teach
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import LexicalIndex, Tokens
 from retrieval.logistic import LogisticModel
 from retrieval.progress import EXAMPLES, Progress, silent
 from retrieval.rerank import actors
@@ -84,8 +84,10 @@ class RulesEngine:
         """`progress` hears how far a first start is (embedding the passages, learning the examples)."""
         self.books = books
         self.corpus = Corpus(books)
+        # The learned cache and the tokens are kept there, with a Chroma server as without one.
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
         self.dense = DenseIndex(settings.chroma_dir, self.corpus, embedder, progress, settings.chroma_url)
-        self.lexical = LexicalIndex(self.corpus)
+        self.lexical = LexicalIndex(self.corpus, Tokens(settings.chroma_dir))
         self.searcher = HybridSearcher(self.corpus, self.dense, self.lexical)
         self._cache_dir = settings.chroma_dir
         self._model_id = embedder.model_id

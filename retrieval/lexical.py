@@ -4,14 +4,23 @@ Scoring sentences and keeping each article's best one rewards questions whose wo
 clause of an article, which long articles would otherwise dilute.
 """
 
+import hashlib
+import logging
 import math
+import os
+import pickle
+import threading
 from collections import Counter
+from pathlib import Path
 
 import bm25s
 import numpy as np
 
+from retrieval import text
 from retrieval.corpus import Corpus
-from retrieval.text import bigrams, concepts, words
+from retrieval.text import DOMAIN_DICTIONARY, bigrams, concepts, words
+
+log = logging.getLogger(__name__)
 
 # A missing verb ("遇到", "承担") says less about scope than a missing noun ("工资", "食堂").
 _NON_TOPIC_WEIGHT = 0.4
@@ -30,22 +39,71 @@ def _explained(term: str, alternatives: tuple[str, ...], terms: set[str]) -> boo
     return bool(grams) and all(g in terms for g in grams)
 
 
-def _terms(text: str) -> set[str]:
-    return set(words(text)) | set(bigrams(text))
+class Tokens:
+    """The words and bigrams of each text, kept in a file in `folder` (None: not kept). Tokenising
+    the passages of 10,000 articles takes jieba minutes; with the file a restart tokenises nothing
+    and a revision only its new texts. The file is named by a hash of the tokeniser (retrieval.text
+    and the domain dictionary), so a change to either starts afresh."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._path: Path | None = None
+        self._known: dict[str, tuple[list[str], list[str]]] = {}
+        self._used: set[str] = set()
+        if folder is None:
+            return
+        tokeniser = Path(text.__file__).read_bytes() + DOMAIN_DICTIONARY.read_bytes()
+        self._path = folder / f"tokens-{hashlib.sha256(tokeniser).hexdigest()[:16]}.pickle"
+        try:
+            with self._path.open("rb") as stored:  # written by this process or another of the bot's
+                self._known = pickle.load(stored)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            if self._path.exists():
+                log.warning("tokenising again: %s", exc)
+
+    def words(self, passage: str) -> list[str]:
+        return self._of(passage)[0]
+
+    def terms(self, passage: str) -> set[str]:
+        found = self._of(passage)
+        return set(found[0]) | set(found[1])
+
+    def bigrams(self, passage: str) -> list[str]:
+        return self._of(passage)[1]
+
+    def _of(self, passage: str) -> tuple[list[str], list[str]]:
+        self._used.add(passage)
+        found = self._known.get(passage)
+        if found is None:
+            found = self._known[passage] = (words(passage), bigrams(passage))
+        return found
+
+    def save(self) -> None:
+        """Keep the tokens of the texts used since loading (those of texts no book holds any more
+        are dropped), unless they are what the file holds."""
+        if self._path is None or self._used == self._known.keys():
+            return
+        kept = {passage: self._known[passage] for passage in self._used}
+        # Processes sharing the folder write their own files; the last rename wins.
+        temporary = self._path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+        with temporary.open("wb") as out:
+            pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(self._path)
 
 
 class LexicalIndex:
     """BM25 scores per sentence, pooled to articles, plus term statistics for declining."""
 
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, tokens: Tokens | None = None) -> None:
+        tokens = tokens or Tokens(None)
         texts = [p.indexed_text for p in corpus.sentence_passages]
         self._size = len(corpus.articles)
         self._owner = np.array([p.article_index for p in corpus.sentence_passages])
-        self._words = _bm25([words(t) for t in texts])
-        self._bigrams = _bm25([bigrams(t) for t in texts])
-        self.article_terms = [_terms(p.indexed_text) for p in corpus.article_passages]
+        self._words = _bm25([tokens.words(t) for t in texts])
+        self._bigrams = _bm25([tokens.bigrams(t) for t in texts])
+        self.article_terms = [tokens.terms(p.indexed_text) for p in corpus.article_passages]
         # Each article's whole sentences (corpus.sentences), to see whether one clause holds a question.
-        self.sentence_terms = [[_terms(s) for s in sentences] for sentences in corpus.sentences]
+        self.sentence_terms = [[tokens.terms(s) for s in sentences] for sentences in corpus.sentences]
+        tokens.save()
         document_frequency = Counter(term for terms in self.article_terms for term in terms)
         self._idf = {t: math.log(1 + self._size / df) for t, df in document_frequency.items()}
         self.unknown_idf = math.log(1 + self._size)

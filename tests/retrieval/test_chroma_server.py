@@ -48,9 +48,14 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _family_sizes(url: str, model_id: str) -> dict[str, int]:
+    """Passages stored per index of the model (its articles' collection and its sentences')."""
     host, port = url.removeprefix("http://").split(":")
-    client = chromadb.HttpClient(host, int(port))
-    return {c.name: c.count() for c in client.list_collections() if model_id in c.name}
+    sizes: dict[str, int] = {}
+    for collection in chromadb.HttpClient(host, int(port)).list_collections():
+        if model_id in collection.name:
+            index = collection.name.removesuffix("-s")
+            sizes[index] = sizes.get(index, 0) + collection.count()
+    return sizes
 
 
 def test_two_processes_starting_together_embed_once(server_url: str, tmp_path: Path) -> None:
