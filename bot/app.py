@@ -19,6 +19,7 @@ from bot.start_progress import StartProgress
 from bot.webhook import webhook_path, webhook_secret, webhook_url
 from handlers import admin, deadlines, leave, qa, rules, start, topics, unanswered
 from handlers import console as console_handlers
+from handlers.channel import TelegramChannel
 from handlers.common import on_error, unknown_button
 from handlers.features import Feature, Wiring, assemble
 
@@ -189,7 +190,9 @@ def build_application(services: Services, token: str, base_url: str, *, limit_ra
     application.bot_data["services"] = services
     application.bot_data[TOKEN_REFUSED] = refused
     # Sends the outbox (notices, cards, reminders): at once after a commit, else every scan interval.
-    application.bot_data[DELIVERY] = Delivery(services, application.bot, tables.renderers)
+    application.bot_data[DELIVERY] = Delivery(
+        services, TelegramChannel(application.bot, services.settings), tables.renderers
+    )
     # Typed answers to a workflow's question go first; unclaimed text falls through to Q&A.
     application.add_handlers(tables.inputs.build_handlers(), group=-1)
     for feature in tables.features:

@@ -163,6 +163,7 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import wiring
     from bot.delivery import Delivery
     from bot.services import build_services
+    from handlers.channel import TelegramChannel
 
     if settings.telegram.token is None:
         raise ConfigError("deliver needs TELEGRAM_BOT_TOKEN (and [telegram] api_base_url for a local server)")
@@ -176,7 +177,7 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
         )
         total = 0
         async with bot:
-            delivery = Delivery(services, bot, wiring().renderers)
+            delivery = Delivery(services, TelegramChannel(bot, settings), wiring().renderers)
             while True:
                 step = await delivery.step(args.batch)
                 total += step.sent

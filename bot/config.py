@@ -25,6 +25,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
 # What the Bot API accepts as a webhook's secret_token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 CHANNELS = ("telegram", "wecom")
+WECOM_CHATID = re.compile(r"[0-9A-Za-z]{1,32}")
 WECOM_SECRET_ENV = "WECOM_SECRET"
 WECOM_AES_KEY_ENV = "WECOM_ENCODING_AES_KEY"
 # Keys an operator might be tempted to write into [wecom]: secrets belong in the environment only.
@@ -66,6 +67,8 @@ class WeComSettings:
     callback_max_age_seconds: float
     secret: str | None  # WECOM_SECRET
     encoding_aes_key: str | None  # WECOM_ENCODING_AES_KEY
+    # Application group chats (appchat) by the names [groups] uses: name → chatid.
+    groups: dict[str, str] = field(default_factory=dict)
 
     @property
     def uses_standin(self) -> bool:
@@ -98,7 +101,8 @@ class Settings:
     sandbox: SandboxSettings
     retrieval: RetrievalSettings
     groups: dict[str, int]
-    leave_notice_group: int | None
+    # The group told of approved leaves ([leave] notice_group): its name.
+    leave_notice_group: str | None
     reminder_scan_seconds: float
     question_log_days: int
     prompt_expiry_minutes: int
@@ -118,6 +122,13 @@ class Settings:
     @property
     def uses_sandbox(self) -> bool:
         return self.telegram.token is None
+
+    @property
+    def channel_groups(self) -> frozenset[str]:
+        """The names of the group chats configured on the channel the bot runs on."""
+        if self.channel == "wecom" and self.wecom is not None:
+            return frozenset(self.wecom.groups)
+        return frozenset(self.groups)
 
     def group_label(self, name: str) -> str:
         """A configured group as people know it: its [group_names] entry, else "<name>群"."""
@@ -214,8 +225,11 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     if channel not in CHANNELS:
         raise ConfigError(f"ZHENGWU_CHANNEL / [bot] channel: expected 'telegram' or 'wecom', got {channel!r}")
     notice_group = read.get("leave", "notice_group", str, "")
-    if notice_group and notice_group not in groups:
-        raise ConfigError(f"{path.name} [leave] notice_group: {notice_group!r} is not a name under [groups]")
+    wecom = _wecom_settings(read, tree, env, path.name)
+    named = wecom.groups if channel == "wecom" else groups
+    if notice_group and notice_group not in named:
+        section = "[wecom.groups]" if channel == "wecom" else "[groups]"
+        raise ConfigError(f"{path.name} [leave] notice_group: {notice_group!r} is not a name under {section}")
     return Settings(
         timezone=timezone,
         roster_path=read.path("bot", "roster", "bot/sample_roster.toml"),
@@ -227,7 +241,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         retrieval=_retrieval_settings(read, data_dir, env),
         groups=dict(groups),
         group_names={name: label.strip() for name, label in group_names.items()},
-        leave_notice_group=groups[notice_group] if notice_group else None,
+        leave_notice_group=notice_group or None,
         reminder_scan_seconds=read.get("reminders", "scan_seconds", float, 60.0),
         leave_remind_after_hours=_positive(
             read.get("leave", "remind_after_hours", float, 4.0), "[leave] remind_after_hours"
@@ -245,7 +259,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         console=_console_settings(read),
         leave_backdate_days=_at_least(read.get("leave", "backdate_days", int, 30), 0, "[leave] backdate_days"),
         channel=channel,
-        wecom=_wecom_settings(read, tree, env, path.name),
+        wecom=wecom,
     )
 
 
@@ -276,6 +290,7 @@ def _wecom_settings(read: _Reader, tree: dict[str, Any], env: dict[str, str], so
         ),
         secret=secret,
         encoding_aes_key=aes_key,
+        groups=_wecom_groups(tree.get("wecom", {}).get("groups", {}), source),
     )
     if secret is not None:
         if aes_key is None:
@@ -284,6 +299,18 @@ def _wecom_settings(read: _Reader, tree: dict[str, Any], env: dict[str, str], so
             if not value:
                 raise ConfigError(f"{source} [wecom] {key}: required with {WECOM_SECRET_ENV}")
     return settings
+
+
+def _wecom_groups(groups: Any, source: str) -> dict[str, str]:
+    """[wecom.groups]: name → an appchat chatid (the platform allows 0-9, a-z, A-Z, up to 32)."""
+    if not isinstance(groups, dict):
+        raise ConfigError(f"{source} [wecom.groups]: expected a table of name = chatid")
+    for name, chatid in groups.items():
+        if not isinstance(chatid, str) or not WECOM_CHATID.fullmatch(chatid):
+            raise ConfigError(
+                f"{source} [wecom.groups] {name}: expected a chatid of 1-32 letters or digits, got {chatid!r}"
+            )
+    return dict(groups)
 
 
 def _console_settings(read: _Reader) -> ConsoleSettings | None:

@@ -171,12 +171,13 @@ class CalendarOverride(Base):
 
 
 class BlockedChat(Base):
-    """A chat the bot's messages cannot reach (403, or a permanent 400 such as chat not found);
+    """A recipient the bot's messages cannot reach (403, or a permanent 400 such as chat not found);
     admins are told once."""
 
     __tablename__ = "blocked_chats"
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # As outbox rows name it (bot.workflow.outbox): person:<id>, group:<name>, chat:<id>.
+    recipient: Mapped[str] = mapped_column(String(80), primary_key=True)
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     description: Mapped[str] = mapped_column(Text)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

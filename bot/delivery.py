@@ -1,22 +1,22 @@
-"""The delivery loop: sends what the outbox holds (cards, redraws, notices, reminders) as the Bot
-API allows, and records each outcome.
+"""The delivery loop: sends what the outbox holds (cards, redraws, notices, reminders) through the
+channel the bot runs on, and records each outcome.
 
 A row goes pending → claimed → sending → sent, each step committed:
 - rows are claimed with FOR UPDATE SKIP LOCKED, so two bot processes never take the same one;
-- `sending` is committed just before the Bot API call. After a crash a row still `claimed` was
+- `sending` is committed just before the channel's call. After a crash a row still `claimed` was
   never handed over and goes out again; a row left `sending` may already be in the chat and is
   marked `unconfirmed` instead of being doubled (so is a send whose answer timed out);
-- 429 puts the row back for after retry_after; 5xx and connection errors retry with a growing
-  pause; 403 and permanent 400s (chat not found) fail the row, and the admins are told.
+- a channel asking to wait (429) puts the row back for then; busy or unreachable retries with a
+  growing pause; a refusal for good (blocked, no such chat) fails the row, and the admins are told.
 
 Rendering happens at send time, from the database: a card shows its item as it is when it goes
-out, with buttons that carry the version they were drawn for. Renderers live with the handlers
-(one per card subject, one per notice template); each feature declares its own (handlers.features)
-and the application hands the assembled table to the loop (`Renderers`).
+out, as a channel-neutral View (bot.views) whose buttons carry the version they were drawn for.
+Renderers live with the features (one per card subject, one per notice template); the application
+hands the assembled table to the loop (`Renderers`). The loop knows a channel only through
+`Channel`: where a recipient's messages go, send, edit.
 """
 
 import asyncio
-import html
 import logging
 import os
 import socket
@@ -24,20 +24,17 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.db import BlockedChat, Person, aware, utc, utcnow
 from bot.services import Services
+from bot.views import View, notice
 from bot.workflow.context import WorkContext
 from bot.workflow.models import Card, OutboxKind, OutboxMessage, OutboxStatus
-from bot.workflow.outbox import queue_redraw
+from bot.workflow.outbox import Recipient, parse_recipient, person_recipient, queue_redraw
 from bot.workflow.transitions import Versioned, current_version
 
 log = logging.getLogger(__name__)
@@ -52,18 +49,52 @@ MIN_PAUSE_S = 0.5
 BACKOFF = timedelta(seconds=5)
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A message ready for the Bot API; `version` is the item version a card shows."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-    version: int | None = None
-
-
 # Renderers return None when the message is no longer owed (e.g. a reminder of a closed deadline).
-CardRenderer = Callable[[Session, Card, OutboxMessage, WorkContext], Rendered | None]
-NoticeRenderer = Callable[[Session, OutboxMessage, WorkContext], Rendered | None]
+CardRenderer = Callable[[Session, Card, OutboxMessage, WorkContext], View | None]
+NoticeRenderer = Callable[[Session, OutboxMessage, WorkContext], View | None]
+
+
+class SendFailed(Exception):
+    """What became of a send the channel did not complete; `error` is kept on the row."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class Refused(SendFailed):
+    """Refused for good (blocked by the person, no such chat): the row fails, the admins are told."""
+
+
+class RetryLater(SendFailed):
+    """Not sent, may be sent later: the channel is busy or unreachable (a growing pause), or asked
+    to wait `retry_after` (a flood limit, which is not a failed attempt)."""
+
+    def __init__(self, error: str, retry_after: timedelta | None = None) -> None:
+        super().__init__(error)
+        self.retry_after = retry_after
+
+
+class MaybeSent(SendFailed):
+    """Handed over without an answer (a timeout after the request left): it may be in the chat."""
+
+
+class Channel(Protocol):
+    """What the loop needs of a messenger. `Address` is the channel's own: a Telegram chat id, a WeCom
+    member or application group chat. `send` and `edit` raise SendFailed; they return the message's
+    handle, which the next edit of a card is given (an edit may hand back a new one)."""
+
+    def address(self, session: Session, recipient: Recipient) -> Any | None:
+        """Where `recipient`'s messages go on this channel; None when it has no such chat."""
+        ...
+
+    def describe(self, session: Session, recipient: Recipient) -> str:
+        """A chat the office does not know by name, in words ("未登记的会话（编号 …）")."""
+        ...
+
+    async def send(self, address: Any, view: View) -> str | None: ...
+
+    async def edit(self, address: Any, handle: str, view: View) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -86,17 +117,17 @@ class Step:
 class _Job:
     row_id: int
     kind: str
-    chat_id: int
-    message_id: int | None
-    rendered: Rendered | None
+    address: Any
+    message_id: str | None
+    rendered: View | None
 
 
 class Delivery:
     """One delivery worker. `step()` sends what is due now (tests step it); `run()` loops."""
 
-    def __init__(self, services: Services, bot: Bot, renderers: Renderers) -> None:
+    def __init__(self, services: Services, channel: Channel, renderers: Renderers) -> None:
         self.services = services
-        self.bot = bot
+        self.channel = channel
         self.renderers = renderers
         self.worker = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._recovered = False
@@ -195,27 +226,17 @@ class Delivery:
             return 0
         try:
             message_id = await self._send(job)
-        except RetryAfter as exc:
-            wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-            await self._settle(row_id, retry_in=timedelta(seconds=wait), error=f"429 retry after {wait}", flood=True)
-            return 0
-        except Forbidden as exc:
-            await self._settle(row_id, blocked=True, error=f"403: {exc.message}")
-            return 0
-        except BadRequest as exc:
-            if job.kind == OutboxKind.EDIT and "not modified" in exc.message.lower():
-                await self._settle(row_id, message_id=job.message_id, version=job.rendered.version)
-                return 1
-            await self._settle(row_id, blocked=True, error=f"400: {exc.message}")
-            return 0
-        except TimedOut as exc:
-            if isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
-                await self._settle(row_id, retry_in=BACKOFF, error="timeout before sending")
+        except RetryLater as failed:
+            if failed.retry_after is not None:
+                await self._settle(row_id, retry_in=failed.retry_after, error=failed.error, flood=True)
             else:
-                await self._settle(row_id, unconfirmed=True, error="timeout: the Bot API may have accepted it")
+                await self._settle(row_id, retry_in=BACKOFF, error=failed.error)
             return 0
-        except NetworkError as exc:
-            await self._settle(row_id, retry_in=BACKOFF, error=f"network: {exc.message}")
+        except Refused as failed:
+            await self._settle(row_id, blocked=True, error=failed.error)
+            return 0
+        except MaybeSent as failed:
+            await self._settle(row_id, unconfirmed=True, error=failed.error)
             return 0
         await self._settle(row_id, message_id=message_id, version=job.rendered.version)
         return 1
@@ -226,7 +247,11 @@ class Delivery:
         if row is None or row.status != OutboxStatus.CLAIMED or row.claimed_by != self.worker:
             return None
         context = self.services.context(session)
-        rendered: Rendered | None = None
+        address = self.channel.address(session, row.recipient)
+        if address is None:  # nobody to send it to on this channel (e.g. no account there)
+            row.status, row.last_error = OutboxStatus.CANCELLED, "no such chat on this channel"
+            return None
+        rendered: View | None = None
         if row.kind == OutboxKind.NOTICE:
             rendered = self.renderers.notices[row.template or ""](session, row, context)
         elif row.card is not None:
@@ -240,24 +265,19 @@ class Delivery:
             return None
         row.status = OutboxStatus.SENDING
         message_id = row.card.message_id if row.card else None
-        return _Job(row.id, row.kind, row.chat_id, message_id, rendered)
+        return _Job(row.id, row.kind, address, message_id, rendered)
 
-    async def _send(self, job: _Job) -> int | None:
+    async def _send(self, job: _Job) -> str | None:
         assert job.rendered is not None
-        text, markup = job.rendered.text, job.rendered.markup
-        if job.kind == OutboxKind.EDIT:
-            await self.bot.edit_message_text(
-                text, chat_id=job.chat_id, message_id=job.message_id, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-            return job.message_id
-        message = await self.bot.send_message(job.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        return message.message_id
+        if job.kind == OutboxKind.EDIT and job.message_id is not None:
+            return await self.channel.edit(job.address, job.message_id, job.rendered)
+        return await self.channel.send(job.address, job.rendered)
 
     async def _settle(
         self,
         row_id: int,
         *,
-        message_id: int | None = None,
+        message_id: str | None = None,
         version: int | None = None,
         retry_in: timedelta | None = None,
         blocked: bool = False,
@@ -277,7 +297,7 @@ class Delivery:
                 row.status, row.claimed_by, row.send_at = OutboxStatus.PENDING, None, now + pause
             elif retry_in is not None or blocked:
                 row.status = OutboxStatus.FAILED
-                blocked_chat = session.get(BlockedChat, row.chat_id) or BlockedChat(chat_id=row.chat_id)
+                blocked_chat = session.get(BlockedChat, row.recipient) or BlockedChat(recipient=row.recipient)
                 # Every failure is reported, a second one to the same chat too (it may have been
                 # unblocked and blocked again, or the first report overlooked).
                 blocked_chat.description, blocked_chat.reported_at = error or "undeliverable", None
@@ -293,7 +313,7 @@ class Delivery:
         await self._unit(record)
 
     async def _report_undeliverable(self) -> None:
-        def collect(session: Session) -> tuple[list[str], list[int]]:
+        def collect(session: Session) -> tuple[list[str], list[Any]]:
             rows = list(
                 session.scalars(
                     select(BlockedChat).where(BlockedChat.reported_at.is_(None)).with_for_update(skip_locked=True)
@@ -301,36 +321,45 @@ class Delivery:
             )
             for row in rows:
                 row.reported_at = utcnow()
-            admins = session.scalars(select(Person.telegram_user_id).where(Person.is_admin, Person.active)).all()
-            return [f"{self._chat_name(session, r.chat_id)}：{_failure(r.description)}" for r in rows], [
-                a for a in admins if a
+            admins = session.scalars(select(Person).where(Person.is_admin, Person.active)).all()
+            addresses = [
+                self.channel.address(session, recipient)
+                for admin in admins
+                if (recipient := person_recipient(session, admin)) is not None
+            ]
+            return [f"{self._chat_name(session, r.recipient)}：{_failure(r.description)}" for r in rows], [
+                a for a in addresses if a is not None
             ]
 
         blocked, admins = await self._unit(collect)
         if not blocked:
             return
-        text = "⚠️ 以下会话无法送达机器人消息（提醒或通知未送到），请核实：\n" + "\n".join(
-            f"• {html.escape(b, quote=False)}" for b in blocked
+        report = notice(
+            "⚠️ 以下会话无法送达机器人消息（提醒或通知未送到），请核实：\n" + "\n".join(f"• {b}" for b in blocked)
         )
         for admin in admins:
             try:
-                await self.bot.send_message(admin, text, parse_mode=ParseMode.HTML)
-            except (Forbidden, BadRequest, NetworkError):
+                await self.channel.send(admin, report)
+            except SendFailed:
                 log.warning("could not tell admin %s of undeliverable chats", admin)
 
-    def _chat_name(self, session: Session, chat_id: int) -> str:
-        """Whom a chat belongs to, as the office knows them: a roster person or a configured group."""
-        person = session.scalar(select(Person).where(Person.telegram_user_id == chat_id))
+    def _chat_name(self, session: Session, recipient: Recipient) -> str:
+        """Whom a recipient is, as the office knows them: a roster person or a configured group."""
+        kind, ref = parse_recipient(recipient)
+        person = session.get(Person, int(ref)) if kind == "person" and ref.isdigit() else None
         if person is not None:
             return f"{person.name}（{person.position}）的私聊"
-        group = next((name for name, chat in self.services.settings.groups.items() if chat == chat_id), None)
-        if group is not None:
-            return self.services.settings.group_label(group)
-        return f"未登记的会话（编号 {chat_id}）"
+        if kind == "group":
+            return self.services.settings.group_label(ref)
+        return self.channel.describe(session, recipient)
 
 
-# What a failure means, before the Bot API's own words (kept for whoever looks into it).
-FAILURE_MEANING = (("403", "对方屏蔽了机器人或没有开启与机器人的私聊"), ("400", "会话不存在或机器人不在群中"))
+# What a failure means, before the channel's own words (kept for whoever looks into it).
+FAILURE_MEANING = (
+    ("403", "对方屏蔽了机器人或没有开启与机器人的私聊"),
+    ("400", "会话不存在或机器人不在群中"),
+    ("errcode", "企业微信拒绝发送"),
+)
 
 
 def _failure(description: str | None) -> str:
@@ -343,14 +372,14 @@ def _supersede_held_reminders(rows: list[OutboxMessage]) -> list[OutboxMessage]:
     """Reminders held back outside working hours come due together (Friday's and Monday's on Monday
     morning) and would say the same "今日到期" twice: of the reminders of one item to one chat, only
     the latest goes out; the earlier ones are cancelled as superseded. Escalations are not reminders."""
-    latest: dict[tuple[str, int, int], OutboxMessage] = {}
+    latest: dict[tuple[str, int, str], OutboxMessage] = {}
     kept: list[OutboxMessage] = []
     for row in rows:  # oldest first
         card = row.card
         if row.kind != OutboxKind.CARD or not row.working_hours_only or card is None or row.template == "escalation":
             kept.append(row)
             continue
-        key = (card.subject, card.subject_id, row.chat_id)
+        key = (card.subject, card.subject_id, row.recipient)
         earlier = latest.get(key)
         if earlier is not None:
             earlier.status, earlier.last_error = OutboxStatus.CANCELLED, "superseded by a later reminder"
@@ -361,7 +390,7 @@ def _supersede_held_reminders(rows: list[OutboxMessage]) -> list[OutboxMessage]:
 
 
 def _record_card(
-    session: Session, card: Card, model: type[Versioned], message_id: int | None, version: int | None, now: datetime
+    session: Session, card: Card, model: type[Versioned], message_id: str | None, version: int | None, now: datetime
 ) -> None:
     """The card is in the chat showing `version`; if the item moved on meanwhile, redraw it."""
     # Held: a decision committing meanwhile either sees this message id (and queues the redraw

@@ -15,6 +15,7 @@ from bot.qa import curated
 from bot.qa.library import RulebookLibrary
 from bot.roster import read_roster, sync_roster
 from bot.storage import Database, open_database
+from bot.workflow import outbox
 from bot.workflow.context import WorkContext
 from bot.workflow.outbox import QUEUED, Doorbell
 from knowledge.library import books_in_force, load_catalogue
@@ -39,6 +40,7 @@ class Services:
         """One unit of work: a session, `work`, one commit (a DomainError rolls everything back);
         then the delivery loop is woken if the work queued messages. Domain functions never commit."""
         with self.database.session() as session:
+            session.info[outbox.CHANNEL] = self.settings.channel
             result = work(session)
             session.commit()
             queued = session.info.pop(QUEUED, False)
@@ -101,8 +103,8 @@ class Services:
         return WorkContext(
             self.clock.now(),
             load_calendar(session),
-            self.settings.groups,
-            self.settings.leave_notice_group,
+            self.settings.channel_groups,
+            outbox.group_recipient(self.settings.leave_notice_group),
             timedelta(hours=self.settings.leave_remind_after_hours),
             timedelta(hours=self.settings.leave_escalate_after_hours),
         )

@@ -19,17 +19,18 @@ from bot.deadlines import service
 from bot.deadlines.models import Deadline
 from bot.deadlines.rules import CloseAction, rules
 from bot.deadlines.service import DeadlineStatus, Purpose
-from bot.delivery import Rendered
 from bot.errors import InvalidInput
 from bot.leave.models import LeaveRequest
 from bot.roster import require_person
+from bot.views import Button, Line, Strong, View, field, line, view
+from bot.workflow import outbox
 from bot.workflow.context import WorkContext
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from handlers import leave
 from handlers.callbacks import CallbackData
 from handlers.common import button, command, private_chat, registered_only, send_html, services, tell
 from handlers.features import Feature
-from handlers.render import bold, escape, keyboard
+from handlers.render import bold, escape, lines_html, view_html
 from knowledge import article_label
 
 ESCALATION_HEADING = "⚠️ 逾期未办结"
@@ -68,45 +69,41 @@ def heading(deadline: Deadline, purpose: str | None, today: date, context: WorkC
     return f"⏰ {title}（{when}）"
 
 
-def deadline_lines(deadline: Deadline, today: date) -> list[str]:
+def deadline_lines(deadline: Deadline, today: date) -> list[Line]:
     rule = rules()[deadline.rule_key]
     lines = [
-        bold(deadline.title),
-        f"到期：{with_weekday(deadline.due_date, today)}",
+        line(Strong(deadline.title)),
+        field("到期", with_weekday(deadline.due_date, today)),
     ]
     if deadline.department:
-        lines.append(f"承办：{escape(deadline.department)}")
+        lines.append(field("承办", deadline.department))
     elif deadline.responsible:
-        lines.append(f"承办：{escape(deadline.responsible.name)}")
+        lines.append(field("承办", deadline.responsible.name))
     if deadline.article:
-        lines.append(f"依据：{article_label(deadline.article)} {escape(rule.note)}")
+        lines.append(field("依据", f"{article_label(deadline.article)} {rule.note}"))
     if deadline.calendar_warning:
-        lines.append(escape(deadline.calendar_warning))
+        lines.append(line(deadline.calendar_warning))
     return lines
 
 
-def reminder_keyboard(session: Session, deadline: Deadline) -> InlineKeyboardMarkup:
+def reminder_buttons(session: Session, deadline: Deadline) -> list[Button]:
     rule = rules()[deadline.rule_key]
     if rule.close_action == CloseAction.LEAVE_RETURN and deadline.source:
         request = session.get(LeaveRequest, int(deadline.source.split(":")[1]))
         assert request is not None
-        close = ("销假", leave.RequesterButton(request.id, request.version, "bk").pack())
+        close = Button("销假", leave.RequesterButton(request.id, request.version, "bk"))
     else:
-        close = ("已办结", ReminderButton(deadline.id, deadline.version, "done").pack())
-    return keyboard(
-        [
-            [
-                close,
-                *(
-                    (label, ReminderButton(deadline.id, deadline.version, a).pack())
-                    for label, a in (("延后", "snz"), ("查看依据", "why"))
-                ),
-            ]
-        ]
-    )
+        close = Button("已办结", ReminderButton(deadline.id, deadline.version, "done"))
+    return [
+        close,
+        *(
+            Button(label, ReminderButton(deadline.id, deadline.version, a))
+            for label, a in (("延后", "snz"), ("查看依据", "why"))
+        ),
+    ]
 
 
-def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> View | None:
     deadline = session.get(Deadline, card.subject_id)
     if deadline is None:
         return None
@@ -119,16 +116,16 @@ def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkC
         # A closed item's card says so first, whenever it is redrawn (never "今日到期").
         who = deadline.closed_by.name if deadline.closed_by else ""
         when = local_moment(deadline.closed_at, context.now.tzinfo or UTC) if deadline.closed_at else ""
-        return Rendered("\n".join([f"✅ 已办结（{escape(who)}，{when}）", *lines]), None, deadline.version)
+        return view([f"✅ 已办结（{who}，{when}）", *lines], version=deadline.version)
     if card.role == CardRole.NEW_DEADLINE:
         top = "📌 新的期限事项"
     else:
         top = heading(deadline, purpose, context.now.date(), context)
     rule = rules()[deadline.rule_key]
     if purpose == Purpose.ESCALATION and rule.escalation_note:
-        lines.append(escape(rule.escalation_note))
-    markup = None if purpose == Purpose.ESCALATION else reminder_keyboard(session, deadline)
-    return Rendered("\n".join([top, *lines]), markup, deadline.version)
+        lines.append(line(rule.escalation_note))
+    buttons = [] if purpose == Purpose.ESCALATION else [reminder_buttons(session, deadline)]
+    return view([top, *lines], buttons, deadline.version)
 
 
 def _purpose(session: Session, card: Card) -> str | None:
@@ -179,7 +176,9 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, rule_key: 
             requester=person,
             source=rule_key,
         )
-        return "\n".join(["✅ 已登记期限事项（已通知承办方）：", *deadline_lines(deadline, work_context.now.date())])
+        return "\n".join(
+            ["✅ 已登记期限事项（已通知承办方）：", lines_html(deadline_lines(deadline, work_context.now.date()))]
+        )
 
     await send_html(context, update.effective_chat.id, await command(context, work))
 
@@ -190,9 +189,9 @@ async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_user is not None and update.effective_chat is not None
     user_id, today = update.effective_user.id, services(context).clock.today()
 
-    def work(session: Session) -> list[tuple[str, InlineKeyboardMarkup]]:
+    def work(session: Session) -> list[tuple[str, InlineKeyboardMarkup | None]]:
         items = service.open_for(session, require_person(session, user_id))
-        return [("\n".join(deadline_lines(d, today)), reminder_keyboard(session, d)) for d in items]
+        return [view_html(view(deadline_lines(d, today), [reminder_buttons(session, d)])) for d in items]
 
     items = await command(context, work)
     if not items:
@@ -220,7 +219,8 @@ async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
             service.close(session, data.deadline_id, data.version, person, work_context)
             return "已标记办结"
         if data.action == "snz":
-            at = service.snooze(session, data.deadline_id, data.version, person, chat_id, work_context)
+            where = outbox.chat_recipient(chat_id)
+            at = service.snooze(session, data.deadline_id, data.version, person, where, work_context)
             return f"好的，{local_moment(at, zone, work_context.now.date())} 再提醒一次。"
         raise InvalidInput("这个按钮已失效。")
 

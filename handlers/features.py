@@ -14,6 +14,7 @@ from typing import TypeVar
 from telegram.ext import BaseHandler
 
 from bot.delivery import CardRenderer, NoticeRenderer, Renderers
+from bot.views import CardAction, TextReply
 from bot.workflow.inputs import FormHooks
 from bot.workflow.transitions import Versioned
 from handlers.callbacks import CallbackData
@@ -39,6 +40,10 @@ class Feature:
     notices: Mapping[str, NoticeRenderer] = field(default_factory=dict)
     # The kinds of button the feature draws (their prefixes must be unique across features).
     buttons: tuple[type[CallbackData], ...] = ()
+    # What its card buttons do, channel-free (WeCom's template card events run them).
+    actions: Mapping[type[CallbackData], CardAction] = field(default_factory=dict)
+    # Typed answers to its prompts, channel-free, by purpose prefix.
+    replies: Mapping[str, TextReply] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class Wiring:
     cards: Mapping[str, CardRenderer]
     notices: Mapping[str, NoticeRenderer]
     buttons: Mapping[str, type[CallbackData]]
+    # By button prefix, and by prompt purpose prefix.
+    actions: Mapping[str, CardAction]
+    replies: Mapping[str, TextReply]
 
     @property
     def renderers(self) -> Renderers:
@@ -85,4 +93,6 @@ def assemble(features: Iterable[Feature]) -> Wiring:
         cards=_merged(listed, lambda f: f.cards, "card renderer"),
         notices=_merged(listed, lambda f: f.notices, "notice renderer"),
         buttons=_merged(listed, lambda f: {kind.prefix: kind for kind in f.buttons}, "callback prefix"),
+        actions=_merged(listed, lambda f: {kind.prefix: action for kind, action in f.actions.items()}, "card action"),
+        replies=_merged(listed, lambda f: f.replies, "text reply"),
     )

@@ -18,7 +18,6 @@ from bot.calendar.dates import DayPart
 from bot.calendar.labels import local_moment, month_day
 from bot.calendar.overrides import load_calendar
 from bot.db import PendingInput, Person
-from bot.delivery import Rendered
 from bot.errors import DomainError
 from bot.leave import service
 from bot.leave.export import export_file
@@ -26,6 +25,8 @@ from bot.leave.models import LeaveRequest
 from bot.leave.routing import KINDS, MEETINGS, route
 from bot.leave.service import STATUS_LABEL, LeaveStatus, Step
 from bot.roster import Position, require_admin, require_person
+from bot.services import Services
+from bot.views import Button, CardAction, Line, Strong, View, field, line, notice, view
 from bot.workflow import outbox
 from bot.workflow.context import WorkContext
 from bot.workflow.inputs import FormHooks
@@ -47,10 +48,12 @@ from handlers.common import (
     tell,
 )
 from handlers.features import Feature
-from handlers.render import bold, escape, keyboard
+from handlers.render import bold, escape, keyboard, lines_html
 from knowledge import article_label
 
 CONFIRM_QUESTION = "请核对后提交："
+REASON_LABEL = {Verdict.REJECT: "不批准", Verdict.RETURN: "退回补充"}
+REASON_PROMPT = "请输入{label}的理由（请假单 #{id}，发送 /cancel 放弃）："
 RETURN_PROMPT = (
     "销假：请简要报告返回情况和需要向区长报告的重要问题（请假单 #{id}），没有请回复“无”（发送 /cancel 放弃）："
 )
@@ -98,19 +101,19 @@ class EntrustButton(CallbackData, prefix="le"):
 # ----- rendering -------------------------------------------------------------------------------
 
 
-def _facts(request: LeaveRequest, today: date, preview: service.Acting | None = None) -> list[str]:
+def _facts(request: LeaveRequest, today: date, preview: service.Acting | None = None) -> list[Line]:
     """The request's facts; `preview`: who will act, as derived on the confirmation screen."""
     lines = [
-        f"申请人：{escape(request.requester.name)}（{escape(request.requester.position)}）",
-        f"类型：{escape(request.kind or '')}" + (f"（{escape(request.meeting)}）" if request.meeting else ""),
-        f"时间：{escape(service.period_label(request, today))}",
+        field("申请人", f"{request.requester.name}（{request.requester.position}）"),
+        field("类型", (request.kind or "") + (f"（{request.meeting}）" if request.meeting else "")),
+        field("时间", service.period_label(request, today)),
     ]
     if request.destination:
-        lines.append(f"目的地：{escape(request.destination)}")
+        lines.append(field("目的地", request.destination))
     if request.reason:
-        lines.append(f"事由：{escape(request.reason)}")
+        lines.append(field("事由", request.reason))
     acting = preview.person if preview is not None else request.acting
-    lines.append(f"代行职责：{escape(_acting_label(acting, request))}")
+    lines.append(field("代行职责", _acting_label(acting, request)))
     return lines
 
 
@@ -155,7 +158,7 @@ def _form_view(request: LeaveRequest, hints: service.FormHints, today: date) -> 
         edits = [(f"改{f.label}", data("e", f.step)) for f in service.FORM.fields if f.step in request.filled]
         rows = [edits[i : i + 4] for i in range(0, len(edits), 4)]
         preview = hints.acting
-        body = "\n".join(_facts(request, today, preview))
+        body = lines_html(_facts(request, today, preview))
         if preview is not None:
             body += "".join(f"\n⚠️ {escape(note)}" for note in preview.notes)
         return f"{title}\n{question}\n{body}", keyboard([[("✅ 提交", data("s")), cancel], *rows])
@@ -174,90 +177,91 @@ def _filled_so_far(request: LeaveRequest, today: date) -> str:
     return f"已填：{'；'.join(facts)}\n" if facts else ""
 
 
-def _reported_late(request: LeaveRequest, context: WorkContext) -> list[str]:
+def _reported_late(request: LeaveRequest, context: WorkContext) -> list[Line]:
     """补报: a sick leave submitted after it started says so."""
     submitted = service.reported_late(request, context.now.tzinfo or UTC)
     if submitted is None:
         return []
-    return [f"补报：{month_day(request.start_date, submitted)}开始，{month_day(submitted, submitted)}提交"]
+    return [field("补报", f"{month_day(request.start_date, submitted)}开始，{month_day(submitted, submitted)}提交")]
 
 
-def _outcome_line(request: LeaveRequest, context: WorkContext) -> str:
+def _outcome_line(request: LeaveRequest, context: WorkContext) -> Line:
     status = LeaveStatus(request.status)
     if status == LeaveStatus.PENDING:
         state = "逾期未批" if service.overdue(request, context.now.date()) else "待审批"
-        return f"📨 已提交给 {escape(request.approver.name if request.approver else '')} 审批（{bold(state)}）"
+        approver = request.approver.name if request.approver else ""
+        return line(f"📨 已提交给 {approver} 审批（", Strong(state), "）")
     if request.decided_at is None:
-        return f"状态：{bold(STATUS_LABEL[status])}"
+        return field("状态", Strong(STATUS_LABEL[status]))
     if request.decided_by is None:
-        return f"结果：{bold('已备案')}（无需审批）" + (
-            f"；现{STATUS_LABEL[status]}" if status != LeaveStatus.APPROVED else ""
+        return field(
+            "结果",
+            Strong("已备案"),
+            "（无需审批）" + (f"；现{STATUS_LABEL[status]}" if status != LeaveStatus.APPROVED else ""),
         )
     who = request.decided_by.name
     when = local_moment(request.decided_at, context.now.tzinfo or UTC, context.now.date())
-    note = (
-        f"，理由：{escape(request.decision_note)}" if request.decision_note and status != LeaveStatus.APPROVED else ""
-    )
+    note = f"，理由：{request.decision_note}" if request.decision_note and status != LeaveStatus.APPROVED else ""
     later = f"；现{STATUS_LABEL[status]}" if status in (LeaveStatus.COMPLETED, LeaveStatus.WITHDRAWN) else ""
     decided = STATUS_LABEL[LeaveStatus.APPROVED] if later and status == LeaveStatus.COMPLETED else STATUS_LABEL[status]
-    return f"结果：{bold(decided)}（{escape(who)}，{when}）{note}{later}"
+    return field("结果", Strong(decided), f"（{who}，{when}）{note}{later}")
 
 
-def _basis(session: Session, request: LeaveRequest) -> str:
+def _basis(session: Session, request: LeaveRequest) -> Line:
     """Why this approver (the rule, in words), as routing gives it."""
-    return escape(route(session, request.requester, request.kind or "", request.meeting).basis)
+    return field("依据", route(session, request.requester, request.kind or "", request.meeting).basis)
 
 
 def _approval_card(
     session: Session, request: LeaveRequest, card: Card, row: OutboxMessage, context: WorkContext
-) -> Rendered | None:
-    heading = bold(f"📝 请假审批 #{request.id}")
+) -> View | None:
+    heading = line(Strong(f"📝 请假审批 #{request.id}"))
     if row.template == service.REMINDER:
         if request.status != LeaveStatus.PENDING:
             return None  # decided meanwhile: the reminder is no longer owed
-        heading = bold(f"⏰ 请假审批 #{request.id} 仍在等待您审批")
+        heading = line(Strong(f"⏰ 请假审批 #{request.id} 仍在等待您审批"))
     elif service.overdue(request, context.now.date()):
-        heading += "（逾期未批）"
+        heading = line(*heading.spans, "（逾期未批）")
     lines = [
         heading,
         *_facts(request, context.now.date()),
         *_reported_late(request, context),
-        f"依据：{_basis(session, request)}",
+        _basis(session, request),
     ]
-    lines += [f"⚠️ {escape(note)}" for note in request.conflicts]
+    lines += [line(f"⚠️ {note}") for note in request.conflicts]
     if card.retired:
-        return Rendered("\n".join([*lines, "（已退回补充并重新提交，请以新的审批消息为准）"]), None, request.version)
+        return view([*lines, "（已退回补充并重新提交，请以新的审批消息为准）"], version=request.version)
     if request.status == LeaveStatus.PENDING:
         buttons = [
-            (label, DecisionButton(request.id, request.version, action).pack())
+            Button(label, DecisionButton(request.id, request.version, action))
             for label, action in (("批准", "ok"), ("不批准", "no"), ("退回补充", "rt"))
         ]
-        return Rendered("\n".join(lines), keyboard([buttons]), request.version)
-    return Rendered("\n".join([*lines, _outcome_line(request, context)]), None, request.version)
+        return view(lines, [buttons], request.version)
+    return view([*lines, _outcome_line(request, context)], version=request.version)
 
 
-def _requester_card(session: Session, request: LeaveRequest, context: WorkContext) -> Rendered:
+def _requester_card(session: Session, request: LeaveRequest, context: WorkContext) -> View:
     status = LeaveStatus(request.status)
     lines = [
-        bold(f"📝 我的请假单 #{request.id}"),
+        line(Strong(f"📝 我的请假单 #{request.id}")),
         *_facts(request, context.now.date()),
         *_reported_late(request, context),
         _outcome_line(request, context),
     ]
     if request.kind:
-        lines.append(f"依据：{_basis(session, request)}")
+        lines.append(_basis(session, request))
     if request.conflicts and status == LeaveStatus.PENDING:
-        lines += [f"⚠️ {escape(note)}" for note in request.conflicts]
+        lines += [line(f"⚠️ {note}") for note in request.conflicts]
     actions = {
         LeaveStatus.PENDING: ("撤回", "wd"),
         LeaveStatus.RETURNED: ("修改后重新提交", "re"),
         LeaveStatus.APPROVED: ("撤销", "wd") if _revocable(request, context.now.date()) else ("销假", "bk"),
     }
-    markup = None
+    buttons = []
     if status in actions:
         label, action = actions[status]
-        markup = keyboard([[(label, RequesterButton(request.id, request.version, action).pack())]])
-    return Rendered("\n".join(lines), markup, request.version)
+        buttons = [[Button(label, RequesterButton(request.id, request.version, action))]]
+    return view(lines, buttons, request.version)
 
 
 def _revocable(request: LeaveRequest, today: date) -> bool:
@@ -265,7 +269,7 @@ def _revocable(request: LeaveRequest, today: date) -> bool:
     return request.status == LeaveStatus.APPROVED and request.start_date is not None and request.start_date > today
 
 
-def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> View | None:
     request = session.get(LeaveRequest, card.subject_id)
     if request is None:
         return None
@@ -276,7 +280,7 @@ def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkC
     return _requester_card(session, request, context)
 
 
-def _entrust_card(session: Session, request: LeaveRequest, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+def _entrust_card(session: Session, request: LeaveRequest, row: OutboxMessage, context: WorkContext) -> View | None:
     """Art. 9: the 区长 chooses the 副区长 who presides while he and the 常务副区长 are away."""
     waiting = service.awaits_entrustment(request)
     if row.template == service.REMINDER and not waiting:
@@ -284,29 +288,31 @@ def _entrust_card(session: Session, request: LeaveRequest, row: OutboxMessage, c
     today = context.now.date()
     own = request.requester.position == Position.HEAD
     lines = [
-        bold(f"🏛 {'委托主持工作' if own else '指定代行职责'}（请假单 #{request.id}）"),
-        f"{'您' if own else escape(_who(request))} {escape(service.period_label(request, today))} {escape(request.kind or '')}，",
-        *(f"⚠️ {escape(note)}" for note in request.conflicts),
+        line(Strong(f"🏛 {'委托主持工作' if own else '指定代行职责'}（请假单 #{request.id}）")),
+        line(f"{'您' if own else _who(request)} {service.period_label(request, today)} {request.kind or ''}，"),
+        *(line(f"⚠️ {note}") for note in request.conflicts),
     ]
     if waiting:
         candidates = service.entrust_candidates(session, request)
         lines.append(
-            "按第九条，区长和常务副区长同时外出期间，区长可委托其他副区长主持工作。请选择："
-            if own
-            else "请区长指定同期代行职责的副区长："
+            line(
+                "按第九条，区长和常务副区长同时外出期间，区长可委托其他副区长主持工作。请选择："
+                if own
+                else "请区长指定同期代行职责的副区长："
+            )
         )
         rows = [
-            [(_entrust_label(request, deputy), EntrustButton(request.id, request.version, deputy.id).pack())]
+            [Button(_entrust_label(request, deputy), EntrustButton(request.id, request.version, deputy.id))]
             for deputy in candidates
         ]
         if not rows:
-            lines.append("同期所有副区长也都不在岗，请与办公室联系另行安排。")
-        return Rendered("\n".join(lines), keyboard(rows) if rows else None, request.version)
+            lines.append(line("同期所有副区长也都不在岗，请与办公室联系另行安排。"))
+        return view(lines, rows, request.version)
     if request.acting is not None:
-        lines.append(f"✅ 期间由 {escape(request.acting.name)} {'主持工作（第九条）' if own else '代行职责'}。")
+        lines.append(line(f"✅ 期间由 {request.acting.name} {'主持工作（第九条）' if own else '代行职责'}。"))
     else:
-        lines.append(f"这份请假{STATUS_LABEL[LeaveStatus(request.status)]}，无需委托。")
-    return Rendered("\n".join(lines), None, request.version)
+        lines.append(line(f"这份请假{STATUS_LABEL[LeaveStatus(request.status)]}，无需委托。"))
+    return view(lines, version=request.version)
 
 
 def _entrust_label(request: LeaveRequest, person: Person) -> str:
@@ -406,15 +412,15 @@ NOTICES_WITH_FACTS: dict[str, Callable[[LeaveRequest, date, dict], str | None]] 
 }
 
 
-def render_notice(session: Session, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+def render_notice(session: Session, row: OutboxMessage, context: WorkContext) -> View | None:
     request = session.get(LeaveRequest, int(row.payload["request_id"]))
     if request is None:
         return None
     today, template = context.now.date(), row.template or ""
     if template in NOTICES_WITH_FACTS:
         text = NOTICES_WITH_FACTS[template](request, today, row.payload)
-        return Rendered(escape(text)) if text is not None else None
-    return Rendered(escape(NOTICES[template](request, today)))
+        return notice(text) if text is not None else None
+    return notice(NOTICES[template](request, today))
 
 
 # ----- the form --------------------------------------------------------------------------------
@@ -494,32 +500,35 @@ def _submitted_answer(submitted: service.Submitted) -> str:
     return f"已提交，但审批人 {submitted.approver_name} 尚未绑定账号，请当面报告。"
 
 
+def answer_prompt(session: Session, found: Services, actor: Person, pending: PendingInput, text: str) -> str | None:
+    """A typed answer for the leave workflow, in any channel: a refusal's reason or a 销假 report
+    (what the person is told), or a form field (None: the form shows its next step)."""
+    purpose, target, version = pending.purpose, pending.target_id, pending.target_version or 0
+    if purpose == service.INPUT_PURPOSE:
+        service.enter_text(session, actor, target, text, found.clock.today(), found.settings.leave_backdate_days)
+        return None
+    if purpose == service.RETURN_PURPOSE:
+        request = service.record_return(session, actor, target, version, text, found.context(session))
+        return f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。"
+    status = service.decide(session, target, version, actor, Verdict(purpose.split(":")[1]), found.context(session), text)
+    return f"已处理请假单 #{target}：{STATUS_LABEL[status]}。"
+
+
 async def on_text(
     update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput, text: str
 ) -> None:
     """A typed answer for the leave workflow: a form field, a refusal reason or a 销假 report."""
     assert update.effective_chat is not None
-    purpose, target = pending.purpose, pending.target_id
-    version = pending.target_version or 0
     found = services(context)
 
     def work(session: Session) -> str | None:
         actor = session.get(Person, person.id)
         assert actor is not None
-        if purpose == service.INPUT_PURPOSE:
-            service.enter_text(session, actor, target, text, found.clock.today(), found.settings.leave_backdate_days)
-            return None
-        if purpose == service.RETURN_PURPOSE:
-            request = service.record_return(session, actor, target, version, text, found.context(session))
-            return f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。"
-        status = service.decide(
-            session, target, version, actor, Verdict(purpose.split(":")[1]), found.context(session), text
-        )
-        return f"已处理请假单 #{target}：{STATUS_LABEL[status]}。"
+        return answer_prompt(session, found, actor, pending, text)
 
     reply = await command(context, work)
     if reply is None:
-        await show_form(update, context, target, edit=False)
+        await show_form(update, context, pending.target_id, edit=False)
     else:
         await send_html(context, update.effective_chat.id, escape(reply))
 
@@ -527,26 +536,30 @@ async def on_text(
 # ----- decisions and the requester's buttons ---------------------------------------------------
 
 
+def decide_by_button(session: Session, found: Services, actor: Person, data: DecisionButton) -> str:
+    """批准 / 不批准 / 退回补充 pressed on an approval card, in any channel: 批准 decides (one
+    compare-and-set transition on the version the card shows); the other two ask for the reason,
+    which the approver's next text gives (answer_prompt). What the approver is told."""
+    verdict = VERDICT_CODES.get(data.action)
+    if verdict is None:
+        raise service.InvalidInput("这个按钮已失效。")
+    if verdict == Verdict.PASS:
+        service.decide(session, data.request_id, data.version, actor, verdict, found.context(session))
+        return "已批准"
+    service.ask_reason(session, data.request_id, data.version, actor, verdict)
+    return REASON_PROMPT.format(label=REASON_LABEL[verdict], id=data.request_id)
+
+
 @button(DecisionButton)
 async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: DecisionButton) -> str | None:
     """批准 / 不批准 / 退回补充 on the approval card (the latter two then ask for a reason)."""
     query = update.callback_query
     assert query is not None
-    verdict = VERDICT_CODES.get(data.action)
-    if verdict is None:
-        raise service.InvalidInput("这个按钮已失效。")
     found = services(context)
-
-    def work(session: Session) -> None:
-        actor = require_person(session, query.from_user.id)
-        if verdict == Verdict.PASS:
-            service.decide(session, data.request_id, data.version, actor, verdict, found.context(session))
-        else:
-            service.ask_reason(session, data.request_id, data.version, actor, verdict)
-
-    await command(context, work)
+    told = await command(context, lambda s: decide_by_button(s, found, require_person(s, query.from_user.id), data))
+    verdict = VERDICT_CODES[data.action]
     if verdict == Verdict.PASS:
-        return "已批准"
+        return told
 
     def lost(session: Session) -> str | None:
         actor = require_person(session, query.from_user.id)
@@ -556,10 +569,8 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     # approver is not asked for a reason then, nor left with a question whose answer goes nowhere.
     if (handled := await command(context, lost)) is not None:
         return handled
-    label = "不批准" if verdict == Verdict.REJECT else "退回补充"
-    prompt = await context.bot.send_message(
-        query.from_user.id, f"请输入{label}的理由（请假单 #{data.request_id}，发送 /cancel 放弃）："
-    )
+    label = REASON_LABEL[verdict]
+    prompt = await context.bot.send_message(query.from_user.id, told)
     if (handled := await command(context, lost)) is not None:
         await prompt.edit_text(f"请假单 #{data.request_id}：{handled}{label}的理由无需再输入。")
     return None
@@ -731,6 +742,8 @@ FEATURE = Feature(
     models={Subject.LEAVE: LeaveRequest},
     forms={service.PREFIX: FormHooks(service.open_draft, service.cancel)},
     text_routes={service.PREFIX: on_text},
+    replies={service.PREFIX: answer_prompt},
+    actions={DecisionButton: CardAction(DecisionButton.parse, decide_by_button)},
     cards={Subject.LEAVE: render_card},
     notices={template: render_notice for template in (*NOTICES, *NOTICES_WITH_FACTS)},
     buttons=(FormButton, DecisionButton, RequesterButton, EntrustButton),

@@ -16,6 +16,7 @@ from bot.db import aware
 from bot.qa.actions import LABEL as ACTION_LABEL
 from bot.qa.library import ArticleView
 from bot.qa.service import LoggedAnswer, QuestionStats
+from bot.views import Line, Strong, View
 from handlers.callbacks import (
     ActionButton,
     ArticleButton,
@@ -96,6 +97,23 @@ def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
+
+
+def line_html(line: Line) -> str:
+    """A view's line as HTML: its label, then its spans (Strong in bold), everything escaped."""
+    spans = "".join(bold(s.text) if isinstance(s, Strong) else escape(s) for s in line.spans)
+    return f"{escape(line.label)}：{spans}" if line.label else spans
+
+
+def lines_html(lines: Sequence[Line]) -> str:
+    return "\n".join(line_html(line) for line in lines)
+
+
+def view_html(view: View) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A channel-neutral card or notice as Telegram sends it: HTML, and its buttons as a keyboard
+    whose callback data are the buttons' packed actions."""
+    rows = [[(b.label, b.action.pack()) for b in row] for row in view.buttons]
+    return lines_html(view.lines), keyboard(rows) if rows else None
 
 
 # ----- rules Q&A ---------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot import privacy
 from bot.calendar.labels import month_day
 from bot.db import PendingInput, Person
-from bot.delivery import Rendered
 from bot.errors import InvalidInput
 from bot.roster import require_person
 from bot.topics import service
@@ -23,6 +22,7 @@ from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES
 from bot.topics.service import STATUS_LABEL, Step, TopicStatus
+from bot.views import Button, Line, Strong, View, field, line, view
 from bot.workflow.context import WorkContext
 from bot.workflow.inputs import FormHooks
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
@@ -44,7 +44,7 @@ from handlers.common import (
     tell,
 )
 from handlers.features import Feature
-from handlers.render import bold, escape, keyboard
+from handlers.render import bold, escape, keyboard, lines_html
 from knowledge import article_label
 
 CONFIRM_QUESTION = "请核对后提交："
@@ -92,23 +92,23 @@ class AgendaButton(CallbackData, prefix="ta"):
 # ----- rendering -------------------------------------------------------------------------------
 
 
-def _facts(topic: Topic, today: date) -> list[str]:
+def _facts(topic: Topic, today: date) -> list[Line]:
     lines = [
-        f"会议：{escape(topic.meeting_type or '')}",
-        f"议题：{escape(topic.title or '')}",
-        f"概要：{escape(topic.summary or '')}",
-        f"汇报部门：{escape(topic.department or '')}",
-        f"分管副区长：{escape(topic.deputy.name) if topic.deputy else '未定'}",
-        f"事项类型：{escape(topic.matter_kind or '')}",
-        f"已征求意见：{escape(topic.consulted or '')}",
+        field("会议", topic.meeting_type or ""),
+        field("议题", topic.title or ""),
+        field("概要", topic.summary or ""),
+        field("汇报部门", topic.department or ""),
+        field("分管副区长", topic.deputy.name if topic.deputy else "未定"),
+        field("事项类型", topic.matter_kind or ""),
+        field("已征求意见", topic.consulted or ""),
     ]
     if topic.desired_date:
-        lines.append(f"希望上会：{month_day(topic.desired_date, today)}")
+        lines.append(field("希望上会", month_day(topic.desired_date, today)))
     for material in checklist_for(topic.matter_kind or ""):
         state = topic.checklist.get(material.key)
         if state:
-            reason = f"（{escape(state['reason'])}）" if state.get("reason") else ""
-            lines.append(f"• {escape(material.label)}：{CHECK_LABEL[state['status']]}{reason}")
+            reason = f"（{state['reason']}）" if state.get("reason") else ""
+            lines.append(field(f"• {material.label}", f"{CHECK_LABEL[state['status']]}{reason}"))
     return lines
 
 
@@ -151,7 +151,7 @@ def _form_view(
         return f"{title}\n请说明为什么不需要“{escape(material.label)}”（发送 /cancel 放弃）：", keyboard([[cancel]])
     elif step == Step.CONFIRM:
         edits = [(f"改{f.label}", FormButton(topic.id, "e", f.step).pack()) for f in service.FORM.fields]
-        body = "\n".join(_facts(topic, today))
+        body = lines_html(_facts(topic, today))
         rows = [[("✅ 提交", FormButton(topic.id, "s").pack()), cancel], edits[:4], edits[4:]]
         return f"{title}\n{CONFIRM_QUESTION}\n{body}", keyboard(rows)
     field = service.FORM.field(step)
@@ -168,37 +168,37 @@ def _stage_title(topic: Topic, stage_index: int) -> str:
     )
 
 
-def _review_card(topic: Topic, card: Card, today: date) -> Rendered:
+def _review_card(topic: Topic, card: Card, today: date) -> View:
     stage_index = card.stage or 0
     lines = [
-        bold(_stage_title(topic, stage_index)),
-        f"申报人：{escape(topic.requester.name)}",
+        line(Strong(_stage_title(topic, stage_index))),
+        field("申报人", topic.requester.name),
         *_facts(topic, today),
-        "依据：第四十九条 " + escape(service.route_text(topic)),
+        field("依据", "第四十九条 " + service.route_text(topic)),
     ]
-    history = [("📜 记录", TopicButton(topic.id, topic.version, "his").pack())]
+    history = [Button("📜 记录", TopicButton(topic.id, topic.version, "his"))]
     live = not card.retired and topic.status == TopicStatus.IN_REVIEW and topic.stage == stage_index
     if live:
         buttons = [
-            (label, StageButton(topic.id, topic.stage, topic.version, action).pack())
+            Button(label, StageButton(topic.id, topic.stage, topic.version, action))
             for label, action in (("通过", "ok"), ("退回修改", "rt"), ("不予上会", "no"))
         ]
-        return Rendered("\n".join(lines), keyboard([buttons, history]), topic.version)
+        return view(lines, [buttons, history], topic.version)
     lines.append(_stage_result(topic, stage_index, card.retired))
-    return Rendered("\n".join(lines), keyboard([history]), topic.version)
+    return view(lines, [history], topic.version)
 
 
-def _stage_result(topic: Topic, stage_index: int, retired: bool) -> str:
+def _stage_result(topic: Topic, stage_index: int, retired: bool) -> Line:
     """What became of the stage a card was sent for, and where the topic is now."""
     passed = topic.status in (TopicStatus.ACCEPTED, TopicStatus.CONCLUDED) or (
         topic.status == TopicStatus.IN_REVIEW and topic.stage > stage_index
     )
-    now = f"；议题现在：{escape(_status_line(topic))}"
+    now = f"；议题现在：{_status_line(topic)}"
     if retired:
-        return "（议题已修改后重新提交，请以新的审核消息为准）" + now
+        return line("（议题已修改后重新提交，请以新的审核消息为准）" + now)
     if passed:
-        return f"结果：{bold('通过')}（{escape(str(topic.chain[stage_index]['person_name']))}）{now}"
-    return f"结果：{bold(STATUS_LABEL[TopicStatus(topic.status)])}{now}"
+        return field("结果", Strong("通过"), f"（{topic.chain[stage_index]['person_name']}）{now}")
+    return field("结果", Strong(STATUS_LABEL[TopicStatus(topic.status)]), now)
 
 
 def _status_line(topic: Topic) -> str:
@@ -211,37 +211,40 @@ def _status_line(topic: Topic) -> str:
     return STATUS_LABEL[status]
 
 
-def _requester_headline(topic: Topic) -> str:
-    status, title = TopicStatus(topic.status), escape(topic.title or "")
+def _requester_headline(topic: Topic) -> list[Line]:
+    status, title = TopicStatus(topic.status), topic.title or ""
     if status == TopicStatus.IN_REVIEW:
         stage = service.current_stage(topic)
-        who = f"{stage['role']} {escape(str(stage['person_name']))}{stage['action']}"
-        return f"📨 议题 #{topic.id} 已送{who}。\n流程（第四十九条）：{escape(service.route_text(topic))}"
+        who = f"{stage['role']} {stage['person_name']}{stage['action']}"
+        return [line(f"📨 议题 #{topic.id} 已送{who}。"), field("流程（第四十九条）", service.route_text(topic))]
     if status == TopicStatus.ACCEPTED:
-        return f"✅ 议题 #{topic.id}“{title}”已确定提请{escape(topic.meeting_type or '')}。"
+        return [line(f"✅ 议题 #{topic.id}“{title}”已确定提请{topic.meeting_type or ''}。")]
     if status == TopicStatus.RETURNED:
-        return f"↩️ 议题 #{topic.id} 被退回修改。"
+        return [line(f"↩️ 议题 #{topic.id} 被退回修改。")]
     if status == TopicStatus.REJECTED:
-        return f"⛔ 议题 #{topic.id} 不予上会。"
-    return f"📋 议题 #{topic.id}“{title}”：{escape(_status_line(topic))}"
+        return [line(f"⛔ 议题 #{topic.id} 不予上会。")]
+    return [line(f"📋 议题 #{topic.id}“{title}”：{_status_line(topic)}")]
 
 
-def _requester_card(session: Session, topic: Topic) -> Rendered:
-    lines = [_requester_headline(topic), f"议题：{escape(topic.title or '')}（{escape(topic.meeting_type or '')}）"]
+def _requester_card(session: Session, topic: Topic) -> View:
+    lines = [*_requester_headline(topic), field("议题", f"{topic.title or ''}（{topic.meeting_type or ''}）")]
     events = events_of(session, Subject.TOPIC, topic.id)
     if events:
         last = events[-1]
         lines.append(
-            f"最近：{escape(last.actor.name if last.actor else '')} {escape(action_label(last.action))}"
-            + (f"（{escape(last.note)}）" if last.note else "")
+            field(
+                "最近",
+                f"{last.actor.name if last.actor else ''} {action_label(last.action)}"
+                + (f"（{last.note}）" if last.note else ""),
+            )
         )
-    rows = [[("📜 记录", TopicButton(topic.id, topic.version, "his").pack())]]
+    rows = [[Button("📜 记录", TopicButton(topic.id, topic.version, "his"))]]
     if topic.status == TopicStatus.RETURNED:
-        rows.insert(0, [("修改后重新提交", TopicButton(topic.id, topic.version, "rv").pack())])
-    return Rendered("\n".join(lines), keyboard(rows), topic.version)
+        rows.insert(0, [Button("修改后重新提交", TopicButton(topic.id, topic.version, "rv"))])
+    return view(lines, rows, topic.version)
 
 
-def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkContext) -> View | None:
     topic = session.get(Topic, card.subject_id)
     if topic is None:
         return None

@@ -17,9 +17,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.calendar.labels import month_day
 from bot.db import CuratedAnswer, PendingInput, Person, QuestionLog
-from bot.delivery import Rendered
 from bot.qa import curated
 from bot.roster import require_admin, require_person
+from bot.views import Button, View, notice
 from bot.workflow.context import WorkContext
 from bot.workflow.models import OutboxMessage
 from handlers.callbacks import ArticleButton, CallbackData
@@ -137,7 +137,7 @@ async def on_text(
     )
 
 
-def render_notice(session: Session, row: OutboxMessage, context: WorkContext) -> Rendered | None:
+def render_notice(session: Session, row: OutboxMessage, context: WorkContext) -> View | None:
     """ "您在11月30日问的……，办公室答复：……依据第N条", with the articles as buttons."""
     asked = session.get(QuestionLog, int(row.payload["log_id"]))
     answer = session.get(CuratedAnswer, int(row.payload["curated_id"]))
@@ -149,10 +149,10 @@ def render_notice(session: Session, row: OutboxMessage, context: WorkContext) ->
     again = "因规则修订，办公室重新答复" if row.payload.get("revised") else "办公室答复"
     text = f"📬 您在{when.month}月{when.day}日问的“{asked.question}”，{again}{explanation}\n依据：{basis}"
     buttons = [
-        (f"📄 {label}全文", ArticleButton(rulebook_id, number).pack())
+        Button(f"📄 {label}全文", ArticleButton(rulebook_id, number))
         for (rulebook_id, number), label in zip(row.payload["articles"], row.payload["labels"], strict=True)
     ]
-    return Rendered(escape(text), keyboard([buttons]))
+    return notice(text, [buttons])
 
 
 def build_handlers() -> list[BaseHandler]:

@@ -48,10 +48,10 @@ class Purpose(StrEnum):
 
 @dataclass(frozen=True)
 class Audience:
-    """Where reminders go: the responsible side's chats, and the escalation chat."""
+    """Where reminders go: the responsible side's chats, and the escalation chat (recipients)."""
 
-    chats: tuple[int, ...]
-    escalation_chat: int | None
+    chats: tuple[outbox.Recipient, ...]
+    escalation_chat: outbox.Recipient | None
 
 
 def _at_nine(day: date, like: datetime) -> datetime:
@@ -61,7 +61,7 @@ def _at_nine(day: date, like: datetime) -> datetime:
 def audience(
     session: Session,
     rule: DeadlineRule,
-    groups: dict[str, int],
+    groups: frozenset[str],
     department: str | None,
     responsible: Person | None,
     requester: Person | None,
@@ -69,22 +69,22 @@ def audience(
 ) -> Audience:
     """The department's group (a [groups] entry named like it) and the responsible person; then
     the escalation target the rule names."""
-    chats: list[int] = []
-    if department and department in groups:
-        chats.append(groups[department])
+    chats: list[outbox.Recipient] = []
+    if department and department in groups and (group := outbox.group_recipient(department)):
+        chats.append(group)
     if responsible is None and department:
         responsible = holder(session, Position.DEPARTMENT_HEAD, department)
-    if responsible and responsible.telegram_user_id:
-        chats.append(responsible.telegram_user_id)
-    if not chats and requester and requester.telegram_user_id:
-        chats.append(requester.telegram_user_id)
+    if (own := outbox.person_recipient(session, responsible)) is not None:
+        chats.append(own)
+    if not chats and (asker := outbox.person_recipient(session, requester)) is not None:
+        chats.append(asker)
     target = {EscalateTo.APPROVER: approver, EscalateTo.REQUESTER: requester}.get(rule.escalate_to)
-    escalation: int | None = None
+    escalation: outbox.Recipient | None = None
     if rule.escalate_to == EscalateTo.OFFICE:
-        director = holder(session, Position.OFFICE_DIRECTOR)
-        escalation = groups.get("office") or (director.telegram_user_id if director else None)
+        office = outbox.group_recipient("office") if "office" in groups else None
+        escalation = office or outbox.person_recipient(session, holder(session, Position.OFFICE_DIRECTOR))
     elif target is not None:
-        escalation = target.telegram_user_id
+        escalation = outbox.person_recipient(session, target)
     return Audience(tuple(dict.fromkeys(chats)), escalation)
 
 
@@ -137,13 +137,13 @@ def create_deadline(
     log(session, Subject.DEADLINE, deadline.id, requester.id if requester else None, "created")
     if rule.announce:
         for chat in to.chats:
-            outbox.send_card(
-                session, Subject.DEADLINE, deadline.id, CardRole.NEW_DEADLINE, None, context.now, chat_id=chat
-            )
+            outbox.send_card(session, Subject.DEADLINE, deadline.id, CardRole.NEW_DEADLINE, None, context.now, to=chat)
     return deadline
 
 
-def _remind(session: Session, deadline: Deadline, purpose: Purpose, chat: int, at: datetime, now: datetime) -> None:
+def _remind(
+    session: Session, deadline: Deadline, purpose: Purpose, chat: outbox.Recipient, at: datetime, now: datetime
+) -> None:
     outbox.send_card(
         session,
         Subject.DEADLINE,
@@ -151,7 +151,7 @@ def _remind(session: Session, deadline: Deadline, purpose: Purpose, chat: int, a
         CardRole.REMINDER,
         None,
         now,
-        chat_id=chat,
+        to=chat,
         send_at=at,
         working_hours_only=True,
         purpose=purpose,
@@ -234,13 +234,14 @@ def close_by_source(session: Session, source: str, person: Person | None, contex
 
 
 def snooze(
-    session: Session, deadline_id: int, version: int, person: Person, chat_id: int, context: WorkContext
+    session: Session, deadline_id: int, version: int, person: Person, chat: outbox.Recipient, context: WorkContext
 ) -> datetime:
-    """延后: one extra reminder to this chat two working hours later; the schedule stays as it was."""
+    """延后: one extra reminder to `chat` (where it was pressed) two working hours later; the schedule
+    stays as it was."""
     deadline = _claim(session, deadline_id, version, person, "只有承办部门、交办人或办公室可以延后提醒。")
     later = context.now + SNOOZE
     at = context.calendar.next_working_moment(later)
-    _remind(session, deadline, Purpose.SNOOZE, chat_id, at, context.now)
+    _remind(session, deadline, Purpose.SNOOZE, chat, at, context.now)
     log(session, Subject.DEADLINE, deadline.id, person.id, "snoozed", f"{at.month}月{at.day}日 {at:%H:%M}")
     outbox.redraw_cards(session, Subject.DEADLINE, deadline.id, context.now)
     return at

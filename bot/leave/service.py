@@ -678,16 +678,10 @@ def _announce_acting_change(
     key = f"leave:{request.id}:v{request.version}"
     facts = {"request_id": request.id, "because": derived.because or "", "article": _article(request)}
     if before is not None:
-        outbox.notice(
-            session, before.telegram_user_id, "leave.acting_released", context.now, f"{key}:released", **facts
-        )
+        outbox.notify_person(session, before, "leave.acting_released", context.now, f"{key}:released", **facts)
     if request.acting is not None:
-        outbox.notice(
-            session, request.acting.telegram_user_id, "leave.acting_now", context.now, f"{key}:acting", **facts
-        )
-    outbox.notice(
-        session, request.requester.telegram_user_id, "leave.acting_changed", context.now, f"{key}:requester", **facts
-    )
+        outbox.notify_person(session, request.acting, "leave.acting_now", context.now, f"{key}:acting", **facts)
+    outbox.notify_person(session, request.requester, "leave.acting_changed", context.now, f"{key}:requester", **facts)
     outbox.notice(
         session, context.leave_notice_chat, "leave.group_acting_changed", context.now, f"{key}:group", **facts
     )
@@ -768,7 +762,7 @@ def entrust(
         _announce_acting_change(session, request, None, replace(derived, because="由区长指定"), context)
     elif request.status == LeaveStatus.APPROVED:
         facts = {"request_id": request.id, "because": "受区长委托主持工作", "article": 9}
-        outbox.notice(session, deputy.telegram_user_id, "leave.acting_now", context.now, f"{key}:acting", **facts)
+        outbox.notify_person(session, deputy, "leave.acting_now", context.now, f"{key}:acting", **facts)
         outbox.notice(
             session, context.leave_notice_chat, "leave.group_acting_changed", context.now, f"{key}:group", **facts
         )
@@ -820,10 +814,9 @@ def _schedule_pending(session: Session, request: LeaveRequest, basis: str, conte
         purpose=REMINDER,
         key=f"{key}:remind",
     )
-    office = context.groups.get("office")
+    office = outbox.group_recipient("office") if "office" in context.groups else None
     if office is None:
-        director = holder(session, Position.OFFICE_DIRECTOR)
-        office = director.telegram_user_id if director else None
+        office = outbox.person_recipient(session, holder(session, Position.OFFICE_DIRECTOR))
     outbox.notice(
         session,
         office,
@@ -837,9 +830,9 @@ def _schedule_pending(session: Session, request: LeaveRequest, basis: str, conte
     )
     if request.start_date > now.date():
         first_day = _first_moment(request, context)
-        outbox.notice(
+        outbox.notify_person(
             session,
-            request.requester.telegram_user_id,
+            request.requester,
             "leave.overdue",
             first_day,
             f"{key}:overdue",

@@ -10,9 +10,10 @@ from bot.calendar import WorkdayCalendar
 class WorkContext:
     now: datetime
     calendar: WorkdayCalendar
-    groups: dict[str, int]
-    # The group told of approved leaves ([leave] notice_group), if any.
-    leave_notice_chat: int | None = None
+    # The names of the group chats configured on the channel the bot runs on ([groups], [wecom.groups]).
+    groups: frozenset[str]
+    # The group told of approved leaves ([leave] notice_group), if any: its recipient.
+    leave_notice_chat: str | None = None
     # A pending leave is reminded to its approver, then escalated to the office, after these many
     # working hours ([leave] remind_after_hours, escalate_after_hours).
     leave_remind_after: timedelta = timedelta(hours=4)

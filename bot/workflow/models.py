@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, Person, utcnow
@@ -74,8 +74,11 @@ class Card(Base):
     role: Mapped[str] = mapped_column(String(16))
     # The person the card is for (its buttons act for them); None for a group.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Whom it went to (bot.workflow.outbox: a person, a configured group, or a chat by its id).
+    recipient: Mapped[str] = mapped_column(String(80))
+    # The channel's handle on the message once sent (Telegram: the message id; WeCom: the
+    # template card's task id and the response code that may update it once).
+    message_id: Mapped[str | None] = mapped_column(String(200))
     # The stage of a review chain the card was sent for (its buttons act at that stage only).
     stage: Mapped[int | None] = mapped_column(Integer)
     # The item version the message shows now; a transition past it queues a redraw.
@@ -99,7 +102,9 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Whom it is for (bot.workflow.outbox: a person, a configured group, or a chat by its id); the
+    # channel resolves it when sending.
+    recipient: Mapped[str] = mapped_column(String(80))
     card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
     # For a notice: what it says (a renderer key) and the facts it needs; for a reminder: its purpose.
     template: Mapped[str | None] = mapped_column(String(40))

@@ -5,6 +5,11 @@ Three kinds of row: a card (a message showing an item's state with its buttons, 
 `cards` so it can be redrawn), the redraw of a sent card, and a notice about one event. Rows are
 sent by bot.delivery after the unit of work commits; the command layer rings the doorbell so that
 happens at once instead of at the next periodic scan.
+
+Rows name whom they are for, never a channel's address: `person:<id>` (a roster person's private
+chat), `group:<name>` (a group configured under that name) or `chat:<id>` (a chat known only by the
+channel's id for it, e.g. where a button was pressed). The channel the bot runs on resolves them
+when it sends (bot.delivery.Channel.address), so the same rows go out in Telegram or in WeCom.
 """
 
 import asyncio
@@ -20,6 +25,37 @@ from bot.workflow.models import Card, CardRole, OutboxKind, OutboxMessage, Subje
 
 # session.info key: this unit of work queued messages, so the delivery loop is woken after commit.
 QUEUED = "outbox_queued"
+# session.info key: the channel the bot runs on (Services.run sets it for each unit of work). It
+# says which roster account reaches a person: their WeCom account in "wecom", else their bound
+# Telegram account; someone without one is not sent anything (and the caller is told so).
+CHANNEL = "outbox_channel"
+WECOM = "wecom"
+
+Recipient = str
+
+
+def person_recipient(session: Session, person: Person | None) -> Recipient | None:
+    """A roster person's private chat, if they have an account on the channel the bot runs on."""
+    if person is None:
+        return None
+    account = person.wecom_userid if session.info.get(CHANNEL) == WECOM else person.telegram_user_id
+    return f"person:{person.id}" if account is not None else None
+
+
+def group_recipient(name: str | None) -> Recipient | None:
+    """A group configured under `name` ([groups], [wecom.groups])."""
+    return f"group:{name}" if name else None
+
+
+def chat_recipient(chat_id: int | str) -> Recipient:
+    """A chat known only by the channel's id for it."""
+    return f"chat:{chat_id}"
+
+
+def parse_recipient(recipient: Recipient) -> tuple[str, str]:
+    """("person", "12"), ("group", "office") or ("chat", "-100…")."""
+    kind, _, ref = recipient.partition(":")
+    return kind, ref
 
 
 def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
@@ -32,23 +68,32 @@ def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
 
 
 def notice(
-    session: Session, chat_id: int | None, template: str, now: datetime, key: str | None = None, **payload: Any
+    session: Session,
+    to: Recipient | int | None,
+    template: str,
+    now: datetime,
+    key: str | None = None,
+    **payload: Any,
 ) -> bool:
-    """Queue a notice (rendered by the template's renderer from `payload`); False if there is no chat."""
-    if chat_id is None:
+    """Queue a notice (rendered by the template's renderer from `payload`) for `to` (an int: a chat
+    by its id); False if there is nobody to send it to."""
+    if to is None:
         return False
+    recipient = chat_recipient(to) if isinstance(to, int) else to
     _queue(
         session,
         OutboxMessage(
-            kind=OutboxKind.NOTICE, chat_id=chat_id, template=template, payload=payload, send_at=now, dedupe_key=key
+            kind=OutboxKind.NOTICE, recipient=recipient, template=template, payload=payload, send_at=now, dedupe_key=key
         ),
     )
     return True
 
 
-def notify_person(session: Session, person: Person | None, template: str, now: datetime, **payload: Any) -> bool:
-    """A notice to a roster person's private chat; False if their account is not bound."""
-    return notice(session, person.telegram_user_id if person else None, template, now, **payload)
+def notify_person(
+    session: Session, person: Person | None, template: str, now: datetime, key: str | None = None, **payload: Any
+) -> bool:
+    """A notice to a roster person's private chat; False if they have no account on the channel."""
+    return notice(session, person_recipient(session, person), template, now, key, **payload)
 
 
 def send_card(
@@ -59,23 +104,23 @@ def send_card(
     person: Person | None,
     now: datetime,
     *,
-    chat_id: int | None = None,
+    to: Recipient | None = None,
     send_at: datetime | None = None,
     working_hours_only: bool = False,
     purpose: str | None = None,
     key: str | None = None,
     stage: int | None = None,
 ) -> bool:
-    """Queue a new card for `person` (or for `chat_id`, e.g. a group); False if it reaches nobody."""
-    chat = chat_id if chat_id is not None else (person.telegram_user_id if person else None)
-    if chat is None:
+    """Queue a new card for `person` (or for `to`, e.g. a group); False if it reaches nobody."""
+    recipient = to if to is not None else person_recipient(session, person)
+    if recipient is None:
         return False
     card = Card(
         subject=subject,
         subject_id=subject_id,
         role=role,
         person_id=person.id if person else None,
-        chat_id=chat,
+        recipient=recipient,
         stage=stage,
     )
     session.add(card)
@@ -84,7 +129,7 @@ def send_card(
         session,
         OutboxMessage(
             kind=OutboxKind.CARD,
-            chat_id=chat,
+            recipient=recipient,
             card_id=card.id,
             template=purpose,
             send_at=send_at or now,
@@ -101,18 +146,24 @@ def adopt_card(
     subject_id: int,
     role: CardRole,
     person: Person,
-    chat_id: int,
-    message_id: int,
+    chat_id: int | str,
+    message_id: int | str,
     now: datetime,
 ) -> None:
     """A message already in the chat (the form the requester pressed ✅ 提交 on) becomes a card and
     is redrawn with the item's state."""
+    recipient = chat_recipient(chat_id)
     card = Card(
-        subject=subject, subject_id=subject_id, role=role, person_id=person.id, chat_id=chat_id, message_id=message_id
+        subject=subject,
+        subject_id=subject_id,
+        role=role,
+        person_id=person.id,
+        recipient=recipient,
+        message_id=str(message_id),
     )
     session.add(card)
     session.flush()
-    _queue(session, OutboxMessage(kind=OutboxKind.EDIT, chat_id=chat_id, card_id=card.id, send_at=now))
+    _queue(session, OutboxMessage(kind=OutboxKind.EDIT, recipient=recipient, card_id=card.id, send_at=now))
 
 
 def redraw_cards(
@@ -142,7 +193,7 @@ def retire_cards(session: Session, subject: Subject, subject_id: int, role: Card
 
 
 def queue_redraw(session: Session, card: Card, now: datetime) -> None:
-    _queue(session, OutboxMessage(kind=OutboxKind.EDIT, chat_id=card.chat_id, card_id=card.id, send_at=now))
+    _queue(session, OutboxMessage(kind=OutboxKind.EDIT, recipient=card.recipient, card_id=card.id, send_at=now))
 
 
 class Doorbell:

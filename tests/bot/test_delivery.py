@@ -28,7 +28,7 @@ def test_rows_left_by_a_dead_worker_of_this_host_are_settled_at_once(database_ur
         rows = [
             OutboxMessage(
                 kind=OutboxKind.NOTICE,
-                chat_id=1,
+                recipient="chat:1",
                 template="t",
                 send_at=claimed_at,
                 status=status,
@@ -46,7 +46,7 @@ def test_rows_left_by_a_dead_worker_of_this_host_are_settled_at_once(database_ur
         return [r.id for r in rows]
 
     ids = found.run(left_behind)
-    found.run(Delivery(found, bot=None, renderers=wiring().renderers)._recover)  # type: ignore[arg-type]
+    found.run(Delivery(found, channel=None, renderers=wiring().renderers)._recover)  # type: ignore[arg-type]
     with found.database.session() as session:
         statuses = [session.get(OutboxMessage, i).status for i in ids]
     assert statuses == [

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.db import Person
 from bot.deadlines import service
 from bot.sandbox.client import buttons
 from bot.workflow.models import OutboxMessage
@@ -133,7 +134,9 @@ def test_a_chat_that_blocked_the_bot_is_recorded_and_reported_to_admins(live_bot
         report = _about(live_bot, DIRECTOR, "陈静（部门主要负责人）的私聊", "无法送达")
         assert "bot was blocked" in report[0]["text"]
         with live_bot.services.database.session() as session:
-            statuses = session.scalars(select(OutboxMessage.status).where(OutboxMessage.chat_id == FINANCE_HEAD)).all()
+            head = session.scalars(select(Person).where(Person.telegram_user_id == FINANCE_HEAD)).one()
+            mine = OutboxMessage.recipient == f"person:{head.id}"
+            statuses = session.scalars(select(OutboxMessage.status).where(mine)).all()
         assert "failed" in statuses
     finally:
         client.set_blocked(FINANCE_HEAD, False)

@@ -68,7 +68,7 @@ def test_a_chat_that_does_not_exist_fails_once_and_the_admins_are_told(live_bot:
     assert "chat not found" in report["text"].lower()
     _step_clock(live_bot, 60)
     with found.database.session() as session:
-        row = session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == -1009999999)).one()
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "chat:-1009999999")).one()
     assert (row.status, row.attempts) == (OutboxStatus.FAILED, 1), "a permanent 400 is not retried"
 
 
