@@ -23,11 +23,14 @@ def _engine(settings: Settings):
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.channel == "wecom":
+        from bot.app import wiring
         from bot.services import build_services
+        from bot.wecom.run import Features
         from bot.wecom.run import main as run_wecom
 
+        tables = wiring()
         # The rules engine is loaded once the callback server (and the stand-in's page) is up.
-        run_wecom(build_services(settings, with_engine=False))
+        run_wecom(build_services(settings, with_engine=False), Features(tables.renderers, tables.workflows))
         return 0
     from telegram.error import InvalidToken
 

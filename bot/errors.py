@@ -38,7 +38,12 @@ class WeComError(ZhengwuError):
 
 
 class WeComApiFailed(WeComError):
-    """A WeCom API call failed: no connection, an HTTP error, or a body that is not JSON."""
+    """A WeCom API call failed: no connection, an HTTP error, or a body that is not JSON.
+    `maybe_delivered`: the request left and no answer came (the platform may have acted on it)."""
+
+    def __init__(self, message: str, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class WeComApiError(WeComApiFailed):

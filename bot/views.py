@@ -5,7 +5,7 @@ own way: Telegram as HTML with an inline keyboard (handlers.render), WeCom as a 
 text (bot.wecom.render). Nothing here knows a messenger.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import PendingInput, Person
 from bot.services import Services
+from bot.workflow.transitions import Versioned
 
 
 class Action(Protocol):
@@ -109,3 +110,14 @@ class CardAction:
 # A typed answer to a prompt a feature asked (a refusal's reason, a 销假 report), whatever the channel:
 # what the person is told, or None when the answer moves a form on (its next screen is the channel's).
 TextReply = Callable[[Session, Services, Person, PendingInput, str], str | None]
+
+
+@dataclass(frozen=True)
+class Workflows:
+    """What a channel other than Telegram needs of the features to run their workflows: card actions
+    by button prefix, prompt replies by purpose prefix, workflow models by subject (whose versions a
+    prompt is checked against). Assembled from the features (handlers.features.Wiring.workflows)."""
+
+    actions: Mapping[str, CardAction]
+    replies: Mapping[str, TextReply]
+    models: Mapping[str, type[Versioned]]

@@ -48,6 +48,17 @@ ButtonHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, C], Awaitable[str |
 STALE_BUTTON = "这个按钮已失效或无法识别，请重新打开相关消息（或重新发送命令）。"
 
 
+async def card_action(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, run: Callable[[Session, Services, Person, C], str], data: C
+) -> str:
+    """A feature's channel-free card action (bot.views.CardAction) for whoever pressed, as one unit
+    of work; what they are told."""
+    query = update.callback_query
+    assert query is not None
+    found = services(context)
+    return await command(context, lambda s: run(s, found, require_person(s, query.from_user.id), data))
+
+
 def button(kind: type[C]) -> Callable[[ButtonHandler[C]], Handler]:
     """A button press: the data parsed as `kind`, the handler run, and the press answered exactly
     once, after the handler's edits, with what it returns (or the DomainError's message)."""

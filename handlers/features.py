@@ -14,7 +14,7 @@ from typing import TypeVar
 from telegram.ext import BaseHandler
 
 from bot.delivery import CardRenderer, NoticeRenderer, Renderers
-from bot.views import CardAction, TextReply
+from bot.views import CardAction, TextReply, Workflows
 from bot.workflow.inputs import FormHooks
 from bot.workflow.transitions import Versioned
 from handlers.callbacks import CallbackData
@@ -64,6 +64,10 @@ class Wiring:
     @property
     def renderers(self) -> Renderers:
         return Renderers(self.cards, self.notices, self.models)
+
+    @property
+    def workflows(self) -> Workflows:
+        return Workflows(self.actions, self.replies, self.models)
 
     @property
     def inputs(self) -> TypedInputs:

@@ -36,6 +36,7 @@ from handlers.callbacks import CallbackData
 from handlers.common import (
     blocking,
     button,
+    card_action,
     command,
     edit_html,
     form_command,
@@ -555,8 +556,7 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     """批准 / 不批准 / 退回补充 on the approval card (the latter two then ask for a reason)."""
     query = update.callback_query
     assert query is not None
-    found = services(context)
-    told = await command(context, lambda s: decide_by_button(s, found, require_person(s, query.from_user.id), data))
+    told = await card_action(update, context, decide_by_button, data)
     verdict = VERDICT_CODES[data.action]
     if verdict == Verdict.PASS:
         return told

@@ -17,12 +17,13 @@ from bot.calendar.labels import month_day
 from bot.db import PendingInput, Person
 from bot.errors import InvalidInput
 from bot.roster import require_person
+from bot.services import Services
 from bot.topics import service
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES
 from bot.topics.service import STATUS_LABEL, Step, TopicStatus
-from bot.views import Button, Line, Strong, View, field, line, view
+from bot.views import Button, CardAction, Line, Strong, View, field, line, view
 from bot.workflow.context import WorkContext
 from bot.workflow.inputs import FormHooks
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
@@ -32,6 +33,7 @@ from handlers.callbacks import CallbackData
 from handlers.common import (
     blocking,
     button,
+    card_action,
     command,
     edit_html,
     form_command,
@@ -321,33 +323,38 @@ def _button_value(session: Session, step: str, value: str) -> str:
     return value
 
 
+def answer_prompt(session: Session, found: Services, actor: Person, pending: PendingInput, text: str) -> str | None:
+    """A typed answer for the topic workflow, in any channel: a reason or a meeting date (what the
+    person is told), or a form field (None: the form shows its next step)."""
+    purpose, target, version = pending.purpose, pending.target_id, pending.target_version or 0
+    if purpose == service.INPUT_PURPOSE:
+        service.enter_text(session, actor, target, text, found.clock.today())
+        return None
+    if purpose == service.MEETING_DATE_PURPOSE:
+        topic = service.set_meeting_date(session, actor, target, version, text, found.clock.today())
+        return f"已将议题 #{topic.id} 安排在 {topic.meeting_date} 的{topic.meeting_type or ''}。"
+    topic = session.get(Topic, target)
+    stage = topic.stage if topic else -1
+    verdict = Verdict(purpose.split(":")[1])
+    status = service.decide(session, target, stage, version, actor, verdict, found.context(session), text)
+    return f"已处理议题 #{target}：{STATUS_LABEL[status]}。"
+
+
 async def on_text(
     update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput, text: str
 ) -> None:
     """A typed answer for the topic workflow: a form field, a reason, or a meeting date."""
     assert update.effective_chat is not None
-    purpose, target, version = pending.purpose, pending.target_id, pending.target_version or 0
     found = services(context)
 
     def work(session: Session) -> str | None:
         actor = session.get(Person, person.id)
         assert actor is not None
-        if purpose == service.INPUT_PURPOSE:
-            service.enter_text(session, actor, target, text, found.clock.today())
-            return None
-        if purpose == service.MEETING_DATE_PURPOSE:
-            topic = service.set_meeting_date(session, actor, target, version, text, found.clock.today())
-            return f"已将议题 #{topic.id} 安排在 {topic.meeting_date} 的{topic.meeting_type or ''}。"
-        topic = session.get(Topic, target)
-        stage = topic.stage if topic else -1
-        status = service.decide(
-            session, target, stage, version, actor, Verdict(purpose.split(":")[1]), found.context(session), text
-        )
-        return f"已处理议题 #{target}：{STATUS_LABEL[status]}。"
+        return answer_prompt(session, found, actor, pending, text)
 
     reply = await command(context, work)
     if reply is None:
-        await show_form(update, context, target, edit=False)
+        await show_form(update, context, pending.target_id, edit=False)
     else:
         await send_html(context, update.effective_chat.id, escape(reply))
 
@@ -355,28 +362,28 @@ async def on_text(
 # ----- the chain, the requester, history ---------------------------------------------------------
 
 
-@button(StageButton)
-async def stage_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: StageButton) -> str | None:
-    """通过 / 退回修改 / 不予上会 at one stage (the latter two then ask for a reason)."""
-    query = update.callback_query
-    assert query is not None
+def decide_by_button(session: Session, found: Services, actor: Person, data: StageButton) -> str:
+    """通过 / 退回修改 / 不予上会 pressed on a review card, in any channel: 通过 decides the stage the
+    card was sent for; the other two ask for the reason (answer_prompt). What the reviewer is told."""
     verdict = VERDICT_CODES.get(data.action)
     if verdict is None:
         raise InvalidInput("这个按钮已失效。")
-    found = services(context)
-
-    def work(session: Session) -> None:
-        actor = require_person(session, query.from_user.id)
-        if verdict == Verdict.PASS:
-            service.decide(session, data.topic_id, data.stage, data.version, actor, verdict, found.context(session))
-        else:
-            service.ask_reason(session, data.topic_id, data.stage, data.version, actor, verdict)
-
-    await command(context, work)
     if verdict == Verdict.PASS:
+        service.decide(session, data.topic_id, data.stage, data.version, actor, verdict, found.context(session))
         return "已通过"
+    service.ask_reason(session, data.topic_id, data.stage, data.version, actor, verdict)
     label = "退回修改" if verdict == Verdict.RETURN else "不予上会"
-    await send_html(context, query.from_user.id, f"请输入{label}的理由（议题 #{data.topic_id}，发送 /cancel 放弃）：")
+    return f"请输入{label}的理由（议题 #{data.topic_id}，发送 /cancel 放弃）："
+
+
+@button(StageButton)
+async def stage_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: StageButton) -> str | None:
+    """通过 / 退回修改 / 不予上会 at one stage (the latter two then ask for a reason)."""
+    told = await card_action(update, context, decide_by_button, data)
+    if VERDICT_CODES[data.action] == Verdict.PASS:
+        return told
+    assert update.callback_query is not None
+    await send_html(context, update.callback_query.from_user.id, told)
     return None
 
 
@@ -551,6 +558,8 @@ FEATURE = Feature(
     models={Subject.TOPIC: Topic},
     forms={service.PREFIX: FormHooks(service.open_draft, service.cancel)},
     text_routes={service.PREFIX: on_text},
+    replies={service.PREFIX: answer_prompt},
+    actions={StageButton: CardAction(StageButton.parse, decide_by_button)},
     cards={Subject.TOPIC: render_card},
     buttons=(FormButton, StageButton, TopicButton, AgendaButton),
 )

@@ -1,8 +1,11 @@
 """The bot in WeCom: what a member's callback asks for, answered through the same services as in
 Telegram (bot.qa.service answers and logs every question), sent back by the application's API.
 
-Leave approval cards, topic cards and group pushes need the channel-neutral views of issue 19;
-until then a card's button press is answered with a short note.
+A template card's button press (template_card_event) runs the feature's card action for the key
+it carries (the typed callback data, with the item's id and version: the same unit of work and
+checks as a Telegram press), and keeps the event's response code on the card so that the redraw
+the decision queues updates this very card. A text that answers a prompt (a 不批准 reason, a 销假
+report) goes to the feature's prompt reply; any other text is a question.
 """
 
 import asyncio
@@ -13,15 +16,22 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
 from bot import plaintext
+from bot.db import Person
 from bot.errors import DomainError, WeComApiError, WeComApiFailed
 from bot.qa import service
 from bot.qa.library import ARTICLE_NUMBER
 from bot.roster import person_for_wecom
 from bot.services import Services
+from bot.views import Workflows
 from bot.wecom import render
 from bot.wecom.api import WeComApi
 from bot.wecom.inbound import Inbound
+from bot.workflow import inputs
+from bot.workflow.models import Card
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +46,9 @@ NOTHING_TO_ASK = (
 )
 # What asks how to use the bot (Telegram's commands typed out of habit, too).
 HELP_WORDS = frozenset({"/help", "/start", "帮助", "使用说明"})
-CARD_NOT_YET = "这张卡片的按钮暂时不能在企业微信中办理，请稍后再试或联系区政府办公室。"
+STALE_BUTTON = "这个按钮已失效或无法识别，请重新打开相关消息。"
+# A prompt of a form (filled in Telegram's private chat): forms are not filled in WeCom yet.
+FORM_NOT_HERE = "企业微信中暂不能填写表单，请联系区政府办公室。"
 # A whole message naming one article ("第七十九条", "第79条", "/article 79"): its full text.
 ARTICLE_REQUEST = re.compile(rf"/article\s*(.+)|(第\s*(?:{ARTICLE_NUMBER})\s*条)")
 # Sending is retried on these (and on no answer at all): the platform is busy or pacing the app.
@@ -98,9 +110,11 @@ class WeComAdapter:
         engine_ready: asyncio.Event | None = None,
         pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pacer: RecipientPacer | None = None,
+        workflows: Workflows | None = None,
     ) -> None:
         self._services, self._api, self._agent_id, self._pause = services, api, agent_id, pause
         self._pacer = pacer or RecipientPacer(pause=pause)
+        self._workflows = workflows or Workflows({}, {}, {})
         # While a first start still builds the rules engine, questions wait (as in Telegram).
         if engine_ready is None:
             engine_ready = asyncio.Event()
@@ -111,7 +125,8 @@ class WeComAdapter:
         userid = inbound.from_user
         if inbound.msg_type == "event":
             if inbound.event == "template_card_event":
-                await self.send(userid, Reply("text", CARD_NOT_YET))
+                told = await asyncio.to_thread(self.press, inbound)
+                await self.send(userid, Reply("text", told))
             return  # entering the application and the like need no answer
         if inbound.msg_type != "text":
             await self.send(userid, Reply("text", ONLY_TEXT))
@@ -120,14 +135,62 @@ class WeComAdapter:
         for reply in await asyncio.to_thread(self.reply_to_text, userid, inbound.content or ""):
             await self.send(userid, reply)
 
+    def press(self, inbound: Inbound) -> str:
+        """A template card's button pressed: the card action its key names, for the roster person who
+        pressed it, in one unit of work; what they are told."""
+        key = inbound.event_key or ""
+        action = self._workflows.actions.get(key.split(":")[0])
+        if action is None:
+            return STALE_BUTTON
+
+        def work(session: Session) -> str:
+            person = person_for_wecom(session, inbound.from_user)
+            if person is None:
+                return NOT_ON_ROSTER
+            try:
+                data = action.parse(key)
+            except ValueError:  # forged, truncated or from an older release
+                return STALE_BUTTON
+            told = action.run(session, self._services, person, data)
+            _keep_response_code(session, person, inbound.task_id, inbound.response_code)
+            return told
+
+        try:
+            return self._services.run(work)
+        except DomainError as error:  # already decided, not yours to decide …: rolled back, told why
+            return str(error)
+
+    def answer_prompt(self, userid: str, text: str) -> str | None:
+        """A member's text that answers one of their prompts (a 不批准 reason …): what they are told;
+        None when no prompt waits for them."""
+        workflows = self._workflows
+
+        def work(session: Session) -> str | None:
+            person = person_for_wecom(session, userid)
+            if person is None:
+                return None
+            pending = inputs.awaited(session, person.id, workflows.models)
+            reply = workflows.replies.get(pending.purpose.split(":")[0]) if pending is not None else None
+            if pending is None or reply is None:
+                return None
+            return reply(session, self._services, person, pending, text) or FORM_NOT_HERE
+
+        try:
+            return self._services.run(work)
+        except DomainError as error:
+            return str(error)
+
     def reply_to_text(self, userid: str, text: str) -> list[Reply]:
-        """What the bot says to a member's text: an article, the contents, or the answer to a question."""
+        """What the bot says to a member's text: an article, the contents, the answer to a prompt, or
+        the answer to a question."""
         typed = plaintext.clean(text)
         if not plaintext.has_words(typed):
             return [Reply("text", NOTHING_TO_ASK)]
         found = self._services
         if typed.strip() in HELP_WORDS:
             return [Reply("text", NOTHING_TO_ASK)]
+        if (answered := self.answer_prompt(userid, typed)) is not None:
+            return [Reply("text", answered)]
         try:
             if typed.strip() == "/rules":
                 return _markdown(render.contents_markdown(list(found.library.by_id.values())))
@@ -162,6 +225,20 @@ class WeComAdapter:
                 if attempt == SEND_ATTEMPTS:
                     raise
             await self._pause(2.0 ** (attempt - 1))
+
+
+def _keep_response_code(session: Session, person: Person, task_id: str | None, code: str | None) -> None:
+    """The press's response code may update the pressed card once: it replaces the card's spent or
+    older one, so the redraw the action queued updates the card in place."""
+    if not task_id or not code:
+        return
+    card = session.scalar(
+        select(Card).where(
+            Card.person_id == person.id, or_(Card.message_id == task_id, Card.message_id.startswith(f"{task_id} "))
+        )
+    )
+    if card is not None:
+        card.message_id = render.card_handle(task_id, code)
 
 
 def _markdown(text: str) -> list[Reply]:

@@ -21,6 +21,8 @@ PUBLIC_BASE_URL = "https://qyapi.weixin.qq.com"
 EXPIRY_MARGIN_SECONDS = 300.0
 # The codes with which a call says "this token is no longer good": fetch a new one and retry once.
 TOKEN_EXPIRED_CODES = frozenset({40001, 40014, 42001})
+# appchat: no group chat with that chatid (one the application has not created).
+NO_SUCH_CHAT = 86003
 
 ERROR_MEANINGS: dict[int, str] = {
     -1: "系统繁忙，稍后重试",
@@ -75,14 +77,23 @@ class WeComApi:
 
     async def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST payload to path (e.g. /cgi-bin/message/send) with the access token; the answer's JSON."""
+        return await self._with_token("POST", path, {}, payload)
+
+    async def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        """GET path (e.g. /cgi-bin/appchat/get) with params and the access token; the answer's JSON."""
+        return await self._with_token("GET", path, params, None)
+
+    async def _with_token(
+        self, method: str, path: str, params: dict[str, str], payload: dict[str, Any] | None
+    ) -> dict[str, Any]:
         token = await self.access_token()
         try:
-            return await self._request("POST", path, {"access_token": token}, payload)
+            return await self._request(method, path, {**params, "access_token": token}, payload)
         except WeComApiError as error:
             if error.errcode not in TOKEN_EXPIRED_CODES:
                 raise
             await self._discard_token(token)
-            return await self._request("POST", path, {"access_token": await self.access_token()}, payload)
+            return await self._request(method, path, {**params, "access_token": await self.access_token()}, payload)
 
     async def _fetch_token(self) -> str:
         answer = await self._request(
@@ -113,7 +124,8 @@ class WeComApi:
         except httpx.HTTPStatusError as error:
             raise WeComApiFailed(f"{path}: HTTP {error.response.status_code}") from None
         except httpx.HTTPError as error:
-            raise WeComApiFailed(f"{path}: {type(error).__name__} reaching {self._base_url}") from None
+            sent = isinstance(error, httpx.ReadTimeout | httpx.RemoteProtocolError)
+            raise WeComApiFailed(f"{path}: {type(error).__name__} reaching {self._base_url}", sent) from None
         except ValueError:
             raise WeComApiFailed(f"{path}: the answer is not JSON") from None
         if not isinstance(answer, dict):

@@ -25,11 +25,19 @@ class Inbound:
 
     @property
     def dedupe_key(self) -> str:
-        """Messages carry a MsgId; events do not, so sender, time, kind, key and card stand for one."""
+        """Messages carry a MsgId; events do not, so sender, time, kind, key, card and the press's
+        own response code stand for one (two presses in one second are two events)."""
         if self.msg_id:
             return f"msg:{self.msg_id}"
         parts = "\x1f".join(
-            [self.from_user, str(self.create_time), self.event or "", self.event_key or "", self.task_id or ""]
+            [
+                self.from_user,
+                str(self.create_time),
+                self.event or "",
+                self.event_key or "",
+                self.task_id or "",
+                self.response_code or "",
+            ]
         )
         # Hashed: the parts are the platform's and may be long; the key column is not.
         return "event:" + hashlib.sha256(parts.encode()).hexdigest()

@@ -5,12 +5,17 @@ buttons under a message. A quoted clause therefore stands in 「」 on its own l
 (第N条 with its chapter) on the line below in the colour WeCom uses for remarks, and what Telegram
 offers as 📄 buttons is named as a reply to type ("第七十九条"). A message holds at most 2,048 bytes
 of content: longer answers go out in parts, cut between paragraphs.
+
+The outbox's views (bot.views) become template cards when they have buttons (`template_card`),
+else markdown (`view_markdown`).
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from bot.qa.library import ArticleView
 from bot.qa.service import LoggedAnswer
+from bot.views import Line, View
 from knowledge import Rulebook
 from retrieval.answer import DECLINE_TEXT, TENTATIVE_TEXT, Quote, applies_text, missing_detail_text
 
@@ -115,3 +120,65 @@ def _pieces(text: str, limit: int) -> list[str]:
                 line = line[cut:]
             pieces.append(line)
     return pieces
+
+
+# ----- cards and notices from the outbox (bot.views) ----------------------------------------------
+
+# The platform's limits on a button_interaction card (模板卡片: 按钮交互型).
+MAX_FIELDS = 6  # horizontal_content_list
+MAX_BUTTONS = 6  # button_list
+MAX_TITLE = 36  # main_title.title, characters
+MAX_KEYNAME = 5  # a field's keyname shows this much; a longer label goes into the value
+# Shown where the buttons were once the card's item has moved on (update_template_card).
+DONE_TEXT = "已处理"
+
+
+def view_markdown(view: View) -> str:
+    """A view as markdown: the title in bold, then its lines (a group chat or a notice: no buttons)."""
+    title, *rest = view.lines or (Line(()),)
+    return "\n".join([f"**{plain(title.plain)}**" if rest else plain(title.plain), *(plain(x.plain) for x in rest)])
+
+
+def template_card(view: View, task_id: str) -> dict[str, Any]:
+    """A view with buttons as a button_interaction template card: the title, labelled lines as
+    key/value fields (up to six), the other lines as its text, and each button's key its packed
+    action (the typed callback data with the item's id and version). A view without buttons (the
+    item moved on) shows DONE_TEXT where the buttons were."""
+    fields, text = [], []
+    for item in view.body:
+        if item.label and len(fields) < MAX_FIELDS:
+            key, value = (item.label, item.value) if len(item.label) <= MAX_KEYNAME else ("", item.plain)
+            fields.append({"keyname": key or "说明", "value": value})
+        else:
+            text.append(item.plain)
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "main_title": {"title": _cut(view.title, MAX_TITLE), "desc": _cut(view.title[MAX_TITLE:], MAX_TITLE)},
+        "task_id": task_id,
+        "horizontal_content_list": fields,
+    }
+    if text:
+        card["sub_title_text"] = "\n".join(text)
+    buttons = [b for row in view.buttons for b in row][:MAX_BUTTONS]
+    if buttons:
+        card["button_list"] = [
+            {"text": b.label, "style": 1 if i == 0 else 2, "key": b.action.pack()} for i, b in enumerate(buttons)
+        ]
+    else:
+        card["replace_text"] = DONE_TEXT
+    return card
+
+
+def card_handle(task_id: str, response_code: str | None) -> str:
+    """What a card sent to a member is known by: its task id, and the response code that may update
+    it once (none when spent)."""
+    return f"{task_id} {response_code or ''}".strip()
+
+
+def parse_handle(handle: str) -> tuple[str, str | None]:
+    task_id, _, code = handle.partition(" ")
+    return task_id, code or None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text[:limit]

@@ -3,8 +3,10 @@ self-built application, over real HTTP, with no corporation.
 
 - The API the bot calls: /cgi-bin/gettoken (tokens that expire, or are expired early on demand),
   /cgi-bin/message/send (text, markdown, template_card of type button_interaction: recorded per
-  member; beyond 30 a minute to one member dropped without an error, as the platform does), /cgi-bin/message/update_template_card (its response_code works once, for 72 hours),
-  /cgi-bin/appchat/create and /cgi-bin/appchat/send. Errors are the platform's errcodes.
+  member, a card answered with a response_code; beyond 30 a minute to one member dropped without
+  an error, as the platform does), /cgi-bin/message/update_template_card (a response_code works
+  once, for 72 hours), /cgi-bin/appchat/create, /cgi-bin/appchat/get and /cgi-bin/appchat/send.
+  Errors are the platform's errcodes.
 - What members do: `user_types` and `user_clicks` push callbacks to the bot's callback URL as the
   platform does: encrypted and signed with the same WeComCrypto (whose algorithm the platform's own
   sample pins), delivered again when no acknowledgement comes within the ack timeout (five
@@ -110,13 +112,27 @@ class Sent:
     updates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def card(self) -> dict[str, Any] | None:
+        """A template card as the member sees it now: as sent, or as its latest update made it."""
+        cards = [u["template_card"] for u in self.updates if "template_card" in u]
+        return cards[-1] if cards else self.body.get("template_card")
+
+    @property
     def text(self) -> str:
-        """What a member reads: a text's or markdown's content, a card's title and description."""
+        """What a member reads: a text's or markdown's content; a card's title, description, text,
+        fields, and what replaced its buttons."""
         if self.msgtype in ("text", "markdown"):
             return str(self.body[self.msgtype]["content"])
-        card = self.body.get("template_card", {})
+        card = self.card or {}
         main = card.get("main_title", {})
-        return "\n".join(filter(None, [main.get("title", ""), main.get("desc", "")]))
+        fields = [f"{f.get('keyname', '')}：{f.get('value', '')}" for f in card.get("horizontal_content_list", [])]
+        parts = [main.get("title", ""), main.get("desc", ""), card.get("sub_title_text", ""), *fields]
+        return "\n".join(filter(None, [*parts, card.get("replace_text", "")]))
+
+    @property
+    def buttons(self) -> dict[str, str]:
+        """The card's buttons as the member sees them now: label → key."""
+        return {b["text"]: b["key"] for b in (self.card or {}).get("button_list", [])}
 
 
 @dataclass
@@ -184,6 +200,7 @@ class WeComStandIn:
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_template_card)
         app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
+        app.router.add_get("/cgi-bin/appchat/get", self._appchat_get)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_get("/", self._to_page)
         app.router.add_get("/standin/", self._page)
@@ -308,6 +325,12 @@ class WeComStandIn:
             return _error(NO_VALID_USER, "all touser invalid")
         self._next_msg_id += 1
         msgid = f"standin-{self._next_msg_id}"
+        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+        if payload["msgtype"] == "template_card":  # it may update the card it came with, once
+            code = secrets.token_urlsafe(16)
+            task_id = str(payload["template_card"]["task_id"])
+            self.response_codes[code] = ResponseCode(known[0].lower(), task_id, self.clock())
+            answer["response_code"] = code
         async with self._arrived:
             for userid in known:
                 received = self.messages.setdefault(userid.lower(), [])
@@ -316,7 +339,6 @@ class WeComStandIn:
                     continue
                 received.append(Sent(msgid, str(payload["msgtype"]), payload, self.clock()))
             self._arrived.notify_all()
-        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": msgid}
         if unknown:
             answer["invaliduser"] = "|".join(unknown)
         return web.json_response(answer)
@@ -340,7 +362,9 @@ class WeComStandIn:
             None,
         )
         if card is not None:
-            card.updates.append(payload)
+            async with self._arrived:
+                card.updates.append(payload)
+                self._arrived.notify_all()
         return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": []})
 
     async def _appchat_create(self, request: web.Request) -> web.Response:
@@ -352,6 +376,17 @@ class WeComStandIn:
         users = [str(u).lower() for u in payload.get("userlist", [])]
         self.chats[chatid] = {"name": str(payload.get("name", "")), "users": users, "messages": []}
         return web.json_response({"errcode": 0, "errmsg": "ok", "chatid": chatid})
+
+    async def _appchat_get(self, request: web.Request) -> web.Response:
+        self.api_calls.append("appchat/get")
+        token = request.query.get("access_token", "")
+        if token not in self.tokens or self.clock() >= self.tokens[token]:
+            return _error(INVALID_TOKEN, "invalid access_token")
+        chat = self.chats.get(request.query.get("chatid", ""))
+        if chat is None:
+            return _error(NO_SUCH_CHAT, "chatid not found")
+        info = {"chatid": request.query["chatid"], "name": chat["name"], "userlist": chat["users"]}
+        return web.json_response({"errcode": 0, "errmsg": "ok", "chat_info": info})
 
     async def _appchat_send(self, request: web.Request) -> web.Response:
         payload, refused = await self._authorised(request, "appchat/send")
@@ -365,7 +400,11 @@ class WeComStandIn:
         if problem is not None:
             return _error(*problem)
         self._next_msg_id += 1
-        chat["messages"].append(Sent(f"standin-{self._next_msg_id}", str(payload["msgtype"]), payload, self.clock()))
+        async with self._arrived:
+            chat["messages"].append(
+                Sent(f"standin-{self._next_msg_id}", str(payload["msgtype"]), payload, self.clock())
+            )
+            self._arrived.notify_all()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     # ----- the chat page --------------------------------------------------------------------------
@@ -380,8 +419,7 @@ class WeComStandIn:
     async def _api_state(self, request: web.Request) -> web.Response:
         userid = request.query.get("user", "").lower()
         sent = [
-            {"type": s.msgtype, "text": s.text, "at": s.sent_at, "card": s.body.get("template_card")}
-            for s in self.messages.get(userid, [])
+            {"type": s.msgtype, "text": s.text, "at": s.sent_at, "card": s.card} for s in self.messages.get(userid, [])
         ]
         return web.json_response({"members": self.members, "messages": sent})
 

@@ -209,3 +209,30 @@ def test_the_wecom_migration_goes_down_keeping_telegram_questions_and_up_again(d
         sync_roster(session, [RosterEntry("甲", "区长", telegram_id=1, wecom_userid="jia")])
         session.commit()
         assert person_for_wecom(session, "jia").name == "甲"
+
+
+def test_outbox_rows_come_to_name_their_recipients_and_go_back_to_telegram_chats(database: Database) -> None:
+    with database.session() as session:
+        sync_roster(session, [RosterEntry("甲", "区长", telegram_id=77, wecom_userid="jia")])
+        session.commit()
+        person_id = person_for_wecom(session, "jia").id
+    _migrate(database, "downgrade", "0009")
+    insert = text(
+        "INSERT INTO outbox (kind, chat_id, payload, working_hours_only, send_at, status, attempts)"
+        " VALUES ('notice', :chat, '{}', :no, :at, 'pending', 0)"
+    )
+    with database.engine.begin() as connection:
+        for chat in (77, -100123):  # a person's private chat, a group
+            connection.execute(insert, {"chat": chat, "no": False, "at": datetime(2027, 3, 1, tzinfo=UTC)})
+
+    _migrate(database, "upgrade", "head")
+    with database.engine.begin() as connection:
+        recipients = connection.execute(text("SELECT recipient FROM outbox ORDER BY id")).scalars().all()
+        assert recipients == [f"person:{person_id}", "chat:-100123"]
+        connection.execute(text("UPDATE outbox SET recipient = 'group:office' WHERE recipient = 'chat:-100123'"))
+
+    _migrate(database, "downgrade", "0009")
+    with database.engine.connect() as connection:
+        chats = connection.execute(text("SELECT chat_id FROM outbox ORDER BY id")).scalars().all()
+    assert chats == [77], "a row only the channel could resolve (a group by name) has no Telegram chat to keep"
+    _migrate(database, "upgrade", "head")

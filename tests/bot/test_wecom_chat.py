@@ -3,73 +3,22 @@ encrypted callback reaches the bot, the same services as in Telegram answer, and
 back as WeCom markdown citing 第N条 with its chapter. Replays are handled once, tampered callbacks
 refused, and an access token that expires mid-run loses no message."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import httpx
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.db import QuestionLog, WeComCallback
-from bot.services import Services
 from bot.wecom import adapter
 from bot.wecom.adapter import WeComAdapter
-from bot.wecom.run import VISITOR_USERID, AppCredentials, WeComBot, standin_members
-from bot.wecom.standin import STANDIN_AGENT_ID, WeComStandIn, callback_request, text_message_xml
-from retrieval.engine import RulesEngine
-from tests.conftest import bot_services
+from bot.wecom.run import VISITOR_USERID
+from bot.wecom.standin import STANDIN_AGENT_ID, callback_request, text_message_xml
+from tests.bot.wecom_chat import WeComChat, chat_fixture
 
 QUESTION = "副区长离包外出要向谁请示？"
 
 
-@dataclass
-class WeComChat:
-    standin: WeComStandIn
-    bot: WeComBot
-    services: Services
-
-    async def ask(self, userid: str, text: str) -> str:
-        """What the member reads after typing `text`: the bot's newest message(s) since."""
-        before = len(self.standin.messages_for(userid))
-        delivery = await self.standin.user_types(userid, text)
-        assert delivery.acknowledged
-        await self.handled()
-        return "\n".join(s.text for s in self.standin.messages_for(userid)[before:])
-
-    async def handled(self) -> None:
-        assert self.bot.queue is not None
-        await self.bot.queue.drain()
-
-    def count(self, model: type) -> int:
-        with self.services.database.session() as session:
-            return session.scalar(select(func.count()).select_from(model))
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def chat(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    two_rulebooks: Path,
-    bot_engine: RulesEngine,
-) -> AsyncIterator[WeComChat]:
-    tmp = tmp_path_factory.mktemp("wecom")
-    services = bot_services(
-        request.param, tmp, "zhengwu_wecom_chat", two_rulebooks, bot_engine, wecom_callback_port="0"
-    )
-    settings = services.settings
-    standin = WeComStandIn(members=standin_members(services))
-    await standin.start()
-    assert settings.wecom is not None
-    ready = asyncio.Event()
-    ready.set()
-    bot = WeComBot(services, AppCredentials.of_standin(standin), settings.wecom, ready)
-    standin.callback_url = await bot.start()
-    yield WeComChat(standin, bot, services)
-    await bot.stop()
-    await standin.stop()
-    services.database.dispose()
+chat = chat_fixture("zhengwu_wecom_chat")
 
 
 async def test_a_deputy_asks_and_the_answer_cites_article_79_with_its_chapter(chat: WeComChat) -> None:
@@ -174,11 +123,14 @@ async def test_an_article_by_its_number_the_contents_and_what_cannot_be_read(cha
     assert chat.standin.messages_for("sunli")[-1].text == adapter.ONLY_TEXT
 
 
-async def test_a_card_button_is_answered_until_cards_come_to_wecom(chat: WeComChat) -> None:
-    delivery = await chat.standin.user_clicks("wangjianguo", "leave-1", "approve")
+async def test_a_forged_card_button_is_answered_in_chinese_and_changes_nothing(chat: WeComChat) -> None:
+    delivery = await chat.standin.user_clicks("wangjianguo", "leave-1", "ld:1:999:ok")
+    unknown = await chat.standin.user_clicks("wangjianguo", "leave-1", "approve")
     await chat.handled()
-    assert delivery.acknowledged
-    assert chat.standin.messages_for("wangjianguo")[-1].text == adapter.CARD_NOT_YET
+
+    assert delivery.acknowledged and unknown.acknowledged
+    told = sorted(s.text for s in chat.standin.messages_for("wangjianguo")[-2:])
+    assert told == sorted([adapter.STALE_BUTTON, "找不到这份请假单。"])
 
 
 async def test_an_article_longer_than_a_message_arrives_in_parts_and_markup_in_rules_stays_text(

@@ -1,7 +1,10 @@
 """WeCom markdown: rules and typed text shown as written (never as markup), and answers cut into
-messages the platform accepts (2,048 bytes each), between paragraphs where possible."""
+messages the platform accepts (2,048 bytes each), between paragraphs where possible; the outbox's
+views as template cards (fields, actions as button keys) or markdown."""
 
-from bot.wecom.render import MAX_CONTENT_BYTES, plain, split_markdown
+from bot.views import Button, Strong, field, line, view
+from bot.wecom.render import DONE_TEXT, MAX_CONTENT_BYTES, plain, split_markdown, template_card, view_markdown
+from handlers.leave import DecisionButton
 
 
 def test_markup_characters_in_rules_are_shown_as_written() -> None:
@@ -29,3 +32,37 @@ def test_a_paragraph_longer_than_a_message_is_cut_within_it_losing_nothing() -> 
 
     assert all(len(p.encode()) <= MAX_CONTENT_BYTES for p in parts)
     assert "".join(parts) == article
+
+
+def test_a_view_with_buttons_is_a_card_whose_fields_are_key_and_value_and_whose_keys_are_the_actions() -> None:
+    approval = view(
+        [
+            line(Strong("📝 请假审批 #7"), "（逾期未批）"),
+            field("申请人", "张伟（副区长）"),
+            field("代行职责", "刘洋"),
+            field("流程（第四十九条）", "分管副区长审核 → 区长决定"),
+            line("⚠️ 与 AB 角同期外出"),
+        ],
+        [[Button("批准", DecisionButton(7, 3, "ok")), Button("不批准", DecisionButton(7, 3, "no"))]],
+        version=3,
+    )
+
+    card = template_card(approval, "task1")
+
+    assert card["main_title"]["title"] == "📝 请假审批 #7（逾期未批）" and card["task_id"] == "task1"
+    assert card["horizontal_content_list"] == [
+        {"keyname": "申请人", "value": "张伟（副区长）"},
+        {"keyname": "代行职责", "value": "刘洋"},
+        {"keyname": "说明", "value": "流程（第四十九条）：分管副区长审核 → 区长决定"},
+    ], "a label longer than WeCom shows goes into the value"
+    assert card["sub_title_text"] == "⚠️ 与 AB 角同期外出"
+    assert [(b["text"], b["key"]) for b in card["button_list"]] == [("批准", "ld:7:3:ok"), ("不批准", "ld:7:3:no")]
+    assert "replace_text" not in card
+
+
+def test_a_view_without_buttons_shows_the_item_done_where_the_buttons_were_and_is_markdown_in_a_group() -> None:
+    decided = view([line(Strong("📝 请假审批 #7")), field("结果", Strong("已批准"), "（王建国）")], version=4)
+
+    assert template_card(decided, "task1")["replace_text"] == DONE_TEXT
+    assert "button_list" not in template_card(decided, "task1")
+    assert view_markdown(decided) == "**📝 请假审批 ＃7**\n结果：已批准（王建国）"
