@@ -511,7 +511,8 @@ def answer_prompt(session: Session, found: Services, actor: Person, pending: Pen
     if purpose == service.RETURN_PURPOSE:
         request = service.record_return(session, actor, target, version, text, found.context(session))
         return f"✅ 已销假：请假单 #{request.id}，返回日期 {request.returned_on}。"
-    status = service.decide(session, target, version, actor, Verdict(purpose.split(":")[1]), found.context(session), text)
+    verdict = Verdict(purpose.split(":")[1])
+    status = service.decide(session, target, version, actor, verdict, found.context(session), text)
     return f"已处理请假单 #{target}：{STATUS_LABEL[status]}。"
 
 

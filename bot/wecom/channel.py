@@ -10,6 +10,8 @@
   once (update_template_card) and expires after 72 hours; message/send gives one, and so does each
   press of the card's buttons (the adapter keeps it on the card). A redraw with a used, expired or
   missing code sends the card again as a new message instead.
+- A redraw showing what the card already shows is not sent (as Telegram answers "not modified"):
+  a decision may queue more than one redraw, and without a code each would be a new message.
 - A group message cannot be edited: it has no handle, so it is never redrawn.
 """
 
@@ -59,6 +61,8 @@ class WeComChannel:
         self.api, self.settings, self.agent_id, self.pacer = api, settings, agent_id, pacer
         # The button prefixes a press can be run for (bot.views.Workflows.actions).
         self.pressable = frozenset(pressable)
+        # What each card (by task id) shows now, as this process drew it.
+        self._showing: dict[str, View] = {}
 
     def address(self, session: Session, recipient: Recipient) -> Member | GroupChat | None:
         kind, ref = parse_recipient(recipient)
@@ -92,6 +96,7 @@ class WeComChannel:
         task_id = secrets.token_hex(16)  # unique for the application, as the platform requires
         card = {**message, "msgtype": "template_card", "template_card": render.template_card(view, task_id)}
         answer = await self._call("/cgi-bin/message/send", card)
+        self._showing[task_id] = view
         return card_handle(task_id, answer.get("response_code"))
 
     async def edit(self, address: Member | GroupChat, handle: str, view: View) -> str | None:
@@ -99,6 +104,8 @@ class WeComChannel:
             return handle
         task_id, code = parse_handle(handle)
         view = self._shown(view)
+        if self._showing.get(task_id) == view:
+            return handle
         if code is not None:
             update = {
                 "userids": [address.userid],
@@ -108,12 +115,16 @@ class WeComChannel:
             }
             try:
                 await self._call("/cgi-bin/message/update_template_card", update)
+                self._showing[task_id] = view
                 return task_id  # its code is spent
             except Refused as refused:
                 if not isinstance(refused.__cause__, WeComApiError) or refused.__cause__.errcode != CODE_USED:
                     raise
-        # No code left to update the card with: the member gets the card anew.
-        return await self.send(address, view) or task_id
+        # No code left to update the card with: the member gets the card anew (as text once decided).
+        anew = await self.send(address, view)
+        if anew is None:
+            self._showing[task_id] = view
+        return anew or task_id
 
     async def _call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """One API call, its failure as the delivery loop's outcome (WeComApi renews expired tokens)."""
