@@ -50,8 +50,10 @@ def _cards(chat: WeComChat, userid: str, *contains: str) -> list[Sent]:
     ]
 
 
-async def _approval_card(chat: WeComChat, who: int, start: str, end: str) -> tuple[int, Sent]:
-    request_id = await asyncio.to_thread(_file_leave, chat.services, who, "离包外出", start, end)
+async def _approval_card(
+    chat: WeComChat, who: int, start: str, end: str, acting: int | None = None
+) -> tuple[int, Sent]:
+    request_id = await asyncio.to_thread(_file_leave, chat.services, who, "离包外出", start, end, acting)
     await chat.handled()
     cards = _cards(chat, HEAD, f"请假审批 #{request_id}")
     assert len(cards) == 1
@@ -59,7 +61,7 @@ async def _approval_card(chat: WeComChat, who: int, start: str, end: str) -> tup
 
 
 async def test_a_deputys_leave_is_decided_on_its_card_and_everyone_is_told(chat: WeComChat) -> None:
-    request_id, card = await _approval_card(chat, DEPUTY_TG, "2027-03-03", "2027-03-04")
+    request_id, card = await _approval_card(chat, DEPUTY_TG, "2027-03-03", "2027-03-04", acting=DEPUTY_B_TG)
     assert list(card.buttons) == ["批准", "不批准", "退回补充"]
     assert "申请人：张伟（副区长）" in card.text and "类型：离包外出" in card.text
     requester_before = len(chat.standin.messages_for(DEPUTY))
@@ -117,7 +119,7 @@ async def test_five_presses_of_one_button_at_once_decide_once(chat: WeComChat) -
             .where(
                 WorkflowEvent.subject == Subject.LEAVE,
                 WorkflowEvent.subject_id == request_id,
-                WorkflowEvent.action == "approved",
+                WorkflowEvent.action == "approve",
             )
         )
         assert approvals == 1
