@@ -170,6 +170,9 @@ class SandboxServer:
         self._ids = itertools.count(self._recall() + 1)
         self._update_ids = itertools.count(1)
         self._new_update: asyncio.Event | None = None
+        # Set when the server stops: a long poll in progress returns at once instead of holding
+        # the shutdown for the rest of its timeout.
+        self._closing = False
         self._new_message: asyncio.Condition | None = None
         self._webhook_due: asyncio.Event | None = None
         self._webhook_task: asyncio.Task | None = None
@@ -230,6 +233,9 @@ class SandboxServer:
     async def stop(self) -> None:
         if self._webhook_task:
             self._webhook_task.cancel()
+        if self._new_update:
+            self._closing = True
+            self._new_update.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -370,7 +376,7 @@ class SandboxServer:
             self.state.updates = [u for u in self.state.updates if u["update_id"] >= offset]
         deadline = time.monotonic() + timeout
         assert self._new_update is not None
-        while not self.state.updates and time.monotonic() < deadline:
+        while not self.state.updates and time.monotonic() < deadline and not self._closing:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
