@@ -21,7 +21,7 @@ Being in scope is not being right: "区政府由哪些人组成" is plainly cove
 may lead the next by a hair. A second regression of the same kind, fitted on the in-scope examples
 only, gives the log-odds that the best article is the right one, from how clearly it leads, how
 many channels put it first, how much of the question one of its sentences holds word for word,
-and the word share. Two cut-offs on the scope log-odds and one on the ranking log-odds make the
+the word share, and the re-ranker's own probability for it. Two cut-offs on the scope log-odds and one on the ranking log-odds make the
 three answers: confident (the quoted sentences), tentative ("最相关的规定（请核对是否适用）：" with
 the nearest clause) and declined. The cut-offs are chosen by `zhengwu eval --cv` on the tuning
 sets (retrieval.evaluation), never by hand on a test set.
@@ -58,6 +58,7 @@ class Signals:
     margin: float = 1.0  # how far the best article's fused score leads the second's, as a share of it
     agreement: float = 1.0  # the share of channels that rank the best article first
     clause_share: float = 1.0  # of the question's topic words one sentence of the best article holds
+    confidence: float = 1.0  # the re-ranker's probability that the best article answers (or its fused score)
     named: bool = False  # the question names its article ("第79条"): nothing to decide
     # The question asks for a number the best article's answering sentences do not hold
     # (retrieval.asked): never answered, however close the subject.
@@ -76,7 +77,10 @@ class Signals:
 
     def ranking_features(self) -> np.ndarray:
         """What says whether the best article is the right one, once the question is in scope."""
-        return np.array([self.margin, self.agreement, self.clause_share, self.share])
+        probability = min(max(self.confidence, 1e-4), 1 - 1e-4)
+        return np.array(
+            [self.margin, self.agreement, self.clause_share, self.share, np.log(probability / (1 - probability))]
+        )
 
 
 @dataclass(frozen=True)
@@ -88,9 +92,9 @@ class AnswerPolicy:
 
     scope: LogisticModel
     ranking: LogisticModel
-    confident_at: float = 0.25
-    tentative_at: float = 0.25
-    sure_at: float = 0.0
+    confident_at: float = 0.0
+    tentative_at: float = -0.5
+    sure_at: float = -0.5
 
     def verdict(self, signals: Signals) -> Verdict:
         if signals.named:
@@ -146,4 +150,5 @@ def signals(result: SearchResult, lexical: LexicalIndex, in_scope: np.ndarray, o
         (fused[0] - fused[1]) / fused[0] if fused[0] > 0 else 0.0,
         agreement,
         clause_share(result, lexical),
+        fused[0],
     )

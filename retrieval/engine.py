@@ -92,7 +92,7 @@ class RulesEngine:
         self._cache_dir = settings.chroma_dir
         self._model_id = embedder.model_id
         self.learned = self._load_or_learn(load_examples(), progress)
-        self.searcher.adapter, self.searcher.reranker = self.learned.adapter, self.learned.reranker
+        self.searcher.learned, self.searcher.reranker = self.learned, self.learned.reranker
         assert self.learned.scope is not None and self.learned.ranking is not None
         self.policy = AnswerPolicy(self.learned.scope, self.learned.ranking)
         self.office_learning: threading.Thread | None = None
@@ -117,7 +117,7 @@ class RulesEngine:
         def learn() -> None:
             learned = self._load_or_learn(load_examples() + office_examples)
             assert learned.scope is not None and learned.ranking is not None
-            self.searcher.adapter, self.searcher.reranker, self.learned = learned.adapter, learned.reranker, learned
+            self.searcher.learned, self.searcher.reranker, self.learned = learned, learned.reranker, learned
             self.policy = replace(self.policy, scope=learned.scope, ranking=learned.ranking)
 
         self.office_learning = threading.Thread(target=learn, name="learn-office-answers", daemon=True)
@@ -188,7 +188,7 @@ class RulesEngine:
             for i in range(fold, len(channels), folds):
                 if not examples.articles[i]:
                     continue
-                order, features = self.searcher.candidates(channels[i], weights, adapter=taught.adapter)
+                order, features = self.searcher.candidates(channels[i], weights, learned=taught)
                 keys = set(examples.articles[i])
                 rows.append(features)
                 labels.append(np.array([self._key(int(n)) in keys for n in order], dtype=bool))
@@ -215,7 +215,7 @@ class RulesEngine:
         judged: dict[int, tuple[SearchResult, Signals]] = {}
         for fold, taught in enumerate(taught_without):
             for i in range(fold, len(channels), len(taught_without)):
-                result = self.searcher.rank(channels[i], weights, adapter=taught.adapter, reranker=taught.reranker)
+                result = self.searcher.rank(channels[i], weights, learned=taught, reranker=taught.reranker)
                 judged[i] = (result, self.signals(result, taught))
         return [judged[i] for i in range(len(channels))]
 

@@ -154,7 +154,7 @@ def _observe(
     observations = []
     for entry, channels, channel_ms in asked:
         started = time.perf_counter()
-        result = engine.searcher.rank(channels, weights, adapter=learned.adapter, reranker=learned.reranker)
+        result = engine.searcher.rank(channels, weights, learned=learned, reranker=learned.reranker)
         signals = engine.signals(result, learned)
         observations.append(
             _Observation.of(entry, result, signals, channel_ms + (time.perf_counter() - started) * 1000)
@@ -233,7 +233,7 @@ def _choose(
         judged = dict(zip(kept, judged_examples[: len(kept)], strict=True))
         # Questions that are no example (retrieval.examples) are judged by what all the examples teach.
         for n in set(range(len(entries))) - set(kept):
-            result = engine.searcher.rank(asked[train[n]][1], weights, adapter=taught.adapter, reranker=reranker)
+            result = engine.searcher.rank(asked[train[n]][1], weights, learned=taught, reranker=reranker)
             judged[n] = (result, engine.signals(result, taught))
         # The policy is chosen on the questions only; a catalogue line is not something staff ask.
         table = _Table.of([_Observation.of(e, *judged[n], 0.0) for n, e in enumerate(entries)])

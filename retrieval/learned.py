@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from retrieval.logistic import LogisticModel
 
 log = logging.getLogger(__name__)
 # Bump when what is stored changes meaning.
-_FORMAT_VERSION = "4"
+_FORMAT_VERSION = "5"
 
 
 @dataclass(frozen=True)
@@ -35,24 +35,38 @@ class Learned:
     scope: LogisticModel | None = None  # fitted after the other two (RulesEngine.learn)
     ranking: LogisticModel | None = None  # likewise
     reranker: LogisticModel | None = None  # retrieval.rerank; None while no example is in scope
+    # (row of in_scope, article index) for every article an in-scope example names.
+    example_articles: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))
+
+    def example_scores(self, vector: np.ndarray, articles: int) -> np.ndarray:
+        """Per article, the cosine of the closest in-scope example that names it (0 for none): a
+        question worded like one staff asked before points to that question's article."""
+        scores = np.zeros(articles)
+        if len(self.example_articles):
+            similarity = self.in_scope @ vector
+            rows, indices = self.example_articles[:, 0], self.example_articles[:, 1]
+            np.maximum.at(scores, indices, similarity[rows])
+        return scores
 
 
 def teach(examples: Examples, vectors: np.ndarray, corpus: Corpus, article_vectors: np.ndarray) -> Learned:
     """Fit the adapter on the in-scope examples (each towards its articles' mean vector) and keep
     the out-of-scope ones; `vectors` are the examples' embeddings, in order."""
     rows = unit(vectors)
-    inputs, targets, outside = [], [], []
+    inputs, targets, outside, links = [], [], [], []
     for vector, keys in zip(rows, examples.articles, strict=True):
         if not keys:
             outside.append(vector)
             continue
         found = [i for book, n in keys if (i := corpus.find(book, n)) is not None]
         if found:
+            links += [(len(inputs), i) for i in found]
             inputs.append(vector)
             targets.append(article_vectors[found].mean(axis=0))
     size = article_vectors.shape[1]
     adapter = fit_adapter(np.reshape(inputs, (-1, size)), np.reshape(targets, (-1, size)), RIDGE)
-    return Learned(adapter, np.reshape(inputs, (-1, size)), np.reshape(outside, (-1, size)))
+    in_scope, example_articles = np.reshape(inputs, (-1, size)), np.reshape(np.array(links, dtype=int), (-1, 2))
+    return Learned(adapter, in_scope, np.reshape(outside, (-1, size)), example_articles=example_articles)
 
 
 def cache_key(*parts: str) -> str:
@@ -71,7 +85,15 @@ def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Lea
                 reranker = LogisticModel(
                     tuple(float(c) for c in stored["reranker"]), float(stored["reranker_intercept"])
                 )
-            return Learned(stored["adapter"], stored["in_scope"], stored["out_of_scope"], scope, ranking, reranker)
+            return Learned(
+                stored["adapter"],
+                stored["in_scope"],
+                stored["out_of_scope"],
+                scope,
+                ranking,
+                reranker,
+                stored["example_articles"],
+            )
     except (OSError, KeyError, ValueError) as exc:
         if path.exists():
             log.warning("recomputing %s: %s", path, exc)
@@ -86,6 +108,7 @@ def load_or_learn(folder: Path, key: str, compute: Callable[[], Learned]) -> Lea
         adapter=learned.adapter,
         in_scope=learned.in_scope,
         out_of_scope=learned.out_of_scope,
+        example_articles=learned.example_articles,
         coefficients=scope.coefficients,
         intercept=scope.intercept,
         ranking=ranking.coefficients,

@@ -22,7 +22,7 @@ from retrieval.lexical import LexicalIndex
 from retrieval.text import concepts, normalise
 
 CANDIDATES = 10
-CHANNELS = ("dense_article", "dense_sentence", "dense_adapted", "bm25_words", "bm25_bigrams")
+CHANNELS = ("dense_article", "dense_sentence", "dense_adapted", "bm25_words", "bm25_bigrams", "examples")
 # The channels, the relative fused score and the four ClauseFeatures.
 FEATURES = len(CHANNELS) + 1 + 4
 # The people and bodies the rules govern, as the rules name them and as staff say them. 区长 is

@@ -1,5 +1,8 @@
 """Hybrid search: dense (Chroma), adapted dense and lexical (BM25) channels fused per article.
 
+A sixth channel, the closest example question naming each article (retrieval.learned), is not
+fused: it speaks through the re-ranker, which weighs it against the others.
+
 Each channel's scores are rescaled per question so that the median article maps to 0 and the best
 to 1, then summed. Scaling against the median (not the minimum) keeps one channel with a flat
 score profile from swamping the others.
@@ -12,6 +15,7 @@ import numpy as np
 from retrieval.adapter import unit
 from retrieval.corpus import ArticleRef, Corpus
 from retrieval.dense import DenseIndex
+from retrieval.learned import Learned
 from retrieval.lexical import LexicalIndex
 from retrieval.logistic import LogisticModel
 from retrieval.reference import referenced_articles
@@ -68,8 +72,9 @@ class HybridSearcher:
         self.dense = dense
         self.lexical = lexical
         self.article_vectors = unit(dense.article_vectors())
-        # The identity until the engine has learned from its examples (retrieval.adapter).
-        self.adapter = np.eye(self.article_vectors.shape[1])
+        # None until the engine has learned from its examples: the adapter is the identity and no
+        # example vouches for an article.
+        self.learned: Learned | None = None
         # None until the engine has learned from its examples: the fused order stands.
         self.reranker: LogisticModel | None = None
         self.clauses = ClauseFeatures(corpus, lexical)
@@ -94,28 +99,35 @@ class HybridSearcher:
         scores = {
             "dense_article": whole,
             "dense_sentence": best_sentence,
-            "dense_adapted": self.adapted(vector, self.adapter),
             "bm25_words": bm25_words,
             "bm25_bigrams": bm25_bigrams,
         }
-        return Channels(question, scores, [], sentence_dense, sentence_lexical, vector)
+        return Channels(
+            question, scores | self.taught_scores(vector, self.learned), [], sentence_dense, sentence_lexical, vector
+        )
 
-    def adapted(self, vector: np.ndarray, adapter: np.ndarray) -> np.ndarray:
-        """Cosine of every article with the question moved by `adapter`."""
-        return self.article_vectors @ unit(vector @ adapter)
+    def taught_scores(self, vector: np.ndarray, learned: Learned | None) -> dict[str, np.ndarray]:
+        """The channels the examples teach: the cosine of every article with the question moved by
+        the adapter, and the closest example naming each article."""
+        if learned is None:
+            return {"dense_adapted": self.article_vectors @ vector, "examples": np.zeros(len(self.article_vectors))}
+        return {
+            "dense_adapted": self.article_vectors @ unit(vector @ learned.adapter),
+            "examples": learned.example_scores(vector, len(self.article_vectors)),
+        }
 
     def rank(
         self,
         channels: "Channels",
         weights: dict[str, float],
         limit: int = 5,
-        adapter: np.ndarray | None = None,
+        learned: Learned | None = None,
         reranker: LogisticModel | None = None,
     ) -> SearchResult:
-        """Fuse the channels with `weights` into the best `limit` articles (with the adapted
-        channel recomputed for `adapter`, if given); a `reranker` orders the first CANDIDATES of
+        """Fuse the channels with `weights` into the best `limit` articles (with the taught
+        channels recomputed for `learned`, if given); a `reranker` orders the first CANDIDATES of
         the fused ranking by the probability it gives each, which becomes the hit's score."""
-        channels = self._adapt(channels, adapter)
+        channels = self._adapt(channels, learned)
         if channels.named or not channels.scores:
             hits = [ArticleHit(i, self.corpus.articles[i], 1.0, {"reference": 1.0}) for i in channels.named]
             return SearchResult(channels.question, hits[:limit], referenced=bool(hits))
@@ -145,26 +157,25 @@ class HybridSearcher:
         )
 
     def candidates(
-        self, channels: "Channels", weights: dict[str, float], adapter: np.ndarray | None = None
+        self, channels: "Channels", weights: dict[str, float], learned: Learned | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The first CANDIDATES articles of the fused ranking and their re-ranker features (what
         the re-ranker learns from); none for a question that names its articles."""
-        channels = self._adapt(channels, adapter)
+        channels = self._adapt(channels, learned)
         if channels.named or not channels.scores:
             return np.zeros(0, dtype=int), np.zeros((0, FEATURES))
         order, rows, _ = self._candidates(channels, weights)
         return order, rows
 
-    def _adapt(self, channels: "Channels", adapter: np.ndarray | None) -> "Channels":
-        if adapter is None or channels.vector is None:
+    def _adapt(self, channels: "Channels", learned: Learned | None) -> "Channels":
+        if learned is None or channels.vector is None:
             return channels
-        return replace(channels, scores={**channels.scores, "dense_adapted": self.adapted(channels.vector, adapter)})
+        return replace(channels, scores=channels.scores | self.taught_scores(channels.vector, learned))
 
-    def _candidates(
-        self, channels: "Channels", weights: dict[str, float]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _candidates(self, channels: "Channels", weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rescaled = {name: _rescale(scores) for name, scores in channels.scores.items()}
-        fused = sum(weights[name] * scores for name, scores in rescaled.items())
+        # The examples channel is no fusion weight's: it speaks through the re-ranker.
+        fused = sum(weight * rescaled[name] for name, weight in weights.items())
         order = np.argsort(-fused, kind="stable")[:CANDIDATES]
         return order, candidate_features(channels.question, rescaled, fused, order, self.clauses), fused
 
