@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -37,8 +38,11 @@ class TelegramChannel:
             return None
 
     def describe(self, session: Session, recipient: Recipient) -> str:
-        """A chat by its id: the group configured with it, else the id."""
+        """A chat by its id: a roster person's private chat, the group configured with it, else the id."""
         chat_id = self.address(session, recipient)
+        person = session.scalar(select(Person).where(Person.telegram_user_id == chat_id)) if chat_id else None
+        if person is not None:
+            return f"{person.name}（{person.position}）的私聊"
         group = next((name for name, chat in self.settings.groups.items() if chat == chat_id), None)
         if group is not None:
             return self.settings.group_label(group)

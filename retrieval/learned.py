@@ -39,14 +39,17 @@ class Learned:
     example_articles: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))
 
     def example_scores(self, vector: np.ndarray, articles: int) -> np.ndarray:
-        """Per article, the cosine of the closest in-scope example that names it (0 for none): a
-        question worded like one staff asked before points to that question's article."""
-        scores = np.zeros(articles)
+        """Per article, the cosine of the closest in-scope example that names it: a question worded
+        like one staff asked before points to that question's article. An article no example names
+        (an office's own rulebook has none) scores the median: no evidence either way, instead of
+        ranking every new book below the examples' one."""
+        scores = np.full(articles, -np.inf)
         if len(self.example_articles):
             similarity = self.in_scope @ vector
             rows, indices = self.example_articles[:, 0], self.example_articles[:, 1]
             np.maximum.at(scores, indices, similarity[rows])
-        return scores
+        named = np.isfinite(scores)
+        return np.where(named, scores, np.median(scores[named]) if named.any() else 0.0)
 
 
 def teach(examples: Examples, vectors: np.ndarray, corpus: Corpus, article_vectors: np.ndarray) -> Learned:

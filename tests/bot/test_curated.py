@@ -165,5 +165,5 @@ def test_askers_are_told_again_when_the_office_re_answers_after_a_revision(
         assert curated.answer_from_queue(session, engine, revised, admin, asked.id, group.version, "79", now) == 1
         session.commit()
         notices = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-        assert [(n.chat_id, n.payload["revised"]) for n in notices] == [(501, False), (501, True)]
+        assert [(n.recipient, n.payload["revised"]) for n in notices] == [("chat:501", False), ("chat:501", True)]
         assert curated.queue(session, engine) == []

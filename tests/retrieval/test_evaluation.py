@@ -98,7 +98,7 @@ def test_cross_validation_scores_only_held_out_folds_and_says_what_each_fold_cho
 # 10 × margin - 1, so that each case sits clearly on one side.
 _BY_SHARE = AnswerPolicy(
     LogisticModel((2.0, 0.0, 0.0, 0.0, 0.0), -1.0),
-    LogisticModel((10.0, 0.0, 0.0, 0.0), -1.0),
+    LogisticModel((10.0, 0.0, 0.0, 0.0, 0.0), -1.0),
     confident_at=0.5,
     tentative_at=-0.5,
     sure_at=0.0,
