@@ -12,7 +12,6 @@ three-article revision embeds those articles' passages). The collection it repla
 process that has not yet swapped its engine may still search it; older ones are deleted.
 """
 
-import functools
 import hashlib
 import logging
 import re
@@ -143,9 +142,10 @@ class DenseIndex:
         self.rebuilt = False  # whether this process built the collection (and embedded what was new)
         self._articles = self._open(client, name, progress)
         self._sentences = client.get_collection(name + _SENTENCES)
-        # A question is embedded once, though both the search and the comparison with the office's
-        # curated answers need its vector (thread-safe; callers never change the array).
-        self._embed_window = functools.lru_cache(maxsize=4096)(self._embedder.embed_query)
+        # The search and the comparison with the office's curated answers both need a question's
+        # vector: make_embedder's embedder remembers questions (retrieval.embeddings), so it is
+        # embedded once without a second cache here.
+        self._embed_window = self._embedder.embed_query
 
     def _open(self, client: ClientAPI, name: str, progress: Progress) -> chromadb.Collection:
         """The ready article collection `name` (its sentences beside it): built here if no process
