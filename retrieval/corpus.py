@@ -7,6 +7,7 @@ sentence such as "由另一位代行职责" still knows it belongs to 工作纪�
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from knowledge import Article, Rulebook
@@ -27,7 +28,7 @@ class ArticleRef:
     book: Rulebook
     article: Article
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.book.key}#{self.article.number}"
 
@@ -76,6 +77,9 @@ class Corpus:
     def __init__(self, books: list[Rulebook]) -> None:
         self.books = books
         self.articles: list[ArticleRef] = [ArticleRef(b, a) for b in books for a in b.articles]
+        self._hashes: dict[str, str] = {}
+        # A question naming 第N条 looks it up in every book (100 at scale): not a scan of them all.
+        self._positions = {(ref.book.key, ref.article.number): i for i, ref in reversed(list(enumerate(self.articles)))}
         self.article_passages: list[Passage] = []
         self.sentence_passages: list[Passage] = []
         self.sentences: list[list[str]] = []
@@ -103,14 +107,15 @@ class Corpus:
                 )
 
     def content_hash(self, model_id: str) -> str:
-        digest = hashlib.sha256(f"{PASSAGE_FORMAT_VERSION}\n{model_id}\n".encode())
-        for passage in self.article_passages + self.sentence_passages:
-            digest.update(f"{passage.id}\t{passage.indexed_text}\n".encode())
-        return digest.hexdigest()
+        # Asked for by the dense index and the learned cache at every start: hashed once.
+        if model_id not in self._hashes:
+            digest = hashlib.sha256(f"{PASSAGE_FORMAT_VERSION}\n{model_id}\n".encode())
+            digest.update(
+                "".join(f"{p.id}\t{p.indexed_text}\n" for p in self.article_passages + self.sentence_passages).encode()
+            )
+            self._hashes[model_id] = digest.hexdigest()
+        return self._hashes[model_id]
 
     def find(self, book_key: str, number: int) -> int | None:
         """Index of an article in `articles`, or None."""
-        for index, ref in enumerate(self.articles):
-            if ref.book.key == book_key and ref.article.number == number:
-                return index
-        return None
+        return self._positions.get((book_key, number))

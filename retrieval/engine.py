@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from knowledge import Rulebook, load_library
 from retrieval.adapter import unit
@@ -29,6 +30,9 @@ from retrieval.search import CHANNEL_WEIGHTS, Channels, HybridSearcher, SearchRe
 from retrieval.text import focus
 
 log = logging.getLogger(__name__)
+# A question multiplies 10,000 article vectors once or twice: on two threads, numpy's OpenBLAS
+# waited for the core another process held, 24 ms a product instead of 1 ms on one thread.
+threadpool_limits(1, user_api="blas")
 # The Bot API delivers at most 4,096 characters in a message; /ask and `zhengwu ask` are cut the same way.
 MAX_QUESTION_CHARS = 4096
 # The scope model is fitted on how each example fares when the engine learned from the others only.

@@ -64,6 +64,16 @@ def _rescale(scores: np.ndarray) -> np.ndarray:
     return (scores - middle) / (top - middle)
 
 
+def _best(scores: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the `count` highest scores, highest first, ties in position order: the
+    start of a stable sort of them all, without sorting 10,000 articles for ten."""
+    if len(scores) <= count:
+        return np.argsort(-scores, kind="stable")
+    threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
+    contenders = np.flatnonzero(scores >= threshold)
+    return contenders[np.argsort(-scores[contenders], kind="stable")][:count]
+
+
 class HybridSearcher:
     """Searches one corpus; built once at start, then shared by every question."""
 
@@ -176,7 +186,7 @@ class HybridSearcher:
         rescaled = {name: _rescale(scores) for name, scores in channels.scores.items()}
         # The examples channel is no fusion weight's: it speaks through the re-ranker.
         fused = sum(weight * rescaled[name] for name, weight in weights.items())
-        order = np.argsort(-fused, kind="stable")[:CANDIDATES]
+        order = _best(fused, CANDIDATES)
         return order, candidate_features(channels.question, rescaled, fused, order, self.clauses), fused
 
 

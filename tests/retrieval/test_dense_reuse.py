@@ -5,6 +5,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from knowledge import parse_rulebook
 from retrieval.corpus import Corpus
@@ -55,3 +56,22 @@ def test_a_revision_embeds_only_the_passages_it_changed(tmp_path: Path) -> None:
     number_79 = next(i for i, ref in enumerate(new.articles) if ref.article.number == 79)
     assert np.allclose(vectors[number_79], embedder._vector(new.article_passages[number_79].indexed_text), atol=1e-6)
     assert not np.allclose(vectors[number_79], before[number_79])
+
+
+def test_a_restart_reads_the_article_vectors_from_the_file_beside_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = Corpus([parse_rulebook(RULEBOOK)])
+    vectors = DenseIndex(tmp_path / "chroma", corpus, CountingEmbedder()).article_vectors()
+    (kept,) = (tmp_path / "chroma").glob("rules-*.npy")
+    again = DenseIndex(tmp_path / "chroma", corpus, CountingEmbedder())
+    assert not again.rebuilt
+    read_from_chroma = again._read_article_vectors
+    with monkeypatch.context() as patched:
+        patched.setattr(again, "_read_article_vectors", lambda: pytest.fail("read from Chroma"))
+        assert np.array_equal(again.article_vectors(), vectors)
+
+    kept.write_bytes(b"damaged")
+    monkeypatch.setattr(again, "_read_article_vectors", read_from_chroma)
+    assert np.array_equal(again.article_vectors(), vectors)
+    assert np.array_equal(np.load(kept), vectors)

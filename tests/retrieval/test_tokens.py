@@ -33,3 +33,28 @@ def test_a_restart_tokenises_nothing_and_a_revision_only_its_new_texts(
     known = {p.indexed_text for p in old.sentence_passages + old.article_passages}
     known |= {s for sentences in old.sentences for s in sentences}
     assert tokenised and not set(tokenised) & known, "only the revised articles' texts"
+
+
+def test_a_restart_loads_the_kept_lexical_index_and_a_damaged_one_is_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = Corpus([parse_rulebook(RULEBOOK)])
+    built = LexicalIndex(corpus, Tokens(tmp_path))
+    indexed: list[int] = []
+    bm25 = lexical._bm25
+    monkeypatch.setattr(lexical, "_bm25", lambda tokenised: indexed.append(len(tokenised)) or bm25(tokenised))
+
+    loaded = LexicalIndex(corpus, Tokens(tmp_path))
+    assert indexed == [], "BM25 is not built again"
+    question = "副区长离包外出要向谁请示"
+    assert all((a == b).all() for a, b in zip(built.search(question), loaded.search(question), strict=True))
+    for index in range(len(corpus.articles)):
+        assert loaded.article_terms[index] == built.article_terms[index]
+        assert loaded.sentence_terms[index] == built.sentence_terms[index]
+        assert len(loaded.sentence_terms[index]) == len(corpus.sentences[index])
+    assert loaded.idf("区长") == built.idf("区长")
+
+    (kept,) = tmp_path.glob("lexical-*.pickle")
+    kept.write_bytes(b"not a pickle")
+    LexicalIndex(corpus, Tokens(tmp_path))
+    assert len(indexed) == 2, "words and bigrams indexed again"
