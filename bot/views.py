@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import PendingInput, Person
 from bot.services import Services
+from bot.workflow.inputs import FormHooks
 from bot.workflow.transitions import Versioned
 
 
@@ -97,14 +98,27 @@ def notice(text: str, buttons: Iterable[Iterable[Button]] = ()) -> View:
 
 
 @dataclass(frozen=True)
+class OpenForm:
+    """What an action leads to when it (re)opens a form, e.g. 修改后重新提交: the person's form of the
+    workflow `prefix` ("leave"), record `record_id`, shown at its current step by the channel."""
+
+    prefix: str
+    record_id: int
+
+
+# What pressing a button or answering a prompt leads to: what the person is told, or a form to show.
+Outcome = str | OpenForm
+
+
+@dataclass(frozen=True)
 class CardAction:
     """What pressing one kind of button does, whatever the channel: `parse` reads the packed data
     (refusing forged or outdated data), `run` is the unit of work for the roster person who pressed
-    it and returns what they are told. Telegram's button handlers and WeCom's template card events
-    both run it."""
+    it and returns what they are told (or the form it opens). Telegram's button handlers and WeCom's
+    template card events both run it."""
 
     parse: Callable[[str], Any]
-    run: Callable[[Session, Services, Person, Any], str]
+    run: Callable[[Session, Services, Person, Any], Outcome]
 
 
 # A typed answer to a prompt a feature asked (a refusal's reason, a 销假 report), whatever the channel:
@@ -113,11 +127,28 @@ TextReply = Callable[[Session, Services, Person, PendingInput, str], str | None]
 
 
 @dataclass(frozen=True)
+class FormFlow:
+    """A feature's form (/leave, /topic), whatever the channel. A step is a View: its title, what it
+    asks, and for a chosen (not typed) step one button per choice whose action is typed data that
+    `press` takes. `press` is the unit of work of a form button for its filler: what they are told
+    when the form ends (submitted, cancelled), None when it moves on to its next step. `screen` draws
+    the step the form is at now. `commands`: what a person types to start or resume it."""
+
+    commands: frozenset[str]
+    open: Callable[[Session, Person], int]
+    screen: Callable[[Session, Services, int], View]
+    press: Callable[[Session, Services, Person, Any], str | None]
+    hooks: FormHooks
+
+
+@dataclass(frozen=True)
 class Workflows:
     """What a channel other than Telegram needs of the features to run their workflows: card actions
-    by button prefix, prompt replies by purpose prefix, workflow models by subject (whose versions a
-    prompt is checked against). Assembled from the features (handlers.features.Wiring.workflows)."""
+    by button prefix, prompt replies and forms by purpose prefix, workflow models by subject (whose
+    versions a prompt is checked against). Assembled from the features
+    (handlers.features.Wiring.workflows)."""
 
     actions: Mapping[str, CardAction]
     replies: Mapping[str, TextReply]
     models: Mapping[str, type[Versioned]]
+    forms: Mapping[str, FormFlow]

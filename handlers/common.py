@@ -15,12 +15,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, T
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import privacy
-from bot.db import Person
+from bot.db import PendingInput, Person
 from bot.errors import DomainError
 from bot.roster import require_person
 from bot.services import Services
+from bot.views import FormFlow, TextReply
 from handlers.callbacks import CallbackData, MalformedCallback
-from handlers.render import split_html
+from handlers.render import split_html, view_html
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,8 +50,8 @@ STALE_BUTTON = "这个按钮已失效或无法识别，请重新打开相关消�
 
 
 async def card_action(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, run: Callable[[Session, Services, Person, C], str], data: C
-) -> str:
+    update: Update, context: ContextTypes.DEFAULT_TYPE, run: Callable[[Session, Services, Person, C], T], data: C
+) -> T:
     """A feature's channel-free card action (bot.views.CardAction) for whoever pressed, as one unit
     of work; what they are told."""
     query = update.callback_query
@@ -263,10 +264,22 @@ async def send_overview(
         await send_html(context, chat_id, *mine)
 
 
-FormShower = Callable[[Update, ContextTypes.DEFAULT_TYPE, int, bool], Awaitable[None]]
+async def show_form(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, flow: FormFlow, form_id: int, edit: bool
+) -> None:
+    """The form at its current step, as Telegram shows it: replacing the pressed message (edit) or
+    as a new one."""
+    found = services(context)
+
+    def load() -> tuple[str, InlineKeyboardMarkup | None]:
+        with found.database.session() as session:
+            return view_html(flow.screen(session, found, form_id))
+
+    text, markup = await blocking(load)
+    await show(update, context, text, markup, edit)
 
 
-def form_command(open_form: Callable[[Session, Person], int], show_form: FormShower, private_hint: str) -> Handler:
+def form_command(flow: FormFlow, private_hint: str) -> Handler:
     """A /command that starts or resumes a person's form in a private chat and shows its current step."""
 
     @registered_only
@@ -277,10 +290,36 @@ def form_command(open_form: Callable[[Session, Person], int], show_form: FormSho
             return
 
         user_id = update.effective_user.id
-        form_id = await command(context, lambda session: open_form(session, require_person(session, user_id)))
-        await show_form(update, context, form_id, False)
+        form_id = await command(context, lambda session: flow.open(session, require_person(session, user_id)))
+        await show_form(update, context, flow, form_id, False)
 
     return start
+
+
+def prompt_route(
+    flow: FormFlow, reply: TextReply
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE, Person, PendingInput, str], Awaitable[None]]:
+    """A feature's typed answers in Telegram (handlers.inputs routes them here): `reply` takes the
+    text (a form field, a reason, a report); the form's next step or what it says is shown."""
+
+    async def on_text(
+        update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput, text: str
+    ) -> None:
+        assert update.effective_chat is not None
+        found = services(context)
+
+        def work(session: Session) -> str | None:
+            actor = session.get(Person, person.id)
+            assert actor is not None
+            return reply(session, found, actor, pending, text)
+
+        told = await command(context, work)
+        if told is None:
+            await show_form(update, context, flow, pending.target_id, edit=False)
+        else:
+            await send_html(context, update.effective_chat.id, html.escape(told, quote=False))
+
+    return on_text
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

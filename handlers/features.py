@@ -14,8 +14,7 @@ from typing import TypeVar
 from telegram.ext import BaseHandler
 
 from bot.delivery import CardRenderer, NoticeRenderer, Renderers
-from bot.views import CardAction, TextReply, Workflows
-from bot.workflow.inputs import FormHooks
+from bot.views import CardAction, FormFlow, TextReply, Workflows
 from bot.workflow.transitions import Versioned
 from handlers.callbacks import CallbackData
 from handlers.inputs import TextRoute, TypedInputs
@@ -32,8 +31,8 @@ class Feature:
     handlers: Callable[[], list[BaseHandler]]
     # The workflow models whose versions prompts and cards are checked against.
     models: Mapping[str, type[Versioned]] = field(default_factory=dict)
-    # The forms /cancel can abandon.
-    forms: Mapping[str, FormHooks] = field(default_factory=dict)
+    # Its forms, channel-free: what each step shows and what its buttons do (/cancel abandons them).
+    forms: Mapping[str, FormFlow] = field(default_factory=dict)
     # Who takes a private text that answers one of the feature's prompts.
     text_routes: Mapping[str, TextRoute] = field(default_factory=dict)
     cards: Mapping[str, CardRenderer] = field(default_factory=dict)
@@ -52,7 +51,7 @@ class Wiring:
 
     features: tuple[Feature, ...]
     models: Mapping[str, type[Versioned]]
-    forms: Mapping[str, FormHooks]
+    forms: Mapping[str, FormFlow]
     text_routes: Mapping[str, TextRoute]
     cards: Mapping[str, CardRenderer]
     notices: Mapping[str, NoticeRenderer]
@@ -67,11 +66,11 @@ class Wiring:
 
     @property
     def workflows(self) -> Workflows:
-        return Workflows(self.actions, self.replies, self.models)
+        return Workflows(self.actions, self.replies, self.models, self.forms)
 
     @property
     def inputs(self) -> TypedInputs:
-        return TypedInputs(self.text_routes, self.forms, self.models)
+        return TypedInputs(self.text_routes, {key: form.hooks for key, form in self.forms.items()}, self.models)
 
 
 def _merged(features: Iterable[Feature], part: Callable[[Feature], Mapping[str, T]], what: str) -> dict[str, T]:

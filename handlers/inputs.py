@@ -47,6 +47,9 @@ class TypedInputs:
             # Real time, not the office clock (which tests and replays move): how long the person was away.
             expired = inputs.drop_expired(session, person.id, utcnow(), max_age)
             pending = inputs.awaited(session, person.id, self.models)  # drops a stale prompt
+            # A numbered menu another channel showed: a text here is not its answer (buttons are).
+            if pending is not None and pending.purpose.endswith(f":{inputs.CHOICE}"):
+                pending = None
             return expired, (person, pending) if pending else None
 
         expired, awaited = await command(context, lookup)

@@ -18,7 +18,7 @@ from bot.calendar.dates import DayPart
 from bot.calendar.labels import local_moment, month_day
 from bot.calendar.overrides import load_calendar
 from bot.db import PendingInput, Person
-from bot.errors import DomainError
+from bot.errors import DomainError, NotFound
 from bot.leave import service
 from bot.leave.export import export_file
 from bot.leave.models import LeaveRequest
@@ -26,7 +26,7 @@ from bot.leave.routing import KINDS, MEETINGS, route
 from bot.leave.service import STATUS_LABEL, LeaveStatus, Step
 from bot.roster import Position, require_admin, require_person
 from bot.services import Services
-from bot.views import Button, CardAction, Line, Strong, View, field, line, notice, view
+from bot.views import Button, CardAction, FormFlow, Line, OpenForm, Outcome, Strong, View, field, line, notice, view
 from bot.workflow import outbox
 from bot.workflow.context import WorkContext
 from bot.workflow.inputs import FormHooks
@@ -34,22 +34,22 @@ from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
 from bot.workflow.review import VERDICT_CODES, Verdict
 from handlers.callbacks import CallbackData
 from handlers.common import (
-    blocking,
     button,
     card_action,
     command,
     edit_html,
     form_command,
     private_chat,
+    prompt_route,
     registered_only,
     send_html,
     send_overview,
     services,
-    show,
+    show_form,
     tell,
 )
 from handlers.features import Feature
-from handlers.render import bold, escape, keyboard, lines_html
+from handlers.render import bold, escape, keyboard
 from knowledge import article_label
 
 CONFIRM_QUESTION = "请核对后提交："
@@ -132,50 +132,55 @@ def _acting_label(acting: Person | None, request: LeaveRequest, why: bool = True
     return ("由区长指定（待定）" if waiting else "待定") + away
 
 
-def _form_view(request: LeaveRequest, hints: service.FormHints, today: date) -> tuple[str, InlineKeyboardMarkup]:
+def form_screen(session: Session, found: Services, request_id: int) -> View:
+    """The form at the step it is at (bot.views.FormFlow.screen): what it asks, and a button per
+    choice; at the confirmation the facts, how the dates were read and who decides, before 提交."""
+    request = session.get(LeaveRequest, request_id)
+    if request is None:
+        raise NotFound("这份请假单已不存在，请重新发送 /leave。")
+    today = found.clock.today()
+    hints = service.form_hints(session, request)
     step = Step(request.step)
     field = service.FORM.field(step)
     question = field.question if field else CONFIRM_QUESTION
 
-    def data(action: str, value: object = "-") -> str:
-        return FormButton(request.id, action, str(value)).pack()
+    def choose(label: str, action: str, value: object = "-") -> Button:
+        return Button(label, FormButton(request.id, action, str(value)))
 
-    cancel = ("取消", data("c"))
-    title = bold(f"📝 请假单 #{request.id}")
+    cancel = choose("取消", "c")
+    title = line(Strong(f"📝 请假单 #{request.id}"))
     if step == Step.KIND:
-        rows = [[(k, data("k", i)) for i, k in enumerate(KINDS[j : j + 3], start=j)] for j in (0, 3)]
-        return f"{title}\n{question}", keyboard([*rows, [cancel]])
+        rows = [[choose(k, "k", i) for i, k in enumerate(KINDS[j : j + 3], start=j)] for j in (0, 3)]
+        return view([title, question], [*rows, [cancel]])
     if step == Step.MEETING:
-        rows = [[(m, data("m", i))] for i, m in enumerate(MEETINGS)]
-        return f"{title}\n{question}", keyboard([*rows, [cancel]])
+        return view([title, question], [*([choose(m, "m", i)] for i, m in enumerate(MEETINGS)), [cancel]])
     if step == Step.ACTING:
-        options = [("无需代行", data("a", 0))]
+        options = [choose("无需代行", "a", 0)]
         if hints.default:
-            options.insert(0, (f"{hints.default.name}（默认）", data("a", hints.default.id)))
-        entrust = [(f"委托 {deputy.name}（第九条）", data("a", deputy.id)) for deputy in hints.entrust]
-        note = f"\n⚠️ {escape(hints.default_note)}" if hints.default_note else ""
-        return f"{title}\n{question}{note}", keyboard([*([e] for e in entrust), options, [cancel]])
+            options.insert(0, choose(f"{hints.default.name}（默认）", "a", hints.default.id))
+        entrust = [choose(f"委托 {deputy.name}（第九条）", "a", deputy.id) for deputy in hints.entrust]
+        note = [f"⚠️ {hints.default_note}"] if hints.default_note else []
+        return view([title, question, *note], [*([e] for e in entrust), options, [cancel]])
     if step == Step.CONFIRM:
-        edits = [(f"改{f.label}", data("e", f.step)) for f in service.FORM.fields if f.step in request.filled]
-        rows = [edits[i : i + 4] for i in range(0, len(edits), 4)]
+        edits = [choose(f"改{f.label}", "e", f.step) for f in service.FORM.fields if f.step in request.filled]
         preview = hints.acting
-        body = lines_html(_facts(request, today, preview))
-        if preview is not None:
-            body += "".join(f"\n⚠️ {escape(note)}" for note in preview.notes)
-        return f"{title}\n{question}\n{body}", keyboard([[("✅ 提交", data("s")), cancel], *rows])
-    return f"{title}\n{_filled_so_far(request, today)}{escape(question)}\n（随时可发送 /cancel 取消）", keyboard([[cancel]])
+        notes = [f"⚠️ {note}" for note in preview.notes] if preview is not None else []
+        read_back = service.read_back(session, request, load_calendar(session), today)
+        lines = [title, question, *_facts(request, today, preview), *notes, f"📅 {read_back}"]
+        return view(lines, [[choose("✅ 提交", "s"), cancel], *(edits[i : i + 4] for i in range(0, len(edits), 4))])
+    return view([title, *_filled_so_far(request, today), question, "（随时可发送 /cancel 取消）"], [[cancel]])
 
 
-def _filled_so_far(request: LeaveRequest, today: date) -> str:
+def _filled_so_far(request: LeaveRequest, today: date) -> list[str]:
     """What a form filled from a question (or resumed) already holds, so nothing is filled unseen."""
-    facts = [f"类型：{escape(request.kind)}"] if request.kind else []
+    facts = [f"类型：{request.kind}"] if request.kind else []
     if request.start_date:
-        facts.append(f"开始：{escape(DayPart(request.start_date, request.start_half).label(today))}")
+        facts.append(f"开始：{DayPart(request.start_date, request.start_half).label(today)}")
     if request.end_date and Step.END in request.filled:
-        facts.append(f"结束：{escape(DayPart(request.end_date, request.end_half).label(today))}")
+        facts.append(f"结束：{DayPart(request.end_date, request.end_half).label(today)}")
     if request.destination:
-        facts.append(f"目的地：{escape(request.destination)}")
-    return f"已填：{'；'.join(facts)}\n" if facts else ""
+        facts.append(f"目的地：{request.destination}")
+    return [f"已填：{'；'.join(facts)}"] if facts else []
 
 
 def _reported_late(request: LeaveRequest, context: WorkContext) -> list[Line]:
@@ -348,9 +353,7 @@ NOTICES = {
         + "。"
     ),
     "leave.group_back": lambda r, today: f"📢 {_who(r)} 已销假返岗。",
-    "leave.approved": lambda r, today: (
-        f"✅ 请假单 #{r.id} 已批准（{_decider(r)}）：{service.period_label(r, today)}"
-    ),
+    "leave.approved": lambda r, today: f"✅ 请假单 #{r.id} 已批准（{_decider(r)}）：{service.period_label(r, today)}",
     "leave.rejected": lambda r, today: (
         f"❌ 请假单 #{r.id} 未获批准（{_decider(r)}）：{service.period_label(r, today)}，"
         f"理由：{plaintext.clauses([r.decision_note or ''])}"
@@ -427,57 +430,55 @@ def render_notice(session: Session, row: OutboxMessage, context: WorkContext) ->
 # ----- the form --------------------------------------------------------------------------------
 
 
-async def show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int, edit: bool) -> None:
-    found = services(context)
-
-    def load() -> tuple[str, InlineKeyboardMarkup]:
-        with found.database.session() as session:
-            request = session.get(LeaveRequest, request_id)
-            assert request is not None
-            today = found.clock.today()
-            text, markup = _form_view(request, service.form_hints(session, request), today)
-            if request.step == Step.CONFIRM:  # how the dates were read, and who decides, before 提交
-                text += f"\n📅 {escape(service.read_back(session, request, load_calendar(session), today))}"
-            return text, markup
-
-    text, markup = await blocking(load)
-    await show(update, context, text, markup, edit)
+def press_form(
+    session: Session, found: Services, person: Person, data: FormButton, origin: tuple[int, int] | None = None
+) -> str | None:
+    """A form button, in any channel (bot.views.FormFlow.press): kind, meeting, acting person, edit a
+    field, submit, cancel. What the filler is told when the form ends; None: it shows its next step.
+    `origin` (chat id, message id): the form message that becomes the requester's card; without one
+    (a channel that cannot edit the form's message) the card is sent anew."""
+    rid, value = data.request_id, data.value
+    if data.action == "k":
+        service.choose_kind(session, person, rid, KINDS[_index(value, KINDS)])
+    elif data.action == "m":
+        service.choose_meeting(session, person, rid, MEETINGS[_index(value, MEETINGS)])
+    elif data.action == "a":
+        service.choose_acting(session, person, rid, int(value) if value.isdigit() and value != "0" else None)
+    elif data.action == "e":
+        service.edit_field(session, person, rid, _step(value))
+    elif data.action == "c":
+        service.cancel(session, person, rid)
+        return "已取消这份请假单。"
+    elif data.action == "s":
+        context = found.context(session)
+        submitted = service.submit(session, person, rid, context, origin)
+        if origin is None:
+            outbox.send_card(session, Subject.LEAVE, rid, CardRole.REQUESTER, person, context.now)
+        return _submitted_answer(submitted)
+    else:
+        raise service.InvalidInput("这个按钮已失效，请重新发送 /leave。")
+    return None
 
 
 @button(FormButton)
 async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: FormButton) -> str | None:
-    """Buttons of the form: kind, meeting, acting person, edit a field, submit, cancel."""
+    """Buttons of the form: the next step replaces the form's message; 取消 says so there."""
     query = update.callback_query
     assert query is not None and query.message is not None
-    found, rid, value = services(context), data.request_id, data.value
+    found = services(context)
     origin = (query.message.chat.id, query.message.message_id)
 
-    def work(session: Session) -> service.Submitted | None:
-        person = require_person(session, query.from_user.id)
-        if data.action == "k":
-            service.choose_kind(session, person, rid, KINDS[_index(value, KINDS)])
-        elif data.action == "m":
-            service.choose_meeting(session, person, rid, MEETINGS[_index(value, MEETINGS)])
-        elif data.action == "a":
-            service.choose_acting(session, person, rid, int(value) if value.isdigit() and value != "0" else None)
-        elif data.action == "e":
-            service.edit_field(session, person, rid, _step(value))
-        elif data.action == "c":
-            service.cancel(session, person, rid)
-        elif data.action == "s":
-            return service.submit(session, person, rid, found.context(session), origin)
-        else:
-            raise service.InvalidInput("这个按钮已失效，请重新发送 /leave。")
-        return None
+    def work(session: Session) -> str | None:
+        return press_form(session, found, require_person(session, query.from_user.id), data, origin)
 
-    submitted = await command(context, work)
+    told = await command(context, work)
+    if told is None:
+        await show_form(update, context, FORM_FLOW, data.request_id, edit=True)
+        return None
     if data.action == "c":
-        await edit_html(update, "已取消这份请假单。")
+        await edit_html(update, told)
         return None
-    if submitted is None:
-        await show_form(update, context, rid, edit=True)
-        return None
-    return _submitted_answer(submitted)
+    return told
 
 
 def _index(value: str, options: tuple[str, ...]) -> int:
@@ -514,25 +515,6 @@ def answer_prompt(session: Session, found: Services, actor: Person, pending: Pen
     verdict = Verdict(purpose.split(":")[1])
     status = service.decide(session, target, version, actor, verdict, found.context(session), text)
     return f"已处理请假单 #{target}：{STATUS_LABEL[status]}。"
-
-
-async def on_text(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput, text: str
-) -> None:
-    """A typed answer for the leave workflow: a form field, a refusal reason or a 销假 report."""
-    assert update.effective_chat is not None
-    found = services(context)
-
-    def work(session: Session) -> str | None:
-        actor = session.get(Person, person.id)
-        assert actor is not None
-        return answer_prompt(session, found, actor, pending, text)
-
-    reply = await command(context, work)
-    if reply is None:
-        await show_form(update, context, pending.target_id, edit=False)
-    else:
-        await send_html(context, update.effective_chat.id, escape(reply))
 
 
 # ----- decisions and the requester's buttons ---------------------------------------------------
@@ -577,51 +559,51 @@ async def decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE, da
     return None
 
 
+def requester_action(session: Session, found: Services, person: Person, data: RequesterButton) -> Outcome:
+    """The requester's buttons, in any channel: withdraw a pending request (or revoke an approved one
+    not yet started), revise a returned one (its form opens again), 销假 (asks for the report)."""
+    if data.action == "wd":
+        status = service.withdraw(session, person, data.request_id, data.version, found.context(session))
+        return "已撤销" if status == LeaveStatus.APPROVED else "已撤回"
+    if data.action == "re":
+        return OpenForm(
+            service.PREFIX, service.reopen(session, person, data.request_id, data.version, found.context(session))
+        )
+    if data.action == "bk":
+        request_id = service.await_return_report(session, person, data.request_id, data.version, found.clock.today())
+        return RETURN_PROMPT.format(id=request_id)
+    raise service.InvalidInput("这个按钮已失效。")
+
+
 @button(RequesterButton)
 async def requester_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: RequesterButton) -> str | None:
-    """The requester's buttons: withdraw a pending request, revise a returned one, 销假."""
+    """The requester's buttons; 销假's question goes to the private chat, a reopened form is shown."""
     query = update.callback_query
     assert query is not None
-    found = services(context)
-
-    def work(session: Session) -> int | LeaveStatus:
-        person = require_person(session, query.from_user.id)
-        if data.action == "wd":
-            return service.withdraw(session, person, data.request_id, data.version, found.context(session))
-        if data.action == "re":
-            return service.reopen(session, person, data.request_id, data.version, found.context(session))
-        if data.action == "bk":
-            return service.await_return_report(session, person, data.request_id, data.version, found.clock.today())
-        raise service.InvalidInput("这个按钮已失效。")
-
-    request_id = await command(context, work)
-    if data.action == "wd":
-        return "已撤销" if request_id == LeaveStatus.APPROVED else "已撤回"
-    if data.action == "re":
-        await show_form(update, context, request_id, edit=False)
+    told = await card_action(update, context, requester_action, data)
+    if isinstance(told, OpenForm):
+        await show_form(update, context, FORM_FLOW, told.record_id, edit=False)
+    elif data.action == "bk":
+        await send_html(context, query.from_user.id, escape(told))
     else:
-        await send_html(context, query.from_user.id, RETURN_PROMPT.format(id=request_id))
+        return told
     return None
+
+
+def entrust_action(session: Session, found: Services, actor: Person, data: EntrustButton) -> str:
+    """The 区长 chooses the 副区长 who presides while he and the 常务副区长 are away (Art. 9), or who
+    acts for a 副区长 whose stand-ins are all away; in any channel."""
+    deputy = service.entrust(session, data.request_id, data.version, actor, data.deputy_id, found.context(session))
+    request = session.get(LeaveRequest, data.request_id)
+    assert request is not None
+    if request.requester_id == actor.id:
+        return f"已委托 {deputy.name} 主持工作"
+    return f"已指定 {deputy.name} 代行职责"
 
 
 @button(EntrustButton)
 async def entrust_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: EntrustButton) -> str:
-    """The 区长 chooses the 副区长 who presides while he and the 常务副区长 are away (Art. 9), or who
-    acts for a 副区长 whose stand-ins are all away."""
-    query = update.callback_query
-    assert query is not None
-    found = services(context)
-
-    def work(session: Session) -> str:
-        actor = require_person(session, query.from_user.id)
-        deputy = service.entrust(session, data.request_id, data.version, actor, data.deputy_id, found.context(session))
-        request = session.get(LeaveRequest, data.request_id)
-        assert request is not None
-        if request.requester_id == actor.id:
-            return f"已委托 {deputy.name} 主持工作"
-        return f"已指定 {deputy.name} 代行职责"
-
-    return await command(context, work)
+    return await card_action(update, context, entrust_action, data)
 
 
 # ----- commands --------------------------------------------------------------------------------
@@ -724,9 +706,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def build_handlers() -> list[BaseHandler]:
     return [
-        CommandHandler(
-            "leave", form_command(service.open_form, show_form, "请在与我的私聊中发送 /leave 填写请假单。")
-        ),
+        CommandHandler("leave", form_command(FORM_FLOW, "请在与我的私聊中发送 /leave 填写请假单。")),
         CommandHandler("back", come_back),
         CommandHandler("leaves", list_leaves),
         CommandHandler("export", export),
@@ -737,14 +717,26 @@ def build_handlers() -> list[BaseHandler]:
     ]
 
 
+FORM_FLOW = FormFlow(
+    commands=frozenset({"/leave", "请假"}),
+    open=service.open_form,
+    screen=form_screen,
+    press=press_form,
+    hooks=FormHooks(service.open_draft, service.cancel),
+)
+
 FEATURE = Feature(
     name="leave",
     handlers=build_handlers,
     models={Subject.LEAVE: LeaveRequest},
-    forms={service.PREFIX: FormHooks(service.open_draft, service.cancel)},
-    text_routes={service.PREFIX: on_text},
+    forms={service.PREFIX: FORM_FLOW},
+    text_routes={service.PREFIX: prompt_route(FORM_FLOW, answer_prompt)},
     replies={service.PREFIX: answer_prompt},
-    actions={DecisionButton: CardAction(DecisionButton.parse, decide_by_button)},
+    actions={
+        DecisionButton: CardAction(DecisionButton.parse, decide_by_button),
+        RequesterButton: CardAction(RequesterButton.parse, requester_action),
+        EntrustButton: CardAction(EntrustButton.parse, entrust_action),
+    },
     cards={Subject.LEAVE: render_card},
     notices={template: render_notice for template in (*NOTICES, *NOTICES_WITH_FACTS)},
     buttons=(FormButton, DecisionButton, RequesterButton, EntrustButton),

@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot import privacy
 from bot.calendar.labels import month_day
 from bot.db import PendingInput, Person
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, NotFound
 from bot.roster import require_person
 from bot.services import Services
 from bot.topics import service
@@ -23,7 +23,8 @@ from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES
 from bot.topics.service import STATUS_LABEL, Step, TopicStatus
-from bot.views import Button, CardAction, Line, Strong, View, field, line, view
+from bot.views import Button, CardAction, FormFlow, Line, OpenForm, Outcome, Strong, View, field, line, view
+from bot.workflow import outbox
 from bot.workflow.context import WorkContext
 from bot.workflow.inputs import FormHooks
 from bot.workflow.models import Card, CardRole, OutboxMessage, Subject
@@ -31,22 +32,22 @@ from bot.workflow.review import VERDICT_CODES, Verdict
 from bot.workflow.transitions import HistoryRow, action_label, events_of
 from handlers.callbacks import CallbackData
 from handlers.common import (
-    blocking,
     button,
     card_action,
     command,
     edit_html,
     form_command,
     private_chat,
+    prompt_route,
     registered_only,
     send_html,
     send_overview,
     services,
-    show,
+    show_form,
     tell,
 )
 from handlers.features import Feature
-from handlers.render import bold, escape, keyboard, lines_html
+from handlers.render import bold, escape, keyboard, view_html
 from knowledge import article_label
 
 CONFIRM_QUESTION = "请核对后提交："
@@ -118,48 +119,54 @@ def _departments(session: Session) -> list[str]:
     return sorted(set(session.scalars(select(Person.department).where(Person.department.is_not(None), Person.active))))
 
 
-def _form_view(
-    topic: Topic, departments: list[str], deputies: list[Person], today: date
-) -> tuple[str, InlineKeyboardMarkup]:
+def form_screen(session: Session, found: Services, topic_id: int) -> View:
+    """The form at the step it is at (bot.views.FormFlow.screen): what it asks, and a button per
+    choice; at the confirmation the facts before 提交."""
+    topic = session.get(Topic, topic_id)
+    if topic is None:
+        raise NotFound("这个议题已不存在，请重新发送 /topic。")
     step = topic.step or Step.CONFIRM
 
-    def fill(value: object) -> str:
-        return FormButton(topic.id, "f", step.replace(":", "."), str(value)).pack()
+    def fill(label: str, value: object) -> Button:
+        return Button(label, FormButton(topic.id, "f", step.replace(":", "."), str(value)))
 
-    cancel = ("取消", FormButton(topic.id, "c").pack())
-    title = bold(f"📋 议题申报 #{topic.id}")
-    rows: list[list[tuple[str, str]]] = []
+    cancel = Button("取消", FormButton(topic.id, "c"))
+    title = line(Strong(f"📋 议题申报 #{topic.id}"))
+    rows: list[list[Button]] = []
     if step == Step.MEETING:
-        rows = [[(m, fill(i))] for i, m in enumerate(MEETING_TYPES)]
+        rows = [[fill(m, i)] for i, m in enumerate(MEETING_TYPES)]
     elif step == Step.DEPARTMENT:
         # The requester's own department first, marked as the default.
         rows = sorted(
-            ([(d + ("✓" if d == topic.department else ""), fill(i))] for i, d in enumerate(departments)),
-            key=lambda row: not row[0][0].endswith("✓"),
+            ([fill(d + ("✓" if d == topic.department else ""), i)] for i, d in enumerate(_departments(session))),
+            key=lambda row: not row[0].label.endswith("✓"),
         )
     elif step == Step.DEPUTY:
-        rows = [
-            [(f"{d.name}（{d.position}）" + ("✓" if topic.deputy_id == d.id else ""), fill(d.id))] for d in deputies
-        ]
+        deputies = session.scalars(select(Person).where(Person.position.in_(("常务副区长", "副区长")), Person.active))
+        rows = [[fill(f"{d.name}（{d.position}）" + ("✓" if topic.deputy_id == d.id else ""), d.id)] for d in deputies]
     elif step == Step.MATTER:
-        rows = [[(k, fill(i))] for i, k in enumerate(MATTER_KINDS)]
+        rows = [[fill(k, i)] for i, k in enumerate(MATTER_KINDS)]
     elif step.startswith("check:"):
         material = item(step.split(":")[1])
-        question = f"材料：{bold(material.label)}\n依据：{escape(material.why)}（{article_label(material.article)}）"
-        rows = [[("已完成", fill("done")), ("不需要", fill("skip"))], [cancel]]
-        return f"{title}\n{question}", keyboard(rows)
+        question = [
+            line("材料：", Strong(material.label)),
+            f"依据：{material.why}（{article_label(material.article)}）",
+        ]
+        return view([title, *question], [[fill("已完成", "done"), fill("不需要", "skip")], [cancel]])
     elif step.startswith("reason:"):
         material = item(step.split(":")[1])
-        return f"{title}\n请说明为什么不需要“{escape(material.label)}”（发送 /cancel 放弃）：", keyboard([[cancel]])
+        return view([title, f"请说明为什么不需要“{material.label}”（发送 /cancel 放弃）："], [[cancel]])
     elif step == Step.CONFIRM:
-        edits = [(f"改{f.label}", FormButton(topic.id, "e", f.step).pack()) for f in service.FORM.fields]
-        body = lines_html(_facts(topic, today))
-        rows = [[("✅ 提交", FormButton(topic.id, "s").pack()), cancel], edits[:4], edits[4:]]
-        return f"{title}\n{CONFIRM_QUESTION}\n{body}", keyboard(rows)
+        edits = [Button(f"改{f.label}", FormButton(topic.id, "e", f.step)) for f in service.FORM.fields]
+        facts = _facts(topic, found.clock.today())
+        return view(
+            [title, CONFIRM_QUESTION, *facts],
+            [[Button("✅ 提交", FormButton(topic.id, "s")), cancel], edits[:4], edits[4:]],
+        )
     field = service.FORM.field(step)
     assert field is not None
-    hint = "\n（随时可发送 /cancel 取消）" if field.typed else ""
-    return f"{title}\n{escape(field.question)}{hint}", keyboard([*rows, [cancel]])
+    hint = ["（随时可发送 /cancel 取消）"] if field.typed else []
+    return view([title, field.question, *hint], [*rows, [cancel]])
 
 
 def _stage_title(topic: Topic, stage_index: int) -> str:
@@ -258,52 +265,53 @@ def render_card(session: Session, card: Card, row: OutboxMessage, context: WorkC
 # ----- the form --------------------------------------------------------------------------------
 
 
-async def show_form(update: Update, context: ContextTypes.DEFAULT_TYPE, topic_id: int, edit: bool) -> None:
-    def load() -> tuple[str, InlineKeyboardMarkup]:
-        with services(context).database.session() as session:
-            topic = session.get(Topic, topic_id)
-            assert topic is not None
-            deputies = list(
-                session.scalars(select(Person).where(Person.position.in_(("常务副区长", "副区长")), Person.active))
-            )
-            return _form_view(topic, _departments(session), deputies, services(context).clock.today())
-
-    text, markup = await blocking(load)
-    await show(update, context, text, markup, edit)
+def press_form(
+    session: Session, found: Services, person: Person, data: FormButton, origin: tuple[int, int] | None = None
+) -> str | None:
+    """A form button, in any channel (bot.views.FormFlow.press): choices, checklist statuses, edit,
+    submit, cancel. What the filler is told when the form ends; None: it shows its next step.
+    `origin` (chat id, message id): the form message that becomes the requester's card; without one
+    (a channel that cannot edit the form's message) the card is sent anew."""
+    topic_id, step = data.topic_id, data.step.replace(".", ":")
+    if data.action == "f":
+        service.choose(session, person, topic_id, step, _button_value(session, step, data.value))
+    elif data.action == "e":
+        service.edit_field(session, person, topic_id, step)
+    elif data.action == "c":
+        service.cancel(session, person, topic_id)
+        return "已取消这个议题。"
+    elif data.action == "s":
+        context = found.context(session)
+        submitted = service.submit(session, person, topic_id, context, origin)
+        if origin is None:
+            outbox.send_card(session, Subject.TOPIC, topic_id, CardRole.REQUESTER, person, context.now)
+        if submitted.reached:
+            return f"已送{submitted.role} {submitted.person_name}{submitted.action}。"
+        return f"已提交，但{submitted.role} {submitted.person_name} 尚未绑定账号，请线下报送。"
+    else:
+        raise InvalidInput("这个按钮已失效，请重新发送 /topic。")
+    return None
 
 
 @button(FormButton)
 async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: FormButton) -> str | None:
-    """The form's buttons: choices, checklist statuses, edit, submit, cancel."""
+    """The form's buttons: the next step replaces the form's message; 取消 says so there."""
     query = update.callback_query
     assert query is not None and query.message is not None
-    found, topic_id, step = services(context), data.topic_id, data.step.replace(".", ":")
+    found = services(context)
     origin = (query.message.chat.id, query.message.message_id)
 
-    def work(session: Session) -> service.Submitted | None:
-        person = require_person(session, query.from_user.id)
-        if data.action == "f":
-            service.choose(session, person, topic_id, step, _button_value(session, step, data.value))
-        elif data.action == "e":
-            service.edit_field(session, person, topic_id, step)
-        elif data.action == "c":
-            service.cancel(session, person, topic_id)
-        elif data.action == "s":
-            return service.submit(session, person, topic_id, found.context(session), origin)
-        else:
-            raise InvalidInput("这个按钮已失效，请重新发送 /topic。")
-        return None
+    def work(session: Session) -> str | None:
+        return press_form(session, found, require_person(session, query.from_user.id), data, origin)
 
-    submitted = await command(context, work)
+    told = await command(context, work)
+    if told is None:
+        await show_form(update, context, FORM_FLOW, data.topic_id, edit=True)
+        return None
     if data.action == "c":
-        await edit_html(update, "已取消这个议题。")
+        await edit_html(update, told)
         return None
-    if submitted is None:
-        await show_form(update, context, topic_id, edit=True)
-        return None
-    if submitted.reached:
-        return f"已送{submitted.role} {submitted.person_name}{submitted.action}。"
-    return f"已提交，但{submitted.role} {submitted.person_name} 尚未绑定账号，请线下报送。"
+    return told
 
 
 def _button_value(session: Session, step: str, value: str) -> str:
@@ -340,25 +348,6 @@ def answer_prompt(session: Session, found: Services, actor: Person, pending: Pen
     return f"已处理议题 #{target}：{STATUS_LABEL[status]}。"
 
 
-async def on_text(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, person: Person, pending: PendingInput, text: str
-) -> None:
-    """A typed answer for the topic workflow: a form field, a reason, or a meeting date."""
-    assert update.effective_chat is not None
-    found = services(context)
-
-    def work(session: Session) -> str | None:
-        actor = session.get(Person, person.id)
-        assert actor is not None
-        return answer_prompt(session, found, actor, pending, text)
-
-    reply = await command(context, work)
-    if reply is None:
-        await show_form(update, context, pending.target_id, edit=False)
-    else:
-        await send_html(context, update.effective_chat.id, escape(reply))
-
-
 # ----- the chain, the requester, history ---------------------------------------------------------
 
 
@@ -387,6 +376,28 @@ async def stage_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
     return None
 
 
+def _history(session: Session, found: Services, person: Person, topic_id: int) -> View:
+    """A topic's whole record, for someone involved in it (bot.privacy), with 导出 CSV."""
+    topic, rows = service.history(session, topic_id, found.settings.timezone)
+    privacy.require_on_item(person, service.involved(topic), "这个议题的记录")
+    status = STATUS_LABEL[TopicStatus(topic.status)]
+    lines = [line(Strong(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{status}）"))]
+    lines += [f"{at} {who} {what}" + (f"：{note}" if note else "") for at, who, what, note in rows]
+    return view(lines, [[Button("导出 CSV", TopicButton(topic.id, topic.version, "csv"))]])
+
+
+def topic_action(session: Session, found: Services, person: Person, data: TopicButton) -> Outcome:
+    """修改后重新提交 (the form opens again) and 📜 记录 (the record, as text: a channel that cannot
+    send files shows no 导出 CSV), in any channel."""
+    if data.action == "rv":
+        return OpenForm(
+            service.PREFIX, service.revise(session, person, data.topic_id, data.version, found.context(session))
+        )
+    if data.action == "his":
+        return _history(session, found, person, data.topic_id).plain
+    raise InvalidInput("这个按钮已失效。")
+
+
 @button(TopicButton)
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: TopicButton) -> str | None:
     """Revise a returned topic; show or export a topic's history."""
@@ -395,14 +406,15 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
     # Histories go to the private chat of whoever pressed (bot.privacy), also from a group.
     found, chat_id = services(context), query.from_user.id
     if data.action == "rv":
-
-        def revise(session: Session) -> int:
-            person = require_person(session, query.from_user.id)
-            return service.revise(session, person, data.topic_id, data.version, found.context(session))
-
-        await show_form(update, context, await command(context, revise), edit=False)
+        opened = await card_action(update, context, topic_action, data)
+        assert isinstance(opened, OpenForm)
+        await show_form(update, context, FORM_FLOW, opened.record_id, edit=False)
         return None
-    if data.action not in ("his", "csv"):
+    if data.action == "his":
+        history = await command(context, lambda s: _history(s, found, require_person(s, chat_id), data.topic_id))
+        await send_html(context, chat_id, *view_html(history))
+        return _sent_privately(query)
+    if data.action != "csv":
         raise InvalidInput("这个按钮已失效。")
 
     def load(session: Session) -> tuple[Topic, list[HistoryRow]]:
@@ -411,17 +423,8 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data:
         privacy.require_on_item(person, service.involved(topic), "这个议题的记录")
         return topic, rows
 
-    topic, rows = await command(context, load)
-    if data.action == "csv":
-        content, name = service.history_file(topic, rows)
-        await context.bot.send_document(chat_id, content, filename=name)
-        return _sent_privately(query)
-    lines = [bold(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{STATUS_LABEL[TopicStatus(topic.status)]}）")]
-    lines += [
-        f"{at} {escape(who)} {escape(what)}" + (f"：{escape(note)}" if note else "") for at, who, what, note in rows
-    ]
-    csv_button = TopicButton(topic.id, topic.version, "csv").pack()
-    await send_html(context, chat_id, "\n".join(lines), keyboard([[("导出 CSV", csv_button)]]))
+    content, name = service.history_file(*await command(context, load))
+    await context.bot.send_document(chat_id, content, filename=name)
     return _sent_privately(query)
 
 
@@ -542,7 +545,7 @@ async def agenda_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data
 
 def build_handlers() -> list[BaseHandler]:
     return [
-        CommandHandler("topic", form_command(service.open_form, show_form, "请在与我的私聊中发送 /topic 申报议题。")),
+        CommandHandler("topic", form_command(FORM_FLOW, "请在与我的私聊中发送 /topic 申报议题。")),
         CommandHandler("topics", list_topics),
         CommandHandler("agenda", show_agenda),
         CallbackQueryHandler(form_button, pattern=FormButton.matches),
@@ -552,14 +555,25 @@ def build_handlers() -> list[BaseHandler]:
     ]
 
 
+FORM_FLOW = FormFlow(
+    commands=frozenset({"/topic", "申报议题"}),
+    open=service.open_form,
+    screen=form_screen,
+    press=press_form,
+    hooks=FormHooks(service.open_draft, service.cancel),
+)
+
 FEATURE = Feature(
     name="topics",
     handlers=build_handlers,
     models={Subject.TOPIC: Topic},
-    forms={service.PREFIX: FormHooks(service.open_draft, service.cancel)},
-    text_routes={service.PREFIX: on_text},
+    forms={service.PREFIX: FORM_FLOW},
+    text_routes={service.PREFIX: prompt_route(FORM_FLOW, answer_prompt)},
     replies={service.PREFIX: answer_prompt},
-    actions={StageButton: CardAction(StageButton.parse, decide_by_button)},
+    actions={
+        StageButton: CardAction(StageButton.parse, decide_by_button),
+        TopicButton: CardAction(TopicButton.parse, topic_action),
+    },
     cards={Subject.TOPIC: render_card},
     buttons=(FormButton, StageButton, TopicButton, AgendaButton),
 )

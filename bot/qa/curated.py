@@ -228,21 +228,24 @@ def answer_from_queue(
     session.add(curated)
     session.flush()
     group = {m.id: m for m in _waiting(session) if same_question(engine, m.question, row.question)} | {row.id: row}
-    told: set[int] = set()
+    told: set[str] = set()
     for member in group.values():
         # Answered before by an answer the revision of its articles put under review.
         revised = member.resolved_by_id is not None
         member.resolved_by_id = curated.id
-        if member.telegram_user_id is None:
-            # Asked in WeCom: the outbox sends to Telegram chats only until the channel seam
-            # (issue 19) lets a notice reach a WeCom member; the answer still teaches the bot.
+        # Told where they asked: their WeCom account, else their Telegram chat.
+        if member.wecom_userid is not None:
+            asker = outbox.member_recipient(member.wecom_userid)
+        elif member.telegram_user_id is not None:
+            asker = outbox.chat_recipient(member.telegram_user_id)
+        else:
             continue
-        if member.telegram_user_id in told:
+        if asker in told:
             continue  # someone who asked twice is told once
-        told.add(member.telegram_user_id)
+        told.add(asker)
         outbox.notice(
             session,
-            member.telegram_user_id,
+            asker,
             NOTICE,
             now,
             key=f"{NOTICE}:{member.id}:{curated.id}" if revised else f"{NOTICE}:{member.id}",

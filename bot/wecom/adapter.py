@@ -6,6 +6,14 @@ it carries (the typed callback data, with the item's id and version: the same un
 checks as a Telegram press), and keeps the event's response code on the card so that the redraw
 the decision queues updates this very card. A text that answers a prompt (a 不批准 reason, a 销假
 report) goes to the feature's prompt reply; any other text is a question.
+
+Forms (/leave, /topic: bot.views.FormFlow) are filled as a dialogue of text messages: a step that
+asks for text shows its question; a step with choices shows them as a numbered menu, answered by
+the choice's number. Not as template cards: a button_interaction card holds at most six buttons,
+and a form step may offer more (six kinds of leave and 取消; 提交, 取消 and one 改… per field;
+every department); each step would also be one more card against the member's message quota,
+updated only through a single-use response code. The menu is a prompt at the draft's version
+("leave:choice"), so a number answers the step it was shown for, never a later one.
 """
 
 import asyncio
@@ -20,18 +28,19 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import plaintext
-from bot.db import Person
+from bot.db import PendingInput, Person
 from bot.errors import DomainError, WeComApiError, WeComApiFailed
 from bot.qa import service
 from bot.qa.library import ARTICLE_NUMBER
 from bot.roster import person_for_wecom
 from bot.services import Services
-from bot.views import Workflows
+from bot.views import Button, OpenForm, Outcome, View, Workflows
 from bot.wecom import render
 from bot.wecom.api import WeComApi
 from bot.wecom.inbound import Inbound
 from bot.workflow import inputs
 from bot.workflow.models import Card
+from bot.workflow.transitions import current_version
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +56,8 @@ NOTHING_TO_ASK = (
 # What asks how to use the bot (Telegram's commands typed out of habit, too).
 HELP_WORDS = frozenset({"/help", "/start", "帮助", "使用说明"})
 STALE_BUTTON = "这个按钮已失效或无法识别，请重新打开相关消息。"
-# A prompt of a form (filled in Telegram's private chat): forms are not filled in WeCom yet.
-FORM_NOT_HERE = "企业微信中暂不能填写表单，请联系区政府办公室。"
+NOTHING_TO_CANCEL = "现在没有正在填写的内容。"
+WRONG_NUMBER = "请回复 1–{count} 之间的数字选择（发送 /cancel 取消）。"
 # A whole message naming one article ("第七十九条", "第79条", "/article 79"): its full text.
 ARTICLE_REQUEST = re.compile(rf"/article\s*(.+)|(第\s*(?:{ARTICLE_NUMBER})\s*条)")
 # Sending is retried on these (and on no answer at all): the platform is busy or pacing the app.
@@ -114,7 +123,7 @@ class WeComAdapter:
     ) -> None:
         self._services, self._api, self._agent_id, self._pause = services, api, agent_id, pause
         self._pacer = pacer or RecipientPacer(pause=pause)
-        self._workflows = workflows or Workflows({}, {}, {})
+        self._workflows = workflows or Workflows({}, {}, {}, {})
         # While a first start still builds the rules engine, questions wait (as in Telegram).
         if engine_ready is None:
             engine_ready = asyncio.Event()
@@ -125,8 +134,7 @@ class WeComAdapter:
         userid = inbound.from_user
         if inbound.msg_type == "event":
             if inbound.event == "template_card_event":
-                told = await asyncio.to_thread(self.press, inbound)
-                await self.send(userid, Reply("text", told))
+                await self.send(userid, await asyncio.to_thread(self.press, inbound))
             return  # entering the application and the like need no answer
         if inbound.msg_type != "text":
             await self.send(userid, Reply("text", ONLY_TEXT))
@@ -135,62 +143,126 @@ class WeComAdapter:
         for reply in await asyncio.to_thread(self.reply_to_text, userid, inbound.content or ""):
             await self.send(userid, reply)
 
-    def press(self, inbound: Inbound) -> str:
+    def press(self, inbound: Inbound) -> Reply:
         """A template card's button pressed: the card action its key names, for the roster person who
-        pressed it, in one unit of work; what they are told."""
+        pressed it, in one unit of work; what they are told (or the form it opens)."""
         key = inbound.event_key or ""
         action = self._workflows.actions.get(key.split(":")[0])
         if action is None:
-            return STALE_BUTTON
+            return Reply("text", STALE_BUTTON)
 
-        def work(session: Session) -> str:
+        def work(session: Session) -> Reply:
             person = person_for_wecom(session, inbound.from_user)
             if person is None:
-                return NOT_ON_ROSTER
+                return Reply("text", NOT_ON_ROSTER)
             try:
                 data = action.parse(key)
             except ValueError:  # forged, truncated or from an older release
-                return STALE_BUTTON
-            told = action.run(session, self._services, person, data)
+                return Reply("text", STALE_BUTTON)
+            outcome = action.run(session, self._services, person, data)
             _keep_response_code(session, person, inbound.task_id, inbound.response_code)
-            return told
+            return self._outcome(session, person, outcome)
 
+        return self._unit(work) or Reply("text", STALE_BUTTON)
+
+    def _unit(self, work: Callable[[Session], Reply | None]) -> Reply | None:
+        """One unit of work; a DomainError (already decided, not yours …) rolls it back and is told."""
         try:
             return self._services.run(work)
-        except DomainError as error:  # already decided, not yours to decide …: rolled back, told why
-            return str(error)
+        except DomainError as error:
+            return Reply("text", str(error))
 
-    def answer_prompt(self, userid: str, text: str) -> str | None:
-        """A member's text that answers one of their prompts (a 不批准 reason …): what they are told;
-        None when no prompt waits for them."""
+    def _outcome(self, session: Session, person: Person, outcome: Outcome) -> Reply:
+        if isinstance(outcome, OpenForm):
+            return self._screen(session, person, outcome.prefix, outcome.record_id)
+        return Reply("text", outcome)
+
+    def _screen(self, session: Session, person: Person, prefix: str, record_id: int) -> Reply:
+        """The form's current step: what it asks, and its choices as a numbered menu whose number the
+        member's next message gives. A step that awaits text keeps its prompt (a number still picks
+        one of its choices, e.g. a department); a step of choices only awaits the number (a prompt at
+        the draft's version). A typed step's only button, 取消, is /cancel, which its question names."""
+        screen = self._workflows.forms[prefix].screen(session, self._services, record_id)
+        pending = session.get(PendingInput, person.id)
+        if pending is None or not pending.purpose.startswith(f"{prefix}:") or pending.target_id != record_id:
+            version = current_version(session, self._workflows.models[prefix], record_id)
+            assert version is not None
+            inputs.expect_text(session, person.id, f"{prefix}:{inputs.CHOICE}", record_id, version)
+        elif len(_choices(screen)) < 2:
+            return Reply("markdown", render.view_markdown(screen))
+        return Reply("markdown", render.menu_markdown(screen))
+
+    def _choose(self, session: Session, person: Person, pending: PendingInput, text: str) -> Reply | None:
+        """A number answering a form's menu: that choice's button pressed. None when the text is no
+        number, or the step awaits text and shows no menu: then the text is the step's answer (or a
+        question, at a step of choices only, as a text is in Telegram while a form shows buttons)."""
+        number = text.strip().rstrip(".、。")
+        prefix, kind = pending.purpose.split(":")[0], pending.purpose.split(":")[-1]
+        flow = self._workflows.forms.get(prefix)
+        if not number.isdigit() or flow is None or kind not in inputs.FORM_PROMPTS:
+            return None
+        choices = _choices(flow.screen(session, self._services, pending.target_id))
+        if pending.purpose != f"{prefix}:{inputs.CHOICE}" and len(choices) < 2:
+            return None
+        if not 1 <= int(number) <= len(choices):
+            return Reply("text", WRONG_NUMBER.format(count=len(choices)))
+        told = flow.press(session, self._services, person, choices[int(number) - 1].action)
+        return self._outcome(session, person, OpenForm(prefix, pending.target_id) if told is None else told)
+
+    def answer_prompt(self, userid: str, text: str) -> Reply | None:
+        """A member's text that answers one of their prompts (a 不批准 reason, a form's field or menu
+        …): what they are told or the form's next step; None when no prompt waits for this text."""
         workflows = self._workflows
 
-        def work(session: Session) -> str | None:
+        def work(session: Session) -> Reply | None:
             person = person_for_wecom(session, userid)
             if person is None:
                 return None
             pending = inputs.awaited(session, person.id, workflows.models)
-            reply = workflows.replies.get(pending.purpose.split(":")[0]) if pending is not None else None
-            if pending is None or reply is None:
+            if pending is None:
                 return None
-            return reply(session, self._services, person, pending, text) or FORM_NOT_HERE
+            prefix = pending.purpose.split(":")[0]
+            chosen = self._choose(session, person, pending, text)
+            reply = workflows.replies.get(prefix)
+            if chosen is not None or pending.purpose == f"{prefix}:{inputs.CHOICE}" or reply is None:
+                return chosen
+            told = reply(session, self._services, person, pending, text)
+            return self._outcome(session, person, OpenForm(prefix, pending.target_id) if told is None else told)
 
-        try:
-            return self._services.run(work)
-        except DomainError as error:
-            return str(error)
+        return self._unit(work)
+
+    def form_command(self, userid: str, text: str) -> Reply | None:
+        """/cancel, or a form's command ("/leave", "请假"): the form started or resumed at its step;
+        None when the text is neither."""
+        flows = self._workflows.forms
+        prefix = next((key for key, flow in flows.items() if text in flow.commands), None)
+        if prefix is None and text != "/cancel":
+            return None
+
+        def work(session: Session) -> Reply:
+            person = person_for_wecom(session, userid)
+            if person is None:
+                return Reply("text", NOT_ON_ROSTER)
+            if prefix is None:
+                hooks = {key: flow.hooks for key, flow in flows.items()}
+                return Reply("text", "已取消。" if inputs.cancel_awaited(session, person, hooks) else NOTHING_TO_CANCEL)
+            return self._screen(session, person, prefix, flows[prefix].open(session, person))
+
+        return self._unit(work)
 
     def reply_to_text(self, userid: str, text: str) -> list[Reply]:
-        """What the bot says to a member's text: an article, the contents, the answer to a prompt, or
-        the answer to a question."""
+        """What the bot says to a member's text: a form's step, an article, the contents, the answer
+        to a prompt, or the answer to a question."""
         typed = plaintext.clean(text)
         if not plaintext.has_words(typed):
             return [Reply("text", NOTHING_TO_ASK)]
         found = self._services
         if typed.strip() in HELP_WORDS:
             return [Reply("text", NOTHING_TO_ASK)]
+        if (started := self.form_command(userid, typed.strip())) is not None:
+            return [started]
         if (answered := self.answer_prompt(userid, typed)) is not None:
-            return [Reply("text", answered)]
+            return [answered]
         try:
             if typed.strip() == "/rules":
                 return _markdown(render.contents_markdown(list(found.library.by_id.values())))
@@ -225,6 +297,10 @@ class WeComAdapter:
                 if attempt == SEND_ATTEMPTS:
                     raise
             await self._pause(2.0 ** (attempt - 1))
+
+
+def _choices(screen: View) -> list[Button]:
+    return [button for row in screen.buttons for button in row]
 
 
 def _keep_response_code(session: Session, person: Person, task_id: str | None, code: str | None) -> None:

@@ -1,6 +1,7 @@
 """The delivery loop's WeCom side (bot.delivery.Channel).
 
-- A person is their `wecom_userid`; a configured group is its application group chat
+- A person is their `wecom_userid` (someone not on the roster, their account: "member:<userid>");
+  a configured group is its application group chat
   ([wecom.groups], sent with appchat/send); a chat known only by a Telegram id is nobody here.
 - A view with buttons goes to a member as a button_interaction template card whose buttons carry
   the typed action (bot.wecom.render.template_card); anything else as markdown. Only buttons whose
@@ -71,6 +72,8 @@ class WeComChannel:
             return Member(person.wecom_userid) if person is not None and person.wecom_userid else None
         if kind == "group" and ref in self.settings.groups:
             return GroupChat(self.settings.groups[ref])
+        if kind == "member":
+            return Member(ref)
         return None
 
     def describe(self, session: Session, recipient: Recipient) -> str:

@@ -139,6 +139,14 @@ def view_markdown(view: View) -> str:
     return "\n".join([f"**{plain(title.plain)}**" if rest else plain(title.plain), *(plain(x.plain) for x in rest)])
 
 
+def menu_markdown(view: View) -> str:
+    """A form's step with choices as a numbered menu (bot.wecom.adapter says why not a card): the
+    step, then each button's label with its number, in reading order."""
+    choices = [button for row in view.buttons for button in row]
+    menu = "\n".join(f"{number}. {plain(button.label)}" for number, button in enumerate(choices, start=1))
+    return f"{view_markdown(view)}\n\n{menu}\n{remark('回复数字选择，例如“1”。')}"
+
+
 def template_card(view: View, task_id: str) -> dict[str, Any]:
     """A view with buttons as a button_interaction template card: the title, labelled lines as
     key/value fields (up to six), the other lines as its text, and each button's key its packed

@@ -16,6 +16,11 @@ from sqlalchemy.orm import Session
 from bot.db import PendingInput, Person, aware, utc, utcnow
 from bot.workflow.transitions import Versioned, current_version
 
+# A form's prompts: "<prefix>:field" awaits a typed field; "<prefix>:choice" awaits the number of a
+# choice on a channel that shows a form's step as a numbered menu (WeCom), at the draft's version.
+CHOICE = "choice"
+FORM_PROMPTS = ("field", CHOICE)
+
 
 @dataclass(frozen=True)
 class FormHooks:
@@ -89,7 +94,7 @@ def cancel_awaited(session: Session, person: Person, forms: Mapping[str, FormHoo
     if row is not None:
         prefix = row.purpose.split(":")[0]
         hooks = forms.get(prefix)
-        if hooks is not None and row.purpose == f"{prefix}:field":
+        if hooks is not None and row.purpose.split(":")[-1] in FORM_PROMPTS:
             hooks.cancel(session, person, row.target_id)
         session.execute(delete(PendingInput).where(PendingInput.person_id == person.id))
         return True

@@ -52,8 +52,13 @@ def chat_recipient(chat_id: int | str) -> Recipient:
     return f"chat:{chat_id}"
 
 
+def member_recipient(userid: str) -> Recipient:
+    """A WeCom member known only by their account (someone not on the roster who asked a question)."""
+    return f"member:{userid}"
+
+
 def parse_recipient(recipient: Recipient) -> tuple[str, str]:
-    """("person", "12"), ("group", "office") or ("chat", "-100…")."""
+    """("person", "12"), ("group", "office"), ("chat", "-100…") or ("member", "zhangwei")."""
     kind, _, ref = recipient.partition(":")
     return kind, ref
 

@@ -6,8 +6,9 @@ updates that card in place (its response code) and tells the requester and the A
 presses at once decide once; a department's reminder reaches its application group chat; a topic's
 review card passes its stage the same way.
 
-Leaves and topics are filed through the domain (forms are filled in Telegram); every press is a
-callback."""
+A member also fills the /leave and /topic forms here (text and numbered menus), presses the
+requester's 撤回 / 撤销 / 修改后重新提交 / 📜 记录, and is told when the office answers a question
+the bot could not. Every press is a callback."""
 
 import asyncio
 from dataclasses import replace
@@ -16,8 +17,10 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.db import Person, QuestionLog
 from bot.deadlines import service as deadlines
 from bot.leave.models import LeaveRequest
+from bot.qa import curated
 from bot.services import Services
 from bot.wecom.render import DONE_TEXT
 from bot.wecom.standin import Sent
@@ -26,6 +29,7 @@ from tests.bot.wecom_chat import WeComChat, chat_fixture
 from tests.handlers.test_concurrency import _file_leave, _submitted_topic
 
 HEAD, DEPUTY, DEPUTY_B, DIRECTOR = "wangjianguo", "zhangwei", "liuyang", "zhaomin"
+HOUSING_HEAD, FINANCE_HEAD = "wugang", "chenjing"
 DEPUTY_TG, DEPUTY_B_TG = 10003, 10004  # the same people's Telegram ids, which the filing helper names
 FINANCE_CHAT = "finance"
 
@@ -71,8 +75,9 @@ async def test_a_deputys_leave_is_decided_on_its_card_and_everyone_is_told(chat:
     assert told == "已批准"
     assert len(card.updates) == 1, "the pressed card itself is updated, with the press's response code"
     assert "结果：已批准（王建国" in card.text and DONE_TEXT in card.text and not card.buttons
-    [mine] = chat.standin.messages_for(DEPUTY)[requester_before:]  # 撤销 is not pressed in WeCom yet: text
-    assert f"我的请假单 ＃{request_id}" in mine.text and "结果：已批准（王建国" in mine.text, "markdown: # as text"
+    [mine] = chat.standin.messages_for(DEPUTY)[requester_before:]
+    assert mine.msgtype == "template_card" and list(mine.buttons) == ["撤销"], "approved, not started yet"
+    assert f"我的请假单 #{request_id}" in mine.text and "结果：已批准（王建国" in mine.text
     assert any("期间由您代行职责" in s.text for s in chat.standin.messages_for(DEPUTY_B))
     office = chat.standin.chats[chat.services.settings.wecom.groups["office"]]["messages"]
     assert any("张伟副区长" in s.text and "离包外出" in s.text for s in office), "the office group is told"
@@ -152,10 +157,117 @@ async def test_a_topic_review_card_passes_its_stage_and_the_next_reviewer_gets_a
     topic_id = await asyncio.to_thread(_submitted_topic, chat.services, "常务会议", "企业微信：审核议题")
     await chat.handled()
     [card] = _cards(chat, DEPUTY, f"#{topic_id}（常务会议")
-    assert list(card.buttons) == ["通过", "退回修改", "不予上会"], "📜 记录 is not pressed in WeCom"
+    assert list(card.buttons) == ["通过", "退回修改", "不予上会", "📜 记录"]
 
     told = await chat.press(DEPUTY, card, "通过")
 
     assert told == "已通过"
     assert "结果：通过（张伟）" in card.text and not card.buttons, "updated in place"
     assert len(_cards(chat, DIRECTOR, f"#{topic_id}（常务会议")) == 1, "the next stage's reviewer"
+
+
+async def test_a_deputy_files_an_away_leave_by_text_and_numbers_and_withdraws_it_after_approval(
+    chat: WeComChat,
+) -> None:
+    form = await chat.ask(DEPUTY, "/leave")
+    assert "请假单 ＃" in form and "回复数字选择" in form
+    assert "1. 离包外出" in form and "7. 取消" in form, "all six kinds and 取消: more than a card's six buttons"
+    assert await chat.ask(DEPUTY, "9") == "请回复 1–7 之间的数字选择（发送 /cancel 取消）。"
+    form = await chat.choose(DEPUTY, form, "离包外出")
+    assert "请输入开始日期" in form and "回复数字选择" not in form
+    assert "请输入结束日期" in (form := await chat.ask(DEPUTY, "3月22日"))
+    assert "请输入目的地" in (form := await chat.ask(DEPUTY, "3月23日"))
+    assert "请输入事由" in (form := await chat.ask(DEPUTY, "北京"))
+    form = await chat.ask(DEPUTY, "参加全国住房城乡建设工作培训")
+    assert "代行职责" in form and "刘洋（默认）" in form
+    form = await chat.choose(DEPUTY, form, "刘洋")
+    assert "请核对后提交" in form and "目的地：北京" in form and "代行职责：刘洋" in form
+
+    told = await chat.choose(DEPUTY, form, "✅ 提交")
+
+    assert "已提交给 王建国 审批。" in told
+    [mine] = _cards(chat, DEPUTY, "我的请假单 #", "参加全国住房城乡建设工作培训")
+    assert list(mine.buttons) == ["撤回"]
+    [card] = _cards(chat, HEAD, "参加全国住房城乡建设工作培训")
+    assert list(card.buttons) == ["批准", "不批准", "退回补充"]
+    assert await chat.press(HEAD, card, "批准") == "已批准"
+    assert list(mine.buttons) == ["撤销"], "approved, not started yet: the requester's card offers 撤销"
+
+    assert await chat.press(DEPUTY, mine, "撤销") == "已撤销"
+    assert not mine.buttons and "撤回" in mine.text
+    assert any("撤回了请假单" in s.text for s in chat.standin.messages_for(HEAD))
+
+
+async def test_a_form_is_cancelled_by_its_number_or_by_cancel_and_a_question_meanwhile_is_answered(
+    chat: WeComChat,
+) -> None:
+    form = await chat.ask(DEPUTY_B, "请假")
+    answer = await chat.ask(DEPUTY_B, "副区长离包外出要向谁请示？")
+    assert "第七十九条" in answer, "a text that is no number is a question, as in Telegram"
+    assert await chat.choose(DEPUTY_B, form, "取消") == "已取消这份请假单。"
+    assert await chat.ask(DEPUTY_B, "/cancel") == "现在没有正在填写的内容。"
+    form = await chat.ask(DEPUTY_B, "/leave")
+    await chat.choose(DEPUTY_B, form, "事假")
+    assert await chat.ask(DEPUTY_B, "/cancel") == "已取消。"
+    with chat.services.database.session() as session:
+        drafts = session.scalar(select(func.count()).select_from(LeaveRequest).where(LeaveRequest.status == "draft"))
+        assert drafts == 0
+
+
+async def test_a_department_head_files_a_topic_and_revises_it_when_returned(chat: WeComChat) -> None:
+    form = await chat.ask(HOUSING_HEAD, "/topic")
+    form = await chat.choose(HOUSING_HEAD, form, "常务会议")
+    assert "请输入议题名称" in form
+    form = await chat.ask(HOUSING_HEAD, "企业微信申报：老旧小区改造计划")
+    form = await chat.ask(HOUSING_HEAD, "请会议研究老旧小区改造年度计划。")
+    assert "汇报部门" in form and "区住房和城乡建设局✓" in form, "typed or chosen by number"
+    form = await chat.choose(HOUSING_HEAD, form, "区住房和城乡建设局")
+    form = await chat.choose(HOUSING_HEAD, form, "张伟")
+    form = await chat.choose(HOUSING_HEAD, form, "工作汇报")
+    form = await chat.ask(HOUSING_HEAD, "无")
+    form = await chat.ask(HOUSING_HEAD, "4月8日")
+    while "材料：" in form:
+        form = await chat.choose(HOUSING_HEAD, form, "已完成")
+    assert "请核对后提交" in form and "议题：企业微信申报：老旧小区改造计划" in form
+
+    told = await chat.choose(HOUSING_HEAD, form, "✅ 提交")
+
+    assert told.startswith("已送")
+    [card] = _cards(chat, DEPUTY, "老旧小区改造计划")
+    assert list(card.buttons) == ["通过", "退回修改", "不予上会", "📜 记录"]
+    await chat.press(DEPUTY, card, "退回修改")
+    await chat.ask(DEPUTY, "请补充资金来源")
+    [mine] = _cards(chat, HOUSING_HEAD, "议题 #", "退回修改")
+    assert list(mine.buttons) == ["修改后重新提交", "📜 记录"]
+    record = await chat.press(HOUSING_HEAD, mine, "📜 记录")
+    assert "全部记录" in record and "请补充资金来源" in record and "导出 CSV" not in record
+    form = await chat.press(HOUSING_HEAD, mine, "修改后重新提交")
+    assert "请核对后提交" in form and "回复数字选择" in form
+
+
+async def test_the_asker_in_wecom_is_told_when_the_office_answers_their_unanswered_question(chat: WeComChat) -> None:
+    question = "机关食堂午饭几点开始供应？"
+    await chat.ask(FINANCE_HEAD, question)
+    found = chat.services
+
+    def answer(session: Session) -> int:
+        asked = session.scalars(select(QuestionLog).where(QuestionLog.question == question)).one()
+        assert asked.declined or asked.tentative, "a question the office has to answer"
+        office = session.scalars(select(Person).where(Person.wecom_userid == DIRECTOR)).one()
+        return curated.answer_from_queue(
+            session,
+            found.rules_engine,
+            found.library,
+            office,
+            asked.id,
+            asked.version,
+            "56 圈阅即表示同意",
+            found.clock.now(),
+        )
+
+    assert await asyncio.to_thread(found.run, answer) == 1
+    before = len(chat.standin.messages_for(FINANCE_HEAD))
+    await chat.handled()
+
+    [told] = chat.standin.messages_for(FINANCE_HEAD)[before:]
+    assert question in told.text and "办公室答复" in told.text and "第五十六条" in told.text

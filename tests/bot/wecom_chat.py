@@ -2,6 +2,7 @@
 its queue and the delivery loop over real HTTP, with the application's assembled features."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ class WeComChat:
         assert delivery.acknowledged
         await self.handled()
         return "\n".join(s.text for s in self.standin.messages_for(userid)[before:])
+
+    async def choose(self, userid: str, menu: str, label: str) -> str:
+        """The member answers a form's numbered menu with the number of the choice `label` starts."""
+        numbers = [n for n, shown in re.findall(r"^(\d+)\. (.+)$", menu, re.MULTILINE) if shown.startswith(label)]
+        assert len(numbers) == 1, f"{label!r} is not one choice of {menu!r}"
+        return await self.ask(userid, numbers[0])
 
     async def press(self, userid: str, card: Sent, label: str) -> str:
         """The member presses the card's button `label`; what the bot answers them."""
