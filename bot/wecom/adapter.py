@@ -183,6 +183,7 @@ class WeComAdapter:
         one of its choices, e.g. a department); a step of choices only awaits the number (a prompt at
         the draft's version). A typed step's only button, 取消, is /cancel, which its question names."""
         screen = self._workflows.forms[prefix].screen(session, self._services, record_id)
+        session.flush()  # a prompt the step cleared is gone, not just marked for deletion
         pending = session.get(PendingInput, person.id)
         if pending is None or not pending.purpose.startswith(f"{prefix}:") or pending.target_id != record_id:
             version = current_version(session, self._workflows.models[prefix], record_id)

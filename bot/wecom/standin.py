@@ -48,6 +48,8 @@ ACK_TIMEOUT_SECONDS = 5.0
 RETRIES = 3
 # errcodes the stand-in answers with (meanings: bot.wecom.api.ERROR_MEANINGS).
 INVALID_TOKEN, EXPIRED_TOKEN, INVALID_AGENT, NO_VALID_USER = 40014, 42001, 40056, 81013
+SYSTEM_BUSY = -1
+SENDS = frozenset({"message/send", "message/update_template_card", "appchat/send"})
 INVALID_CREDENTIAL, INVALID_PARAMETER, CONTENT_TOO_LONG, NO_SUCH_CHAT = 40001, 40058, 45002, 86003
 
 
@@ -185,6 +187,9 @@ class WeComStandIn:
         self.response_codes: dict[str, ResponseCode] = {}
         # The next n acknowledgements are "lost": the platform delivers those callbacks again.
         self.lose_acknowledgements = 0
+        # While set, every send (message/send, update_template_card, appchat/send) is answered
+        # errcode -1 (系统繁忙): nothing reaches anyone, and the bot is to try again later.
+        self.busy = False
         self.api_calls: list[str] = []
         self.dropped: dict[str, int] = {}  # userid → messages dropped over the per-minute quota
         self._next_msg_id = 7_000_000_000_000_000_000 + secrets.randbelow(10**15)
@@ -298,6 +303,8 @@ class WeComStandIn:
             return None, _error(INVALID_TOKEN, "invalid access_token")
         if self.clock() >= self.tokens[token]:
             return None, _error(EXPIRED_TOKEN, "access_token expired")
+        if self.busy and name in SENDS:
+            return None, _error(SYSTEM_BUSY, "system busy")
         try:
             payload = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
