@@ -20,6 +20,7 @@ from handlers.common import (
     explains_domain_errors,
     send_html,
     services,
+    show_form,
     tell,
     while_typing,
 )
@@ -132,10 +133,9 @@ async def start_workflow(update: Update, context: ContextTypes.DEFAULT_TYPE, dat
     form_id = await command(context, work)
     if form_id is None:
         await send_html(context, update.effective_chat.id, render.escape(actions.DEADLINE_HOW))
-    elif action == actions.Action.LEAVE:
-        await leave_handlers.show_form(update, context, form_id, False)
     else:
-        await topic_handlers.show_form(update, context, form_id, False)
+        flow = leave_handlers.FORM_FLOW if action == actions.Action.LEAVE else topic_handlers.FORM_FLOW
+        await show_form(update, context, flow, form_id, edit=False)
     return None
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.db import CuratedAnswer, Person, QuestionLog
 from bot.errors import InvalidInput
@@ -113,7 +113,7 @@ def test_the_office_answers_teach_the_rules_engine_at_start(
     assert taught.signals(result).example_similarity > 0.99 > engine.signals(engine.search(question)).example_similarity
 
 
-def test_a_question_asked_in_wecom_is_resolved_without_a_telegram_notice(
+def test_a_question_asked_in_wecom_is_answered_to_the_wecom_asker(
     database: Database, engine: RulesEngine
 ) -> None:
     with database.session() as session:
@@ -136,9 +136,10 @@ def test_a_question_asked_in_wecom_is_resolved_without_a_telegram_notice(
         )
         session.commit()
 
-        assert told == 0, "no Telegram chat to tell (WeCom notices come with the channel seam)"
-        assert asked.resolved_by_id is not None, "the question leaves the queue all the same"
-        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert told == 1
+        assert asked.resolved_by_id is not None
+        [notice] = session.scalars(select(OutboxMessage)).all()
+        assert notice.recipient == "member:zhangwei", "told in WeCom, where they asked, not in a Telegram chat"
 
 
 def test_askers_are_told_again_when_the_office_re_answers_after_a_revision(

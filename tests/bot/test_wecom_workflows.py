@@ -243,7 +243,10 @@ async def test_a_department_head_files_a_topic_and_revises_it_when_returned(chat
     assert list(card.buttons) == ["通过", "退回修改", "不予上会", "📜 记录"]
     await chat.press(DEPUTY, card, "退回修改")
     await chat.ask(DEPUTY, "请补充资金来源")
-    [mine] = _cards(chat, HOUSING_HEAD, "议题 #", "退回修改")
+    # The card sent on 提交 is redrawn in place and a new one tells of the return (as in Telegram,
+    # where an edit notifies nobody): both show it; the newest is the one a member presses.
+    submitted, mine = _cards(chat, HOUSING_HEAD, "议题 #", "老旧小区改造计划")
+    assert "退回修改" in submitted.text and "退回修改" in mine.text
     assert list(mine.buttons) == ["修改后重新提交", "📜 记录"]
     record = await chat.press(HOUSING_HEAD, mine, "📜 记录")
     assert "全部记录" in record and "请补充资金来源" in record and "导出 CSV" not in record
