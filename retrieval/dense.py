@@ -61,10 +61,11 @@ _POLL_S = 0.5
 
 
 def open_client(path: Path, url: str | None) -> ClientAPI:
-    """The Chroma server at `url` (http://host:port), or else the local folder `path`."""
+    """The Chroma server at `url` (http://host:port), or else the local folder `path`. The folder
+    exists either way: it keeps the article vectors beside the index (DenseIndex.article_vectors)."""
     settings = Settings(anonymized_telemetry=False)
+    path.mkdir(parents=True, exist_ok=True)
     if not url:
-        path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
     parts = urlsplit(url)
     assert parts.hostname is not None, "bot.config checks the address"

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 from knowledge import Rulebook, load_library
 from retrieval.adapter import unit
 from retrieval.answer import Answer, compose, missing_detail
-from retrieval.asked import without_detail
+from retrieval.asked import fingerprint, without_detail
 from retrieval.corpus import Corpus
 from retrieval.decline import AnswerPolicy, Signals, Verdict, signals, word_share
 from retrieval.dense import DenseIndex
@@ -129,7 +129,9 @@ class RulesEngine:
         return self.office_learning
 
     def _load_or_learn(self, examples: Examples, progress: Progress = silent) -> Learned:
-        key = cache_key(self.corpus.content_hash(self._model_id), examples.text(), str(CHANNEL_WEIGHTS))
+        key = cache_key(
+            self.corpus.content_hash(self._model_id), examples.text(), str(CHANNEL_WEIGHTS), fingerprint()
+        )
         return load_or_learn(self._cache_dir, key, lambda: self.learn(self._still_out_of_scope(examples), progress))
 
     def search(self, question: str) -> SearchResult:

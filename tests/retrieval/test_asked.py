@@ -15,6 +15,12 @@ from retrieval.engine import RulesEngine
         ("公文种类有几种？", Detail.COUNT),
         ("常务会议多久开一次？", Detail.FREQUENCY),
         ("区政府有几位副区长？", Detail.PEOPLE),
+        ("规范性文件施行满几年要重新评估？", Detail.DAYS),
+        ("周例会固定在每周的哪一天开？", Detail.DATE),
+        ("报送的纸质材料要准备几份？", Detail.MEASURE),
+        ("一次常务会议最多安排几个？", Detail.MEASURE),
+        ("几个部门一起管的事，由谁牵头？", None),  # 几个: "a few", not "how many"
+        ("我们局每月往上报好几份简报，合适吗？", None),
         ("我要请三天假，找谁批？", None),  # states a number, asks for a person
         ("副区长离包外出要向谁请示？", None),
     ],
@@ -28,6 +34,8 @@ def test_a_clause_holds_a_number_of_the_kind_asked_or_not() -> None:
     assert not holds(Detail.DAYS, "离包外出，须事先向区长请示，经批准方可出行。")
     assert holds(Detail.FREQUENCY, "一般每月召开一次，必要时可临时召开。")
     assert not holds(Detail.MONEY, "严格执行公务接待标准。")
+    assert holds(Detail.DATE, "本规则自发布之日起施行。")
+    assert not holds(Detail.MEASURE, "文稿要精简，篇幅要简短。")
 
 
 def test_a_number_the_rules_do_not_give_is_declined_with_what_they_do_say(engine: RulesEngine) -> None:
