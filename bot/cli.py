@@ -172,16 +172,15 @@ def _cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import build_services
     from handlers.channel import TelegramChannel
 
-    if settings.telegram.token is None:
+    token = settings.telegram.token
+    if token is None:
         raise ConfigError("deliver needs TELEGRAM_BOT_TOKEN (and [telegram] api_base_url for a local server)")
     services = build_services(settings, with_engine=False)
     if args.at:
         services.clock.set(datetime.fromisoformat(args.at))
 
     async def until_none_due() -> int:
-        bot = ExtBot(
-            settings.telegram.token, base_url=settings.telegram.api_base_url, rate_limiter=AIORateLimiter(max_retries=5)
-        )
+        bot = ExtBot(token, base_url=settings.telegram.api_base_url, rate_limiter=AIORateLimiter(max_retries=5))
         total = 0
         async with bot:
             delivery = Delivery(services, TelegramChannel(bot, settings), wiring().renderers)

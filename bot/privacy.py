@@ -11,8 +11,9 @@
 
 import re
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from bot.db import Person, QuestionLog, utc
@@ -49,7 +50,11 @@ def require_on_item(person: Person, involved: set[int], what: str) -> None:
 def purge_question_log(session: Session, now: datetime, keep_days: int) -> int:
     """Delete questions asked more than `keep_days` days ago; how many were deleted."""
     cutoff = utc(now) - timedelta(days=keep_days)
-    result = session.execute(
-        delete(QuestionLog).where(QuestionLog.asked_at < cutoff).execution_options(synchronize_session=False)
+    # A DELETE's result is a CursorResult (with its rowcount); Session.execute is typed as a Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            delete(QuestionLog).where(QuestionLog.asked_at < cutoff).execution_options(synchronize_session=False)
+        ),
     )
     return result.rowcount or 0

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,6 +34,7 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
 def to_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's only sheet
     sheet.title = title
     sheet.append(list(header))
     for row in rows:

@@ -9,4 +9,5 @@ async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]
+    # The runner's only site: its listening socket's (host, port, ...) address.
+    return runner, runner.addresses[0][1]

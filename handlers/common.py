@@ -4,7 +4,7 @@ import asyncio
 import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import httpx
@@ -25,7 +25,8 @@ from handlers.render import split_html, view_html
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+# python-telegram-bot's handlers take coroutine functions (its callback type is Coroutine, not Awaitable).
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]
 APOLOGY = "抱歉，处理您的请求时出错了，已记录下来。请稍后再试。"
 NO_PRIVATE_CHAT = "我无法私聊您：请先打开与我的私聊并发送 /start，然后再试。"
 

@@ -156,7 +156,8 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, rule_key: 
 
     def work(session: Session) -> str:
         person = require_person(session, user_id)
-        departments = set(session.scalars(select(Person.department).where(Person.department.is_not(None))))
+        rows = session.scalars(select(Person.department).where(Person.department.is_not(None)))
+        departments = {d for d in rows if d is not None}
         if rule_key == "consultation_reply":
             text_with_period = text if "工作日" in text else f"{text}，5个工作日"
             wanted = service.parse_adhoc(text_with_period, departments)

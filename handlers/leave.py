@@ -140,7 +140,8 @@ def form_screen(session: Session, found: Services, request_id: int) -> View:
         raise NotFound("这份请假单已不存在，请重新发送 /leave。")
     today = found.clock.today()
     hints = service.form_hints(session, request)
-    step = Step(request.step)
+    # A request submitted meanwhile (step None) shows its confirmation, as a topic does; 提交 is then refused.
+    step = Step(request.step or Step.CONFIRM)
     field = service.FORM.field(step)
     question = field.question if field else CONFIRM_QUESTION
 
@@ -166,7 +167,7 @@ def form_screen(session: Session, found: Services, request_id: int) -> View:
         preview = hints.acting
         notes = [f"⚠️ {note}" for note in preview.notes] if preview is not None else []
         read_back = service.read_back(session, request, load_calendar(session), today)
-        lines = [title, question, *_facts(request, today, preview), *notes, f"📅 {read_back}"]
+        lines: list[Line | str] = [title, question, *_facts(request, today, preview), *notes, f"📅 {read_back}"]
         return view(lines, [[choose("✅ 提交", "s"), cancel], *(edits[i : i + 4] for i in range(0, len(edits), 4))])
     return view([title, *_filled_so_far(request, today), question, "（随时可发送 /cancel 取消）"], [[cancel]])
 
@@ -188,6 +189,7 @@ def _reported_late(request: LeaveRequest, context: WorkContext) -> list[Line]:
     submitted = service.reported_late(request, context.now.tzinfo or UTC)
     if submitted is None:
         return []
+    assert request.start_date is not None  # a leave reported late has started
     return [field("补报", f"{month_day(request.start_date, submitted)}开始，{month_day(submitted, submitted)}提交")]
 
 

@@ -148,7 +148,7 @@ def form_screen(session: Session, found: Services, topic_id: int) -> View:
         rows = [[fill(k, i)] for i, k in enumerate(MATTER_KINDS)]
     elif step.startswith("check:"):
         material = item(step.split(":")[1])
-        question = [
+        question: list[Line | str] = [
             line("材料：", Strong(material.label)),
             f"依据：{material.why}（{article_label(material.article)}）",
         ]
@@ -316,7 +316,11 @@ async def form_button(update: Update, context: ContextTypes.DEFAULT_TYPE, data: 
 
 def _button_value(session: Session, step: str, value: str) -> str:
     """Buttons carry indexes and ids; turn them back into what the service takes."""
-    options = {Step.MEETING: MEETING_TYPES, Step.MATTER: MATTER_KINDS, Step.DEPARTMENT: tuple(_departments(session))}
+    options: dict[str, tuple[str, ...]] = {
+        Step.MEETING: MEETING_TYPES,
+        Step.MATTER: MATTER_KINDS,
+        Step.DEPARTMENT: tuple(_departments(session)),
+    }
     if step in options:
         choices = options[step]
         if not value.isdigit() or int(value) >= len(choices):
@@ -341,8 +345,8 @@ def answer_prompt(session: Session, found: Services, actor: Person, pending: Pen
     if purpose == service.MEETING_DATE_PURPOSE:
         topic = service.set_meeting_date(session, actor, target, version, text, found.clock.today())
         return f"已将议题 #{topic.id} 安排在 {topic.meeting_date} 的{topic.meeting_type or ''}。"
-    topic = session.get(Topic, target)
-    stage = topic.stage if topic else -1
+    current = session.get(Topic, target)
+    stage = current.stage if current else -1
     verdict = Verdict(purpose.split(":")[1])
     status = service.decide(session, target, stage, version, actor, verdict, found.context(session), text)
     return f"已处理议题 #{target}：{STATUS_LABEL[status]}。"
@@ -381,7 +385,7 @@ def _history(session: Session, found: Services, person: Person, topic_id: int) -
     topic, rows = service.history(session, topic_id, found.settings.timezone)
     privacy.require_on_item(person, service.involved(topic), "这个议题的记录")
     status = STATUS_LABEL[TopicStatus(topic.status)]
-    lines = [line(Strong(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{status}）"))]
+    lines: list[Line | str] = [line(Strong(f"📜 议题 #{topic.id}“{topic.title or ''}”全部记录（{status}）"))]
     lines += [f"{at} {who} {what}" + (f"：{note}" if note else "") for at, who, what, note in rows]
     return view(lines, [[Button("导出 CSV", TopicButton(topic.id, topic.version, "csv"))]])
 

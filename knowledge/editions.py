@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from knowledge.model import Rulebook
 from knowledge.parser import parse_rulebook
@@ -46,7 +47,7 @@ class Particulars:
         return {name: value for name, value in fields.items() if value is not None}
 
     def apply(self, book: Rulebook) -> Rulebook:
-        changes = self.given()
+        changes: dict[str, Any] = self.given()  # replace() takes each field by name
         takes_effect_on_issue = book.effective_on is not None and book.effective_on == book.issued_on
         if self.issued_on is not None and self.effective_on is None and takes_effect_on_issue:
             changes["effective_on"] = self.issued_on  # "自印发之日起施行" follows a corrected issuing date

@@ -212,6 +212,7 @@ def run_benchmark(
         earlier = len(list(knowledge_dir.glob(f"{VERSIONS_DIR}/*/*.txt"))) if knowledge_dir else 0
         reindex = _Stages(progress)
         if articles:
+            assert knowledge_dir is not None  # the synthetic library written above
             publish_revision(knowledge_dir, Path(tmp) / "staging", "book000")
             engine, reindex_seconds = _timed(lambda: RulesEngine.from_settings(bench_settings, reindex))
         else:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import chromadb
@@ -86,7 +87,9 @@ def _stored_vectors(collection: chromadb.Collection | None) -> dict[str, np.ndar
     return vectors
 
 
-def _pages(collection: chromadb.Collection, include: list) -> Iterator[tuple[list, list, list]]:
+def _pages(
+    collection: chromadb.Collection, include: list
+) -> Iterator[tuple[list[str], list[Any] | np.ndarray, list[Any]]]:
     """(documents, embeddings, metadatas) of every passage stored, a page at a time: Chroma refuses
     to return tens of thousands at once (too many SQL variables)."""
     for offset in range(0, collection.count(), _PAGE):
@@ -296,7 +299,9 @@ class DenseIndex:
         sentence_scores: dict[str, float] = {}
         for collection, limit in ((self._articles, articles), (self._sentences, sentences)):
             result = collection.query(query_embeddings=[vector], n_results=limit, include=["distances"])
-            for pid, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            distances = result["distances"]
+            assert distances is not None  # included, so returned
+            for pid, distance in zip(result["ids"][0], distances[0], strict=True):
                 similarity = 1.0 - float(distance)
                 index = self._article_of[pid]
                 if collection is self._articles:

@@ -48,11 +48,12 @@ class LLMWriter:
 
     def __init__(self, settings: LLMSettings) -> None:
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         self._chat = ChatOpenAI(
             base_url=settings.base_url,
             model=settings.model,
-            api_key=settings.api_key,
+            api_key=SecretStr(settings.api_key),  # what pydantic would make of the plain string
             timeout=settings.timeout_s,
             max_retries=0,
             temperature=0,

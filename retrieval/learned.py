@@ -56,7 +56,10 @@ def teach(examples: Examples, vectors: np.ndarray, corpus: Corpus, article_vecto
     """Fit the adapter on the in-scope examples (each towards its articles' mean vector) and keep
     the out-of-scope ones; `vectors` are the examples' embeddings, in order."""
     rows = unit(vectors)
-    inputs, targets, outside, links = [], [], [], []
+    inputs: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    outside: list[np.ndarray] = []
+    links: list[tuple[int, int]] = []
     for vector, keys in zip(rows, examples.articles, strict=True):
         if not keys:
             outside.append(vector)

@@ -8,6 +8,8 @@ to 1, then summed. Scaling against the median (not the minimum) keeps one channe
 score profile from swamping the others.
 """
 
+import functools
+import operator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -185,7 +187,9 @@ class HybridSearcher:
     def _candidates(self, channels: "Channels", weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rescaled = {name: _rescale(scores) for name, scores in channels.scores.items()}
         # The examples channel is no fusion weight's: it speaks through the re-ranker.
-        fused = sum(weight * rescaled[name] for name, weight in weights.items())
+        # The weighted channels added in order (sum() would start from the int 0; weights always name channels).
+        terms = [weight * rescaled[name] for name, weight in weights.items()]
+        fused: np.ndarray = functools.reduce(operator.add, terms)
         order = _best(fused, CANDIDATES)
         return order, candidate_features(channels.question, rescaled, fused, order, self.clauses), fused
 

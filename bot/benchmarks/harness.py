@@ -36,10 +36,12 @@ class RunningBot:
         await self.application.initialize()
         if self.application.post_init:
             await self.application.post_init(self.application)
+        assert self.application.updater is not None  # ApplicationBuilder builds one by default
         await self.application.updater.start_polling(poll_interval=0.0, timeout=10)
         await self.application.start()
 
     async def _stop(self) -> None:
+        assert self.application.updater is not None  # ApplicationBuilder builds one by default
         await self.application.updater.stop()
         await self.application.stop()
         if self.application.post_stop:

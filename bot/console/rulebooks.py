@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from bot.errors import InvalidInput
 from knowledge.diff import ArticleChange, ChangeKind, character_diff, diff_rulebooks
@@ -63,7 +63,7 @@ def entries(shelf: Shelf, today: date) -> list[ShelfEntry]:
 
 
 def preview_upload(
-    shelf: Shelf, filename: str, content: BinaryIO, particulars: Particulars, today: date
+    shelf: Shelf, filename: str, content: IO[bytes], particulars: Particulars, today: date
 ) -> tuple[Preview, str | None]:
     """Read an uploaded file through the import; stage it when it has no problem. The preview,
     and the name it is staged under (None when refused)."""

@@ -188,8 +188,9 @@ class ConsoleServer:
         def work(session: Session) -> tuple[str, str | None]:
             person = auth.login_person(session, token, now)
             current = auth.signed_in(session, request.cookies.get(COOKIE), now)
-            switching = current is not None and current.person_id != person.id
-            return _who(person), _who(current.person) if switching else None
+            if current is None or current.person_id == person.id:
+                return _who(person), None
+            return _who(person), _who(current.person)  # switching from whom this browser is now
 
         person, current = await self._run(work)
         check = secrets.token_urlsafe(24)
@@ -409,6 +410,7 @@ def _calendar(session: Session, owner: Person, group_told: bool, now: datetime) 
         event.add("uid", f"leave-{request.id}@zhengwu-bot")
         event.add("dtstamp", now.astimezone(UTC))
         event.add("summary", views.feed_summary(owner, request))
+        assert request.end_date is not None  # the feed shows dated leaves only
         event.add("dtstart", request.start_date)
         event.add("dtend", request.end_date + timedelta(days=1))
         if request.acting:

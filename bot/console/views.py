@@ -184,6 +184,7 @@ def leave_calendar(
     clashes = _clashes(requests, first)
     items = []
     for r in requests:
+        assert r.start_date is not None and r.end_date is not None  # only dated leaves were kept above
         openable = may_see_leave(viewer, r)
         # Its own notes name the partner away too, with the article; a leave filed before its
         # partner's may have none, and is marked by the clash.
@@ -218,7 +219,9 @@ def leave_calendar(
         weeks.append(days)
         if (start + timedelta(days=week * 7 + 7)).month != month and week >= 3:
             break
-    departments = sorted({d for d in session.scalars(select(Person.department).where(Person.department.is_not(None)))})
+    departments = sorted(
+        {d for d in session.scalars(select(Person.department).where(Person.department.is_not(None))) if d is not None}
+    )
     return LeaveCalendar(year, month, weeks, departments, department, [i for i in items if i.conflicts], items)
 
 

@@ -218,8 +218,9 @@ def open_form(session: Session, person: Person) -> int:
         session.flush()
         _log(session, draft, person, "created")
     else:
-        draft = session.get(LeaveRequest, draft_id)
-        assert draft is not None
+        found = session.get(LeaveRequest, draft_id)
+        assert found is not None  # open_draft just found it, in this unit of work
+        draft = found
     forms.await_if_typed(session, FORM, draft)
     return draft.id
 
@@ -332,7 +333,10 @@ def overlapping(
     return [
         other
         for other in candidates
-        if _period_key(other.start_date, other.start_half) <= mine[1] and mine[0] <= _last_key_away(other)
+        # (the query's date comparisons already leave out rows without dates)
+        if other.start_date is not None
+        and _period_key(other.start_date, other.start_half) <= mine[1]
+        and mine[0] <= _last_key_away(other)
     ]
 
 

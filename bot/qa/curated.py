@@ -77,7 +77,7 @@ def same_question(engine: RulesEngine, a: str, b: str) -> bool:
     return same_wording(a, b) or engine.question_similarity(a, b) >= SAME_MEANING
 
 
-def _under_review() -> Select[tuple[int]]:
+def _under_review() -> Select[int]:
     return select(CuratedAnswer.id).where(CuratedAnswer.needs_review.is_(True))
 
 
@@ -265,9 +265,10 @@ def match(session: Session, engine: RulesEngine, question: str) -> CuratedAnswer
     questions it took off the queue), if the office has given one."""
     answers = {c.id: c for c in session.scalars(select(CuratedAnswer).where(CuratedAnswer.needs_review.is_(False)))}
     variants = [(c.id, c.question) for c in answers.values()]
-    variants += session.execute(
+    resolved = session.execute(
         select(QuestionLog.resolved_by_id, QuestionLog.question).where(QuestionLog.resolved_by_id.in_(answers))
     ).all()
+    variants += [(answer_id, text) for answer_id, text in resolved if answer_id is not None]  # in_(): never None
     best: tuple[float, int] | None = None
     for answer_id, variant in variants:
         if same_wording(variant, question):

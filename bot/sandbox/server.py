@@ -299,6 +299,7 @@ class SandboxServer:
                 if fault.status == 429:
                     raise BotApiError(429, f"Too Many Requests: retry after {fault.retry_after}", fault.retry_after)
                 raise BotApiError(fault.status, "Injected failure")
+        return None
 
     async def _m_getme(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.state.bot
@@ -681,6 +682,10 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         params.update(await request.json())
     elif request.content_type.startswith("multipart/"):
         async for part in await request.multipart():
+            # A Bot API call's form data is flat: every part is a body part (never a nested multipart).
+            assert isinstance(part, aiohttp.BodyPartReader)
+            if part.name is None:
+                continue  # no parameter without a name
             if part.filename:
                 params[part.name] = (part.filename, await part.read())
             else:

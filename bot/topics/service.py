@@ -94,7 +94,8 @@ def _read_summary(session: Session, topic: Topic, text: str, today: date) -> Non
 
 def _read_department(session: Session, topic: Topic, text: str, today: date) -> None:
     department = forms.bounded(text, 64, "汇报部门")
-    known = set(session.scalars(select(Person.department).where(Person.department.is_not(None))))
+    rows = session.scalars(select(Person.department).where(Person.department.is_not(None)))
+    known = {d for d in rows if d is not None}
     if department not in known:
         raise InvalidInput(f"花名册中没有部门 {department!r}。可选：{'、'.join(sorted(known))}")
     topic.department = department

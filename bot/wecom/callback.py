@@ -13,9 +13,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from aiohttp import web
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import WeComCallback, utc, utcnow
@@ -74,11 +75,15 @@ class CallbackInbox:
 
     def forget_handled_before(self, moment: datetime) -> int:
         with self._database.session() as session:
-            result = session.execute(
-                delete(WeComCallback)
-                .where(WeComCallback.handled_at < utc(moment))
-                # The rows are not loaded: nothing in the session to keep in step.
-                .execution_options(synchronize_session=False)
+            # A DELETE's result is a CursorResult (with its rowcount); Session.execute is typed as a Result.
+            result = cast(
+                CursorResult[Any],
+                session.execute(
+                    delete(WeComCallback)
+                    .where(WeComCallback.handled_at < utc(moment))
+                    # The rows are not loaded: nothing in the session to keep in step.
+                    .execution_options(synchronize_session=False)
+                ),
             )
             session.commit()
             return result.rowcount

@@ -152,7 +152,8 @@ def template_card(view: View, task_id: str) -> dict[str, Any]:
     key/value fields (up to six), the other lines as its text, and each button's key its packed
     action (the typed callback data with the item's id and version). A view without buttons (the
     item moved on) shows DONE_TEXT where the buttons were."""
-    fields, text = [], []
+    fields: list[dict[str, str]] = []
+    text: list[str] = []
     for item in view.body:
         if item.label and len(fields) < MAX_FIELDS:
             key, value = (item.label, item.value) if len(item.label) <= MAX_KEYNAME else ("", item.plain)

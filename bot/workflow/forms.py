@@ -9,7 +9,7 @@ awaited text, so the person's next private message fills it, also after a restar
 to a draft is a compare-and-set on its version, so a double tap of ✅ 提交 submits once.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, Protocol, TypeVar
@@ -20,14 +20,12 @@ from bot import plaintext
 from bot.db import Person
 from bot.errors import InvalidInput, NotFound
 from bot.workflow import inputs
-from bot.workflow.transitions import transition
+from bot.workflow.transitions import Versioned, transition
 
 CONFIRM = "confirm"
 
 
-class FormRecord(Protocol):
-    id: int
-    version: int
+class FormRecord(Versioned, Protocol):
     status: str
     requester_id: int
     step: str | None
@@ -43,7 +41,9 @@ def owned(
     record_id: int,
     person: Person,
     status: str,
-    labels: dict[str, str],
+    # Keyed by the workflow's StrEnum of statuses; a row's status string finds its member's label
+    # (a StrEnum member hashes and compares as its value).
+    labels: Mapping[Any, str],
     not_found: str,
     refusal: str,
     version: int | None = None,

@@ -10,10 +10,10 @@ unit of work commits, so the changes that follow the transition are safe as well
 
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db import aware
@@ -22,9 +22,11 @@ from bot.workflow.models import Subject, WorkflowEvent
 
 
 class Versioned(Protocol):
-    id: int
-    version: int
-    status: str
+    """A workflow row of a mapped class: an int on the row, a column on the class (so that
+    `Model.version == n` is a SQL expression)."""
+
+    id: ClassVar[Mapped[int]]
+    version: ClassVar[Mapped[int]]
 
 
 V = TypeVar("V", bound=Versioned)
@@ -61,11 +63,15 @@ def hold(session: Session, record: V, expected_version: int, handled: Callable[[
 
 def _compare_and_set(session: Session, record: V, expected_version: int, step: int, handled: Callable[[V], str]) -> V:
     model = type(record)
-    result = session.execute(
-        update(model)
-        .where(model.id == record.id, model.version == expected_version)
-        .values(version=model.version + step)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult (with its rowcount); Session.execute is typed as a Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(model)
+            .where(model.id == record.id, model.version == expected_version)
+            .values(version=model.version + step)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         session.refresh(record)
