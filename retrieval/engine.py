@@ -79,6 +79,12 @@ def fit_models(examples: Examples, judged: list[tuple[SearchResult, Signals]]) -
     return scope, LogisticModel.fit(ranking_features[in_scope], first_right[in_scope])
 
 
+def learned_cache_key(corpus: Corpus, model_id: str, examples: Examples) -> str:
+    """What the engine learns depends on: the passages and model, the examples, the fusion
+    weights, and the answer-type patterns (features, and which examples are out of scope)."""
+    return cache_key(corpus.content_hash(model_id), examples.text(), str(CHANNEL_WEIGHTS), fingerprint())
+
+
 class RulesEngine:
     """Answers questions from the rulebooks with citations."""
 
@@ -129,9 +135,7 @@ class RulesEngine:
         return self.office_learning
 
     def _load_or_learn(self, examples: Examples, progress: Progress = silent) -> Learned:
-        key = cache_key(
-            self.corpus.content_hash(self._model_id), examples.text(), str(CHANNEL_WEIGHTS), fingerprint()
-        )
+        key = learned_cache_key(self.corpus, self._model_id, examples)
         return load_or_learn(self._cache_dir, key, lambda: self.learn(self._still_out_of_scope(examples), progress))
 
     def search(self, question: str) -> SearchResult:

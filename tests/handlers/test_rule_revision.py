@@ -31,10 +31,8 @@ from knowledge.importing import preview_file
 from knowledge.library import load_library
 from knowledge.shelf import Shelf
 from retrieval.corpus import Corpus
-from retrieval.engine import RetrievalSettings, RulesEngine
+from retrieval.engine import RetrievalSettings, RulesEngine, learned_cache_key
 from retrieval.examples import load_examples
-from retrieval.learned import cache_key
-from retrieval.search import CHANNEL_WEIGHTS
 from tests.conftest import make_settings, postgres_url
 from tests.handlers.conftest import START_OF_TESTS
 from tests.handlers.leave_steps import answer
@@ -49,7 +47,7 @@ NEW_CITATION = "《昆都仑区人民政府工作规则》（2024年，昆政发
 
 
 def _learned_key(corpus: Corpus, model_id: str) -> str:
-    return cache_key(corpus.content_hash(model_id), load_examples().text(), str(CHANNEL_WEIGHTS))
+    return learned_cache_key(corpus, model_id, load_examples())
 
 
 @pytest.fixture(scope="module")
