@@ -7,21 +7,25 @@ by bot.storage.open_database.
 """
 
 from datetime import UTC, date, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CursorResult,
     Date,
     DateTime,
+    Delete,
     Float,
     ForeignKey,
     Integer,
     MetaData,
     String,
     Text,
+    Update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,6 +48,12 @@ def utc(moment: datetime) -> datetime:
 def aware(moment: datetime) -> datetime:
     """A stored time as an aware datetime: times are stored in UTC, and SQLite drops the zone."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def rows_changed(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE in the session; how many rows it changed. (Session.execute is typed
+    as returning a Result; an UPDATE's or DELETE's is a CursorResult, which has the rowcount.)"""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 class Base(DeclarativeBase):

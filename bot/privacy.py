@@ -11,12 +11,11 @@
 
 import re
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.db import Person, QuestionLog, utc
+from bot.db import Person, QuestionLog, rows_changed, utc
 from bot.errors import PermissionDenied
 
 PRIVATE_LEAVE_KINDS = ("病假", "事假")
@@ -50,11 +49,6 @@ def require_on_item(person: Person, involved: set[int], what: str) -> None:
 def purge_question_log(session: Session, now: datetime, keep_days: int) -> int:
     """Delete questions asked more than `keep_days` days ago; how many were deleted."""
     cutoff = utc(now) - timedelta(days=keep_days)
-    # A DELETE's result is a CursorResult (with its rowcount); Session.execute is typed as a Result.
-    result = cast(
-        CursorResult[Any],
-        session.execute(
-            delete(QuestionLog).where(QuestionLog.asked_at < cutoff).execution_options(synchronize_session=False)
-        ),
+    return rows_changed(
+        session, delete(QuestionLog).where(QuestionLog.asked_at < cutoff).execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0

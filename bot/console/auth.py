@@ -9,13 +9,12 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.console.models import CalendarFeed, ConsoleLogin, ConsoleSession
-from bot.db import Person, utc
+from bot.db import Person, rows_changed, utc
 from bot.errors import NotFound, PermissionDenied
 
 LOGIN_VALID = timedelta(minutes=10)
@@ -47,21 +46,18 @@ def login_person(session: Session, token: str, now: datetime) -> Person:
 def redeem_login(session: Session, token: str, now: datetime) -> str:
     """Use a login token (once, before it expires) for a new session; the session's secret id."""
     token_hash = _hash(token)
-    # An UPDATE's result is a CursorResult (with its rowcount); Session.execute is typed as a Result.
-    used = cast(
-        CursorResult[Any],
-        session.execute(
-            update(ConsoleLogin)
-            .where(
-                ConsoleLogin.token_hash == token_hash,
-                ConsoleLogin.used_at.is_(None),
-                ConsoleLogin.expires_at > utc(now),
-            )
-            .values(used_at=utc(now))
-            .execution_options(synchronize_session=False)
-        ),
+    used = rows_changed(
+        session,
+        update(ConsoleLogin)
+        .where(
+            ConsoleLogin.token_hash == token_hash,
+            ConsoleLogin.used_at.is_(None),
+            ConsoleLogin.expires_at > utc(now),
+        )
+        .values(used_at=utc(now))
+        .execution_options(synchronize_session=False),
     )
-    if used.rowcount != 1:
+    if used != 1:
         raise PermissionDenied(REFUSED_LINK)
     login = session.get(ConsoleLogin, token_hash)
     assert login is not None

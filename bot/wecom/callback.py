@@ -13,13 +13,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from aiohttp import web
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import WeComCallback, utc, utcnow
+from bot.db import WeComCallback, rows_changed, utc, utcnow
 from bot.errors import BadSignature, CallbackRejected, StaleTimestamp, WrongReceiveId
 from bot.storage import Database
 from bot.wecom.crypto import WeComCrypto
@@ -75,18 +74,15 @@ class CallbackInbox:
 
     def forget_handled_before(self, moment: datetime) -> int:
         with self._database.session() as session:
-            # A DELETE's result is a CursorResult (with its rowcount); Session.execute is typed as a Result.
-            result = cast(
-                CursorResult[Any],
-                session.execute(
-                    delete(WeComCallback)
-                    .where(WeComCallback.handled_at < utc(moment))
-                    # The rows are not loaded: nothing in the session to keep in step.
-                    .execution_options(synchronize_session=False)
-                ),
+            forgotten = rows_changed(
+                session,
+                delete(WeComCallback)
+                .where(WeComCallback.handled_at < utc(moment))
+                # The rows are not loaded: nothing in the session to keep in step.
+                .execution_options(synchronize_session=False),
             )
             session.commit()
-            return result.rowcount
+            return forgotten
 
 
 Handle = Callable[[Inbound], Awaitable[None]]

@@ -10,13 +10,13 @@ unit of work commits, so the changes that follow the transition are safe as well
 
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any, ClassVar, Protocol, TypeVar, cast
+from typing import ClassVar, Protocol, TypeVar
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.db import aware
+from bot.db import aware, rows_changed
 from bot.errors import AlreadyHandled
 from bot.workflow.models import Subject, WorkflowEvent
 
@@ -63,17 +63,14 @@ def hold(session: Session, record: V, expected_version: int, handled: Callable[[
 
 def _compare_and_set(session: Session, record: V, expected_version: int, step: int, handled: Callable[[V], str]) -> V:
     model = type(record)
-    # An UPDATE's result is a CursorResult (with its rowcount); Session.execute is typed as a Result.
-    result = cast(
-        CursorResult[Any],
-        session.execute(
-            update(model)
-            .where(model.id == record.id, model.version == expected_version)
-            .values(version=model.version + step)
-            .execution_options(synchronize_session=False)
-        ),
+    changed = rows_changed(
+        session,
+        update(model)
+        .where(model.id == record.id, model.version == expected_version)
+        .values(version=model.version + step)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount != 1:
+    if changed != 1:
         session.refresh(record)
         raise AlreadyHandled(handled(record))
     return record
