@@ -129,6 +129,14 @@ def holder(session: Session, position: str, department: str | None = None) -> Pe
     return session.scalars(query.order_by(Person.id)).first()
 
 
+def departments(session: Session, *, active_only: bool = False) -> list[str]:
+    """The roster's departments, sorted (of its active members only, when asked)."""
+    query = select(Person.department).where(Person.department.is_not(None))
+    if active_only:
+        query = query.where(Person.active)
+    return sorted({d for d in session.scalars(query) if d is not None})
+
+
 def person_for(session: Session, telegram_user_id: int) -> Person | None:
     """The active roster person bound to a Telegram account, if any."""
     return session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id, Person.active))

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot import roster
 from bot.calendar.labels import local_moment, with_weekday
-from bot.db import Person
 from bot.deadlines import service
 from bot.deadlines.models import Deadline
 from bot.deadlines.rules import CloseAction, rules
@@ -156,8 +156,7 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, rule_key: 
 
     def work(session: Session) -> str:
         person = require_person(session, user_id)
-        rows = session.scalars(select(Person.department).where(Person.department.is_not(None)))
-        departments = {d for d in rows if d is not None}
+        departments = set(roster.departments(session))
         if rule_key == "consultation_reply":
             text_with_period = text if "工作日" in text else f"{text}，5个工作日"
             wanted = service.parse_adhoc(text_with_period, departments)

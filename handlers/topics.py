@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import privacy
+from bot import privacy, roster
 from bot.calendar.labels import month_day
 from bot.db import PendingInput, Person
 from bot.errors import InvalidInput, NotFound
@@ -115,10 +115,6 @@ def _facts(topic: Topic, today: date) -> list[Line]:
     return lines
 
 
-def _departments(session: Session) -> list[str]:
-    return sorted(set(session.scalars(select(Person.department).where(Person.department.is_not(None), Person.active))))
-
-
 def form_screen(session: Session, found: Services, topic_id: int) -> View:
     """The form at the step it is at (bot.views.FormFlow.screen): what it asks, and a button per
     choice; at the confirmation the facts before 提交."""
@@ -137,8 +133,9 @@ def form_screen(session: Session, found: Services, topic_id: int) -> View:
         rows = [[fill(m, i)] for i, m in enumerate(MEETING_TYPES)]
     elif step == Step.DEPARTMENT:
         # The requester's own department first, marked as the default.
+        choices = enumerate(roster.departments(session, active_only=True))
         rows = sorted(
-            ([fill(d + ("✓" if d == topic.department else ""), i)] for i, d in enumerate(_departments(session))),
+            ([fill(d + ("✓" if d == topic.department else ""), i)] for i, d in choices),
             key=lambda row: not row[0].label.endswith("✓"),
         )
     elif step == Step.DEPUTY:
@@ -319,7 +316,7 @@ def _button_value(session: Session, step: str, value: str) -> str:
     options: dict[str, tuple[str, ...]] = {
         Step.MEETING: MEETING_TYPES,
         Step.MATTER: MATTER_KINDS,
-        Step.DEPARTMENT: tuple(_departments(session)),
+        Step.DEPARTMENT: tuple(roster.departments(session, active_only=True)),
     }
     if step in options:
         choices = options[step]

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot import roster
 from bot.calendar.dates import AM, HALF_LABEL, PM
 from bot.calendar.labels import local_moment, month_day, with_weekday
 from bot.calendar.workdays import WorkdayCalendar
@@ -219,9 +220,7 @@ def leave_calendar(
         weeks.append(days)
         if (start + timedelta(days=week * 7 + 7)).month != month and week >= 3:
             break
-    departments = sorted(
-        {d for d in session.scalars(select(Person.department).where(Person.department.is_not(None))) if d is not None}
-    )
+    departments = roster.departments(session)
     return LeaveCalendar(year, month, weeks, departments, department, [i for i in items if i.conflicts], items)
 
 

@@ -23,7 +23,7 @@ from bot.calendar.dates import parse_day
 from bot.db import Person
 from bot.deadlines import service as deadlines
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.roster import Position
+from bot.roster import Position, departments
 from bot.topics.materials import MATTER_KINDS, checklist_for, item
 from bot.topics.models import Topic
 from bot.topics.routing import MEETING_TYPES, chain, deputy_for
@@ -94,10 +94,9 @@ def _read_summary(session: Session, topic: Topic, text: str, today: date) -> Non
 
 def _read_department(session: Session, topic: Topic, text: str, today: date) -> None:
     department = forms.bounded(text, 64, "汇报部门")
-    rows = session.scalars(select(Person.department).where(Person.department.is_not(None)))
-    known = {d for d in rows if d is not None}
+    known = departments(session)
     if department not in known:
-        raise InvalidInput(f"花名册中没有部门 {department!r}。可选：{'、'.join(sorted(known))}")
+        raise InvalidInput(f"花名册中没有部门 {department!r}。可选：{'、'.join(known)}")
     topic.department = department
     topic.deputy = deputy_for(session, department)
 
