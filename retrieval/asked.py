@@ -35,6 +35,8 @@ class Detail(StrEnum):
 _ASKS: dict[Detail, re.Pattern[str]] = {
     # Before DAYS: "多久开一次" asks how often, and "每月召开一次" answers it.
     Detail.FREQUENCY: re.compile(r"(几|多少)次|(多久|多长时间|多少时间).{0,4}一次|频次|频率"),
+    # Before DAYS too: "几月份开" asks which month, not how many months.
+    Detail.DATE: re.compile(r"哪一?天|几号|几月几[日号]|哪一?个月|几月份|(具体|什么)日期"),
     Detail.DAYS: re.compile(
         r"(几|多少)个?(工作日|天|日|小时|周|星期|月|年)|多久|多长时间|多少时间|(期限|时限|时间)(是|为|有)?(多少|几)"
     ),
@@ -42,7 +44,6 @@ _ASKS: dict[Detail, re.Pattern[str]] = {
     Detail.COUNT: re.compile(r"(几|多少)(种|类|项|个方面|个环节|个步骤|个程序|个阶段)|哪几(种|类|项)"),
     Detail.PEOPLE: re.compile(r"(几|多少)(个人|名|位|人)|人数(是|为|有)?多少"),
     Detail.SHARE: re.compile(r"比例|百分之几|百分比|多少%"),
-    Detail.DATE: re.compile(r"哪一?天|几号|几月几[日号]|哪一?个月|几月份|(具体|什么)日期"),
     # Any other unit counted: 几份, 多少字, 住几晚. "几" also means "a few" ("几个部门一起管的事",
     # "好几份"), so a bare 几个 asks only where the question ends on it.
     Detail.MEASURE: re.compile(r"(?<![好哪])(几|多少)(份|页|张|字|晚|夜|届|篇)|多少个|(?<![好哪])几个[？?]*$"),

@@ -17,6 +17,7 @@ from retrieval.engine import RulesEngine
         ("区政府有几位副区长？", Detail.PEOPLE),
         ("规范性文件施行满几年要重新评估？", Detail.DAYS),
         ("周例会固定在每周的哪一天开？", Detail.DATE),
+        ("全体会议一般每年几月份召开？", Detail.DATE),
         ("报送的纸质材料要准备几份？", Detail.MEASURE),
         ("一次常务会议最多安排几个？", Detail.MEASURE),
         ("几个部门一起管的事，由谁牵头？", None),  # 几个: "a few", not "how many"
